@@ -1,0 +1,61 @@
+using VLink.Core.Indexing;
+
+namespace VLink.Core.Hnsw;
+
+/// <summary>The shape of an HNSW graph, for operators and tests.</summary>
+/// <param name="LayerCount">Layers holding at least one live node (the top layer is <c>LayerCount - 1</c>).</param>
+/// <param name="NodesPerLayer">Live nodes on each layer; [0] counts every live node.</param>
+/// <param name="EntryPoint">Where every search starts, or null when the index is empty.</param>
+/// <param name="EdgeCount">Directed links over all layers, between live nodes or to tombstones.</param>
+/// <param name="Tombstones">Deleted nodes still held in the graph as waypoints.</param>
+public sealed record HnswGraphInfo(int LayerCount, IReadOnlyList<int> NodesPerLayer, PointId? EntryPoint, long EdgeCount, int Tombstones);
+
+public sealed partial class HnswIndex
+{
+    /// <summary>Describes the graph: layers, nodes per layer, entry point, edges.</summary>
+    public HnswGraphInfo Inspect()
+    {
+        lock (_writeLock)
+        {
+            var s = _storage;
+            var perLayer = new List<int>();
+            long edges = 0;
+            int tombstones = 0;
+            for (int node = 0; node < _count; node++)
+            {
+                if (s.IsDeleted(node))
+                {
+                    tombstones++;
+                    continue;
+                }
+                int level = s.Level(node);
+                while (perLayer.Count <= level) perLayer.Add(0);
+                for (int layer = 0; layer <= level; layer++)
+                {
+                    perLayer[layer]++;
+                    edges += s.LinkList(node, layer)[0];
+                }
+            }
+            PointId? entry = _entry < 0 ? null : (PointId?)s.Label((int)_entry);
+            return new HnswGraphInfo(perLayer.Count, perLayer, entry, edges, tombstones);
+        }
+    }
+
+    /// <summary>The current neighbours of a live point on a layer; empty for layers above the point's level.</summary>
+    /// <exception cref="ArgumentException">The id is unknown.</exception>
+    public IReadOnlyList<PointId> Neighbours(PointId id, int layer)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(layer);
+        lock (_writeLock)
+        {
+            if (!_ids.TryGetValue(id, out int node))
+                throw new ArgumentException($"Point {id} is not in the index.", nameof(id));
+            var s = _storage;
+            if (layer > s.Level(node)) return [];
+            var list = s.LinkList(node, layer);
+            var result = new PointId[list[0]];
+            for (int i = 0; i < result.Length; i++) result[i] = s.Label(list[i + 1]);
+            return result;
+        }
+    }
+}

@@ -1,0 +1,346 @@
+using VLink.Core.Indexing;
+using VLink.Core.Vectors;
+
+namespace VLink.Core.Hnsw;
+
+/// <summary>
+/// A Hierarchical Navigable Small World graph (Malkov &amp; Yashunin, 2018) over float vectors.
+/// </summary>
+/// <remarks>
+/// <para>Single writer, many readers: writes are serialised by a lock; searches take no lock. A reader works on
+/// the storage snapshot it read at its start and only follows links to fully written nodes, so it never sees
+/// a half-built node; link lists are published entry-first, count-last.</para>
+/// <para>Deletes are tombstones that stay traversable, and every live neighbour that linked to the deleted node
+/// has its list rebuilt from the union of both lists with the selection heuristic, so recall holds under churn.
+/// An update is a delete followed by an insert of the new vector under the same id.</para>
+/// </remarks>
+public sealed unsafe partial class HnswIndex : IVectorIndex
+{
+    private readonly object _writeLock = new();
+    private readonly DistanceFunction? _custom;
+    private readonly bool _normalises;
+    private readonly double _levelMultiplier;
+    private readonly Dictionary<PointId, int> _ids = [];
+    private HnswStorage _storage;
+    private int _count;
+    private int _live;
+    private long _entry = -1;
+    private ulong _rng;
+    private long _labelTextBytes;
+
+    /// <summary>Creates an empty index for a built-in metric.</summary>
+    public HnswIndex(int dimension, DistanceMetric metric, HnswOptions? options = null)
+        : this(dimension, metric, null, options)
+    {
+    }
+
+    /// <summary>Creates an empty index ranked by a caller-supplied distance (in-process only).</summary>
+    public HnswIndex(int dimension, DistanceFunction distance, HnswOptions? options = null)
+        : this(dimension, DistanceMetric.Custom, distance ?? throw new ArgumentNullException(nameof(distance)), options)
+    {
+    }
+
+    private HnswIndex(int dimension, DistanceMetric metric, DistanceFunction? custom, HnswOptions? options)
+    {
+        if (dimension is < 1 or > 65536)
+            throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "The dimension must be between 1 and 65536.");
+        if (custom is null) MetricRules.CheckBuiltIn(metric);
+        Options = options ?? HnswOptions.Default;
+        Options.Validate();
+        Dimension = dimension;
+        Metric = metric;
+        _custom = custom;
+        _normalises = MetricRules.Normalises(metric);
+        _levelMultiplier = 1.0 / Math.Log(Options.M);
+        _rng = (ulong)Options.Seed;
+        _storage = new HnswStorage(dimension, Options.M);
+    }
+
+    /// <inheritdoc />
+    public int Dimension { get; }
+
+    /// <inheritdoc />
+    public DistanceMetric Metric { get; }
+
+    /// <summary>The graph parameters.</summary>
+    public HnswOptions Options { get; }
+
+    /// <inheritdoc />
+    public int Count => Volatile.Read(ref _live);
+
+    /// <inheritdoc />
+    public long MemoryBytes
+    {
+        get
+        {
+            lock (_writeLock)
+                // A dictionary entry costs its key, value, hash and chain link, plus a bucket.
+                return _storage.Bytes() + _labelTextBytes + (long)_ids.Count * (16 + 4 + 8 + 4);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Upsert(PointId id, ReadOnlySpan<float> vector)
+    {
+        VectorValidation.Validate(vector, Dimension, nameof(vector));
+        float[] prepared = vector.ToArray();
+        if (_normalises) VectorKernels.Normalize(prepared);
+        lock (_writeLock)
+        {
+            if (_ids.TryGetValue(id, out int previous)) RemoveNode(previous);
+            int node = _count;
+            var storage = _storage.Grow(node + 1);
+            if (!ReferenceEquals(storage, _storage)) Volatile.Write(ref _storage, storage);
+            int level = NextLevel();
+            prepared.AsSpan().CopyTo(new Span<float>(storage.Vector(node), Dimension));
+            storage.Links0(node)[0] = 0;
+            storage.Label(node) = id;
+            storage.Level(node) = (byte)level;
+            storage.Deleted[node >> HnswStorage.BlockShift][node & HnswStorage.BlockMask] = 0;
+            storage.UpperLinks(node) = level > 0 ? new int[level * (Options.M + 1)] : null;
+            _ids[id] = node;
+            if (id.Text is { } text) _labelTextBytes += 22 + 2 * text.Length;
+            switch (Metric)
+            {
+                case DistanceMetric.Euclidean: Insert(new SquaredEuclideanKernel(), storage, node, level); break;
+                case DistanceMetric.Custom: Insert(new CustomKernel(_custom!), storage, node, level); break;
+                default: Insert(new InnerProductKernel(), storage, node, level); break;
+            }
+            Volatile.Write(ref _count, node + 1);
+            Volatile.Write(ref _live, _live + 1);
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Delete(PointId id)
+    {
+        lock (_writeLock)
+        {
+            if (!_ids.TryGetValue(id, out int node)) return false;
+            RemoveNode(node);
+            return true;
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Contains(PointId id)
+    {
+        lock (_writeLock) return _ids.ContainsKey(id);
+    }
+
+    /// <inheritdoc />
+    public float[]? GetVector(PointId id)
+    {
+        lock (_writeLock)
+        {
+            if (!_ids.TryGetValue(id, out int node)) return null;
+            return new ReadOnlySpan<float>(_storage.Vector(node), Dimension).ToArray();
+        }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<PointId> Ids()
+    {
+        lock (_writeLock) return [.. _ids.Keys];
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        // Blocks are pinned managed arrays: the GC reclaims them once no reader holds the storage.
+    }
+
+    /// <summary>Draws a level from the exponentially decaying distribution of the paper (mL = 1/ln M).</summary>
+    private int NextLevel()
+    {
+        // SplitMix64: tiny, fast, and its state is one number that the saved index carries.
+        ulong z = _rng += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        double uniform = ((z >> 11) + 1) * (1.0 / 9007199254740993.0); // (0, 1]
+        int level = (int)(-Math.Log(uniform) * _levelMultiplier);
+        return Math.Min(level, 30);
+    }
+
+    private void Insert<TK>(TK kernel, HnswStorage s, int node, int level) where TK : struct, IDistanceKernel
+    {
+        long entry = _entry;
+        if (entry < 0)
+        {
+            Volatile.Write(ref _entry, ((long)level << 32) | (uint)node);
+            return;
+        }
+        int top = (int)(entry >> 32);
+        int current = (int)entry;
+        float* q = s.Vector(node);
+        float currentDistance = kernel.Distance(q, s.Vector(current), Dimension);
+        for (int layer = top; layer > level; layer--)
+            GreedyClosest(kernel, s, q, ref current, ref currentDistance, layer);
+
+        var scratch = SearchScratch.ForCurrentThread();
+        int lowest = Math.Min(level, top);
+        var chosen = new int[lowest + 1][];
+        var chosenDistances = new float[lowest + 1][];
+        for (int layer = lowest; layer >= 0; layer--)
+        {
+            SearchLayer(kernel, s, q, current, currentDistance, Options.EfConstruction, layer, null, scratch);
+            scratch.Results.DrainSorted(scratch.Sorted);
+            if (scratch.Sorted.Count > 0)
+            {
+                current = scratch.Sorted[0].Node;
+                currentDistance = scratch.Sorted[0].Distance;
+            }
+            var selected = SelectNeighbours(kernel, s, scratch.Sorted, Options.M);
+            chosen[layer] = new int[selected.Count];
+            chosenDistances[layer] = new float[selected.Count];
+            for (int i = 0; i < selected.Count; i++)
+            {
+                chosen[layer][i] = selected[i].Node;
+                chosenDistances[layer][i] = selected[i].Distance;
+            }
+        }
+
+        // The new node's own lists are complete before any other node links to it.
+        for (int layer = lowest; layer >= 0; layer--)
+        {
+            var list = s.LinkList(node, layer);
+            chosen[layer].CopyTo(list[1..]);
+            Volatile.Write(ref list[0], chosen[layer].Length);
+        }
+        for (int layer = lowest; layer >= 0; layer--)
+        {
+            for (int i = 0; i < chosen[layer].Length; i++)
+                AddLink(kernel, s, chosen[layer][i], layer, node, chosenDistances[layer][i]);
+        }
+        if (level > top) Volatile.Write(ref _entry, ((long)level << 32) | (uint)node);
+    }
+
+    /// <summary>
+    /// The neighbour-selection heuristic (the paper's algorithm 4, without extension or kept pruned links):
+    /// walking candidates nearest first, keep one only if it is closer to the base than to every one kept,
+    /// which spreads links across directions and keeps clusters connected.
+    /// </summary>
+    private List<Candidate> SelectNeighbours<TK>(TK kernel, HnswStorage s, List<Candidate> sortedCandidates, int m)
+        where TK : struct, IDistanceKernel
+    {
+        var kept = new List<Candidate>(Math.Min(m, sortedCandidates.Count));
+        if (sortedCandidates.Count <= m)
+        {
+            kept.AddRange(sortedCandidates);
+            return kept;
+        }
+        foreach (var candidate in sortedCandidates)
+        {
+            if (kept.Count >= m) break;
+            float* cv = s.Vector(candidate.Node);
+            bool good = true;
+            foreach (var k in kept)
+            {
+                if (kernel.Distance(cv, s.Vector(k.Node), Dimension) < candidate.Distance)
+                {
+                    good = false;
+                    break;
+                }
+            }
+            if (good) kept.Add(candidate);
+        }
+        return kept;
+    }
+
+    /// <summary>Adds <paramref name="newcomer"/> to <paramref name="node"/>'s list at a layer, re-selecting when the list is full.</summary>
+    private void AddLink<TK>(TK kernel, HnswStorage s, int node, int layer, int newcomer, float distance)
+        where TK : struct, IDistanceKernel
+    {
+        var list = s.LinkList(node, layer);
+        int count = list[0];
+        int max = s.MaxLinks(layer);
+        for (int i = 1; i <= count; i++)
+            if (list[i] == newcomer) return;
+        if (count < max)
+        {
+            list[count + 1] = newcomer;
+            Volatile.Write(ref list[0], count + 1);
+            return;
+        }
+        float* nv = s.Vector(node);
+        var candidates = new List<Candidate>(count + 1) { new(distance, newcomer) };
+        for (int i = 1; i <= count; i++)
+        {
+            int other = list[i];
+            if (s.IsDeleted(other)) continue;
+            candidates.Add(new Candidate(kernel.Distance(nv, s.Vector(other), Dimension), other));
+        }
+        candidates.Sort(static (a, b) => a.Distance.CompareTo(b.Distance));
+        WriteList(list, SelectNeighbours(kernel, s, candidates, max));
+    }
+
+    private static void WriteList(Span<int> list, List<Candidate> selected)
+    {
+        for (int i = 0; i < selected.Count; i++) list[i + 1] = selected[i].Node;
+        Volatile.Write(ref list[0], selected.Count);
+    }
+
+    /// <summary>Tombstones a node and repairs the lists of its live neighbours. Caller holds the write lock.</summary>
+    private void RemoveNode(int node)
+    {
+        var s = _storage;
+        _ids.Remove(s.Label(node));
+        if (s.Label(node).Text is { } text) _labelTextBytes -= 22 + 2 * text.Length;
+        Volatile.Write(ref s.Deleted[node >> HnswStorage.BlockShift][node & HnswStorage.BlockMask], 1);
+        Volatile.Write(ref _live, _live - 1);
+        switch (Metric)
+        {
+            case DistanceMetric.Euclidean: Repair(new SquaredEuclideanKernel(), s, node); break;
+            case DistanceMetric.Custom: Repair(new CustomKernel(_custom!), s, node); break;
+            default: Repair(new InnerProductKernel(), s, node); break;
+        }
+        if ((int)_entry == node) Volatile.Write(ref _entry, FindEntry(s));
+    }
+
+    private void Repair<TK>(TK kernel, HnswStorage s, int node) where TK : struct, IDistanceKernel
+    {
+        int level = s.Level(node);
+        var merged = new HashSet<int>();
+        var candidates = new List<Candidate>();
+        for (int layer = 0; layer <= level; layer++)
+        {
+            int[] own = s.LinkList(node, layer)[1..(s.LinkList(node, layer)[0] + 1)].ToArray();
+            foreach (int neighbour in own)
+            {
+                if (s.IsDeleted(neighbour)) continue;
+                var list = s.LinkList(neighbour, layer);
+                int count = list[0];
+                if (!list[1..(count + 1)].Contains(node)) continue;
+                merged.Clear();
+                for (int i = 1; i <= count; i++)
+                    if (list[i] != node && !s.IsDeleted(list[i])) merged.Add(list[i]);
+                foreach (int other in own)
+                    if (other != neighbour && !s.IsDeleted(other)) merged.Add(other);
+                float* nv = s.Vector(neighbour);
+                candidates.Clear();
+                foreach (int other in merged)
+                    candidates.Add(new Candidate(kernel.Distance(nv, s.Vector(other), Dimension), other));
+                candidates.Sort(static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
+                WriteList(list, SelectNeighbours(kernel, s, candidates, s.MaxLinks(layer)));
+            }
+        }
+    }
+
+    /// <summary>The live node on the highest layer (lowest id on ties), or -1 when none is left.</summary>
+    private long FindEntry(HnswStorage s)
+    {
+        int best = -1, bestLevel = -1;
+        for (int i = 0; i < _count; i++)
+        {
+            if (s.IsDeleted(i)) continue;
+            int level = s.Level(i);
+            if (level > bestLevel)
+            {
+                best = i;
+                bestLevel = level;
+            }
+        }
+        return best < 0 ? -1 : ((long)bestLevel << 32) | (uint)best;
+    }
+}

@@ -1,0 +1,167 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+using VLink.Core.Indexing;
+
+namespace VLink.Core.Hnsw;
+
+/// <summary>
+/// The memory of an HNSW graph, in blocks that never move once full. Each node owns one fixed-size record
+/// — its vector, then its level-0 link count and links — so a neighbour's vector and links sit side by side
+/// (hnswlib's layout). Records live in pinned arrays, so the search loop reads them through raw pointers
+/// while the GC still owns their lifetime: a reader holding an old <see cref="HnswStorage"/> keeps its blocks alive.
+/// </summary>
+/// <remarks>
+/// The writer never mutates a published storage's block tables; growth publishes a new storage object
+/// whose tables share the old blocks. Block 0 starts small and doubles (it is copied then), so tiny
+/// partitions stay tiny; every later block holds <see cref="BlockSize"/> nodes.
+/// </remarks>
+internal sealed unsafe class HnswStorage
+{
+    public const int BlockShift = 12;
+    public const int BlockSize = 1 << BlockShift;
+    public const int BlockMask = BlockSize - 1;
+    private const int FirstBlockCapacity = 16;
+
+    public readonly int Dimension;
+    public readonly int M;
+    public readonly int M0;
+    /// <summary>Bytes per node record: vector (4·d), link count (4), links (4·M0), padded to 16.</summary>
+    public readonly int Stride;
+    /// <summary>Byte offset of the level-0 link count inside a record.</summary>
+    public readonly int LinksOffset;
+
+    /// <summary>Nodes the blocks can hold.</summary>
+    public readonly int Capacity;
+    public readonly byte[][] Blocks;
+    public readonly nint[] BlockAddresses;
+    public readonly PointId[][] Labels;
+    public readonly byte[][] Levels;
+    public readonly byte[][] Deleted;
+    /// <summary>Per node with level ≥ 1: for each upper layer, [count, M links].</summary>
+    public readonly int[]?[][] Upper;
+
+    public HnswStorage(int dimension, int m)
+        : this(dimension, m, 0, [], [], [], [], [], [])
+    {
+    }
+
+    private HnswStorage(int dimension, int m, int capacity, byte[][] blocks, nint[] addresses,
+        PointId[][] labels, byte[][] levels, byte[][] deleted, int[]?[][] upper)
+    {
+        Dimension = dimension;
+        M = m;
+        M0 = 2 * m;
+        LinksOffset = dimension * sizeof(float);
+        Stride = (LinksOffset + (M0 + 1) * sizeof(int) + 15) & ~15;
+        Capacity = capacity;
+        Blocks = blocks;
+        BlockAddresses = addresses;
+        Labels = labels;
+        Levels = levels;
+        Deleted = deleted;
+        Upper = upper;
+    }
+
+    /// <summary>A storage able to hold at least <paramref name="needed"/> nodes, sharing every full block with this one.</summary>
+    public HnswStorage Grow(int needed)
+    {
+        if (needed <= Capacity) return this;
+        var blocks = Blocks.ToList();
+        var labels = Labels.ToList();
+        var levels = Levels.ToList();
+        var deleted = Deleted.ToList();
+        var upper = Upper.ToList();
+        int capacity = Capacity;
+        while (capacity < needed)
+        {
+            if (capacity < BlockSize)
+            {
+                // Block 0 doubles in place of itself until it is full size.
+                int next = capacity == 0 ? FirstBlockCapacity : Math.Min(capacity * 2, BlockSize);
+                while (next < needed && next < BlockSize) next = Math.Min(next * 2, BlockSize);
+                if (blocks.Count == 0)
+                {
+                    blocks.Add(NewBlock(next)); labels.Add(new PointId[next]); levels.Add(new byte[next]);
+                    deleted.Add(new byte[next]); upper.Add(new int[]?[next]);
+                }
+                else
+                {
+                    var b = NewBlock(next);
+                    Blocks[0].AsSpan().CopyTo(b);
+                    blocks[0] = b;
+                    labels[0] = Extend(labels[0], next);
+                    levels[0] = Extend(levels[0], next);
+                    deleted[0] = Extend(deleted[0], next);
+                    upper[0] = Extend(upper[0], next);
+                }
+                capacity = next;
+            }
+            else
+            {
+                blocks.Add(NewBlock(BlockSize)); labels.Add(new PointId[BlockSize]); levels.Add(new byte[BlockSize]);
+                deleted.Add(new byte[BlockSize]); upper.Add(new int[]?[BlockSize]);
+                capacity += BlockSize;
+            }
+        }
+        var addresses = new nint[blocks.Count];
+        for (int i = 0; i < blocks.Count; i++)
+            addresses[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(blocks[i]));
+        return new HnswStorage(Dimension, M, capacity, [.. blocks], addresses, [.. labels], [.. levels], [.. deleted], [.. upper]);
+    }
+
+    private byte[] NewBlock(int nodes) => GC.AllocateArray<byte>(checked(nodes * Stride), pinned: true);
+
+    private static T[] Extend<T>(T[] array, int length)
+    {
+        var copy = new T[length];
+        array.AsSpan().CopyTo(copy);
+        return copy;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Record(int node) =>
+        (byte*)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(BlockAddresses), node >> BlockShift) + (long)(node & BlockMask) * Stride;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float* Vector(int node) => (float*)Record(node);
+
+    /// <summary>Level-0 links: [count, id₁ … id_M0].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int* Links0(int node) => (int*)(Record(node) + LinksOffset);
+
+    public ref PointId Label(int node) => ref Labels[node >> BlockShift][node & BlockMask];
+
+    public ref byte Level(int node) => ref Levels[node >> BlockShift][node & BlockMask];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsDeleted(int node) => Volatile.Read(ref Deleted[node >> BlockShift][node & BlockMask]) != 0;
+
+    public ref int[]? UpperLinks(int node) => ref Upper[node >> BlockShift][node & BlockMask];
+
+    /// <summary>The link list of a node at a layer as a span over [count, ids…].</summary>
+    public Span<int> LinkList(int node, int layer)
+    {
+        if (layer == 0) return new Span<int>(Links0(node), M0 + 1);
+        var upper = UpperLinks(node) ?? throw new InvalidOperationException($"Node {node} has no layer {layer}.");
+        return upper.AsSpan((layer - 1) * (M + 1), M + 1);
+    }
+
+    public int MaxLinks(int layer) => layer == 0 ? M0 : M;
+
+    /// <summary>Memory held by the blocks and per-node tables.</summary>
+    public long Bytes()
+    {
+        long bytes = 0;
+        foreach (var b in Blocks) bytes += b.LongLength;
+        foreach (var l in Labels) bytes += l.LongLength * Unsafe.SizeOf<PointId>();
+        foreach (var l in Levels) bytes += l.LongLength * 2; // levels + deleted flags
+        foreach (var u in Upper)
+        {
+            bytes += u.LongLength * IntPtr.Size;
+            foreach (var links in u)
+                if (links is not null) bytes += 24 + links.LongLength * sizeof(int);
+        }
+        return bytes;
+    }
+}
