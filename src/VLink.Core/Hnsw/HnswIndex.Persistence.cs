@@ -70,8 +70,9 @@ public sealed unsafe partial class HnswIndex
     /// <exception cref="InvalidDataException">The data is not an index, is truncated or damaged.</exception>
     public static HnswIndex Load(Stream stream, DistanceFunction? custom = null)
     {
+        long available = stream.CanSeek ? stream.Length - stream.Position : long.MaxValue;
         var (r, checksum) = IndexFile.BeginRead(stream, Magic, FileVersion, FileKind);
-        var index = IndexFile.Guard(() => ReadBody(r, checksum, custom), FileKind);
+        var index = IndexFile.Guard(() => ReadBody(r, checksum, custom, available), FileKind);
         IndexFile.EndRead(checksum, stream, FileKind);
         return index;
     }
@@ -83,7 +84,7 @@ public sealed unsafe partial class HnswIndex
         return Load(file, custom);
     }
 
-    private static HnswIndex ReadBody(BinaryReader r, ChecksumStream checksum, DistanceFunction? custom)
+    private static HnswIndex ReadBody(BinaryReader r, ChecksumStream checksum, DistanceFunction? custom, long available)
     {
         static void Require(bool ok, string problem) => IndexFile.Require(ok, FileKind, problem);
         int dimension = r.ReadInt32();
@@ -114,6 +115,8 @@ public sealed unsafe partial class HnswIndex
         long entry = r.ReadInt64();
         ulong rng = r.ReadUInt64();
         Require(count >= 0 && live >= 0 && live <= count, $"node counts {count}/{live} are inconsistent");
+        // A damaged count must fail as damage, not as an attempt to allocate terabytes.
+        Require((long)count * index._storage.Stride <= available, $"it claims {count} nodes, more than its length can hold");
         Require(entry == -1 || ((int)entry >= 0 && (int)entry < count), "the entry point is out of range");
 
         var s = index._storage.Grow(Math.Max(count, 1));

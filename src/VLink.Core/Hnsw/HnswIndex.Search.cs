@@ -37,12 +37,18 @@ public sealed unsafe partial class HnswIndex
     public IReadOnlyList<SearchHit>[] SearchBatch(IReadOnlyList<float[]> queries, int k, SearchOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(queries);
-        var answers = new IReadOnlyList<SearchHit>[queries.Count];
+        VectorValidation.ValidateK(k);
         for (int i = 0; i < queries.Count; i++)
         {
             if (queries[i] is null) throw new ArgumentException($"Query {i} is null.", nameof(queries));
-            answers[i] = Search(queries[i], k, options);
+            VectorValidation.Validate(queries[i], Dimension, $"{nameof(queries)}[{i}]");
         }
+        var answers = new IReadOnlyList<SearchHit>[queries.Count];
+        // Readers share nothing but the graph, so a batch spreads over every core.
+        if (queries.Count >= 8)
+            Parallel.For(0, queries.Count, i => answers[i] = Search(queries[i], k, options));
+        else
+            for (int i = 0; i < queries.Count; i++) answers[i] = Search(queries[i], k, options);
         return answers;
     }
 
@@ -162,13 +168,15 @@ public sealed unsafe partial class HnswIndex
         ref ushort visited = ref MemoryMarshal.GetArrayDataReference(visitedTable);
         var frontier = scratch.Frontier;
         var results = scratch.Results;
+        // Without tombstones or a filter every visited node is admissible: skip the per-node checks.
+        bool screen = filter is not null || Volatile.Read(ref _live) != Volatile.Read(ref _count);
         frontier.Clear();
         results.Clear();
 
         Unsafe.Add(ref visited, entry) = tag;
         frontier.Push(entryDistance, entry);
         float bound = float.MaxValue;
-        if (Admits(s, entry, filter))
+        if (!screen || Admits(s, entry, filter))
         {
             results.Push(entryDistance, entry);
             bound = entryDistance;
@@ -202,7 +210,7 @@ public sealed unsafe partial class HnswIndex
                 if (results.Count < ef || d < bound)
                 {
                     frontier.Push(d, neighbour);
-                    if (Admits(s, neighbour, filter))
+                    if (!screen || Admits(s, neighbour, filter))
                     {
                         results.Push(d, neighbour);
                         if (results.Count > ef) results.Pop();

@@ -10,23 +10,37 @@ internal struct Candidate(float distance, int node)
     public int Node = node;
 }
 
-/// <summary>
-/// A binary heap of candidates on a reusable array. <c>Max</c> = true keeps the farthest on top
-/// (the result set), false keeps the nearest on top (the frontier).
-/// </summary>
-internal sealed class CandidateHeap(bool max)
+/// <summary>Which of two distances a heap keeps nearer its top.</summary>
+internal interface IHeapOrder
+{
+    static abstract bool Before(float a, float b);
+}
+
+/// <summary>Nearest on top: the search frontier.</summary>
+internal readonly struct NearestFirst : IHeapOrder
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Before(float a, float b) => a < b;
+}
+
+/// <summary>Farthest on top: the bounded result set, whose top is the bound to beat.</summary>
+internal readonly struct FarthestFirst : IHeapOrder
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Before(float a, float b) => a > b;
+}
+
+/// <summary>A binary heap of candidates on a reusable array, specialised per order by the JIT.</summary>
+internal sealed class CandidateHeap<TOrder> where TOrder : struct, IHeapOrder
 {
     private Candidate[] _items = new Candidate[64];
     private int _count;
 
     public int Count => _count;
 
-    public ref readonly Candidate Top => ref _items[0];
+    public ref readonly Candidate Top => ref MemoryMarshal.GetArrayDataReference(_items);
 
     public void Clear() => _count = 0;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Before(float a, float b) => max ? a > b : a < b;
 
     public void Push(float distance, int node)
     {
@@ -37,7 +51,7 @@ internal sealed class CandidateHeap(bool max)
         {
             int parent = (i - 1) >> 1;
             ref Candidate p = ref Unsafe.Add(ref first, parent);
-            if (!Before(distance, p.Distance)) break;
+            if (!TOrder.Before(distance, p.Distance)) break;
             Unsafe.Add(ref first, i) = p;
             i = parent;
         }
@@ -58,8 +72,8 @@ internal sealed class CandidateHeap(bool max)
                 int child = 2 * i + 1;
                 if (child >= n) break;
                 int right = child + 1;
-                if (right < n && Before(Unsafe.Add(ref first, right).Distance, Unsafe.Add(ref first, child).Distance)) child = right;
-                if (!Before(Unsafe.Add(ref first, child).Distance, last.Distance)) break;
+                if (right < n && TOrder.Before(Unsafe.Add(ref first, right).Distance, Unsafe.Add(ref first, child).Distance)) child = right;
+                if (!TOrder.Before(Unsafe.Add(ref first, child).Distance, last.Distance)) break;
                 Unsafe.Add(ref first, i) = Unsafe.Add(ref first, child);
                 i = child;
             }
@@ -73,7 +87,7 @@ internal sealed class CandidateHeap(bool max)
     {
         destination.Clear();
         while (_count > 0) destination.Add(Pop());
-        if (max) destination.Reverse();
+        if (typeof(TOrder) == typeof(FarthestFirst)) destination.Reverse();
     }
 }
 
@@ -88,8 +102,8 @@ internal sealed class SearchScratch
     private ushort[] _visited = new ushort[1024];
     private ushort _tag;
 
-    public readonly CandidateHeap Frontier = new(max: false);
-    public readonly CandidateHeap Results = new(max: true);
+    public readonly CandidateHeap<NearestFirst> Frontier = new();
+    public readonly CandidateHeap<FarthestFirst> Results = new();
     public readonly List<Candidate> Sorted = new(256);
     public float[] Query = new float[64];
 

@@ -10,6 +10,9 @@ public static class VectorValidation
             throw new ArgumentException("The vector is empty.", paramName);
         if (vector.Length != dimension)
             throw new ArgumentException($"Wrong vector dimension: expected {dimension}, got {vector.Length}.", paramName);
+        // A finite sum of squares means every component is finite: one SIMD pass clears the common case,
+        // and only a suspicious vector (or one whose squares overflow) is walked to name the position.
+        if (float.IsFinite(VectorKernels.Dot(vector, vector))) return;
         for (int i = 0; i < vector.Length; i++)
         {
             float v = vector[i];
