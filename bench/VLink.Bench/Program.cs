@@ -1,0 +1,83 @@
+using VLink.Bench.Ann;
+using VLink.Bench.Cli;
+using VLink.Bench.Exact;
+using VLink.Bench.Io;
+using VLink.Bench.Synth;
+
+namespace VLink.Bench;
+
+/// <summary>
+/// VLink's benchmark harness. Commands: <c>ann</c> (VLink vs hnswlib), <c>synth</c> (synthetic data),
+/// <c>truth</c> (exact ground truth), <c>glove-convert</c> (GloVe JSON to TEXMEX).
+/// Exit codes: 0 success, 1 unexpected failure, 2 bad command line or bad input file.
+/// </summary>
+public static class Program
+{
+    private static readonly (string Name, string[] Flags, string Usage, Func<ArgSet, int> Run)[] Commands =
+    [
+        ("ann", AnnCommand.Flags, AnnCommand.Usage, AnnCommand.Run),
+        ("synth", SynthCommand.Flags, SynthCommand.Usage, SynthCommand.Run),
+        ("truth", TruthCommand.Flags, TruthCommand.Usage, TruthCommand.Run),
+        ("glove-convert", GloveConvertCommand.Flags, GloveConvertCommand.Usage, GloveConvertCommand.Run),
+    ];
+
+    /// <summary>Entry point.</summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        {
+            PrintUsage(null);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        int index = Array.FindIndex(Commands, c => c.Name == args[0]);
+        if (index < 0)
+        {
+            Console.Error.WriteLine($"error: unknown command '{args[0]}'");
+            PrintUsage(null);
+            return 2;
+        }
+
+        var command = Commands[index];
+        try
+        {
+            ArgSet parsed = ArgSet.Parse(args[1..], command.Flags);
+            if (parsed.HelpRequested)
+            {
+                PrintUsage(command.Usage);
+                return 0;
+            }
+
+            return command.Run(parsed);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            PrintUsage(command.Usage);
+            return 2;
+        }
+        catch (BenchInputException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error: {command.Name} failed: {e}");
+            return 1;
+        }
+    }
+
+    private static void PrintUsage(string? only)
+    {
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/VLink.Bench -- <command> [flags]");
+        if (only is not null)
+        {
+            Console.Error.WriteLine("  " + only);
+            return;
+        }
+
+        foreach (var c in Commands)
+            Console.Error.WriteLine("  " + c.Usage);
+    }
+}
