@@ -41,11 +41,8 @@ public sealed unsafe partial class HnswIndex
                 w.Write(s.IsDeleted(node));
             }
             w.Flush();
-            for (int start = 0; start < _count; start += HnswStorage.BlockSize)
-            {
-                int nodes = Math.Min(HnswStorage.BlockSize, _count - start);
-                checksum.Write(s.Blocks[start >> HnswStorage.BlockShift].AsSpan(0, nodes * s.Stride));
-            }
+            foreach (var records in s.RecordBytes(_count))
+                checksum.Write(records.Span);
             for (int node = 0; node < _count; node++)
             {
                 if (s.UpperLinks(node) is { } upper)
@@ -129,7 +126,7 @@ public sealed unsafe partial class HnswIndex
             Require(level <= 30, $"node {node} has level {level}");
             s.Label(node) = id;
             s.Level(node) = level;
-            s.Deleted[node >> HnswStorage.BlockShift][node & HnswStorage.BlockMask] = deleted ? (byte)1 : (byte)0;
+            s.SetDeleted(node, deleted);
             if (deleted)
             {
                 deletedCount++;
@@ -139,11 +136,8 @@ public sealed unsafe partial class HnswIndex
             if (id.Text is { } text) index._labelTextBytes += 22 + 2 * text.Length;
         }
         Require(count - deletedCount == live, "the live count does not match the tombstones");
-        for (int start = 0; start < count; start += HnswStorage.BlockSize)
-        {
-            int nodes = Math.Min(HnswStorage.BlockSize, count - start);
-            checksum.ReadExactly(s.Blocks[start >> HnswStorage.BlockShift].AsSpan(0, nodes * s.Stride));
-        }
+        foreach (var records in s.RecordBytes(count))
+            checksum.ReadExactly(records.Span);
         for (int node = 0; node < count; node++)
         {
             int level = s.Level(node);

@@ -96,7 +96,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             storage.Links0(node)[0] = 0;
             storage.Label(node) = id;
             storage.Level(node) = (byte)level;
-            storage.Deleted[node >> HnswStorage.BlockShift][node & HnswStorage.BlockMask] = 0;
+            storage.SetDeleted(node, false);
             storage.UpperLinks(node) = level > 0 ? new int[level * (Options.M + 1)] : null;
             _ids[id] = node;
             if (id.Text is { } text) _labelTextBytes += 22 + 2 * text.Length;
@@ -287,7 +287,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         var s = _storage;
         _ids.Remove(s.Label(node));
         if (s.Label(node).Text is { } text) _labelTextBytes -= 22 + 2 * text.Length;
-        Volatile.Write(ref s.Deleted[node >> HnswStorage.BlockShift][node & HnswStorage.BlockMask], 1);
+        s.SetDeleted(node, true);
         Volatile.Write(ref _live, _live - 1);
         switch (Metric)
         {

@@ -18,10 +18,13 @@ namespace VLink.Core.Hnsw;
 /// </remarks>
 internal sealed unsafe class HnswStorage
 {
-    public const int BlockShift = 12;
-    public const int BlockSize = 1 << BlockShift;
-    public const int BlockMask = BlockSize - 1;
     private const int FirstBlockCapacity = 16;
+    private const int TargetBlockBytes = 1 << 20;
+
+    /// <summary>Nodes per full block: a power of two near 1 MiB of records, so little memory is held in reserve.</summary>
+    public readonly int BlockSize;
+    public readonly int BlockShift;
+    public readonly int BlockMask;
 
     public readonly int Dimension;
     public readonly int M;
@@ -54,6 +57,9 @@ internal sealed unsafe class HnswStorage
         M0 = 2 * m;
         LinksOffset = dimension * sizeof(float);
         Stride = (LinksOffset + (M0 + 1) * sizeof(int) + 15) & ~15;
+        BlockShift = Math.Clamp(31 - System.Numerics.BitOperations.LeadingZeroCount((uint)Math.Max(1, TargetBlockBytes / Stride)), 4, 12);
+        BlockSize = 1 << BlockShift;
+        BlockMask = BlockSize - 1;
         Capacity = capacity;
         Blocks = blocks;
         BlockAddresses = addresses;
@@ -133,6 +139,16 @@ internal sealed unsafe class HnswStorage
     public ref PointId Label(int node) => ref Labels[node >> BlockShift][node & BlockMask];
 
     public ref byte Level(int node) => ref Levels[node >> BlockShift][node & BlockMask];
+
+    public void SetDeleted(int node, bool deleted) =>
+        Volatile.Write(ref Deleted[node >> BlockShift][node & BlockMask], deleted ? (byte)1 : (byte)0);
+
+    /// <summary>The bytes of the records of nodes [0, count), block by block, in node order.</summary>
+    public IEnumerable<Memory<byte>> RecordBytes(int count)
+    {
+        for (int start = 0, block = 0; start < count; start += BlockSize, block++)
+            yield return Blocks[block].AsMemory(0, Math.Min(BlockSize, count - start) * Stride);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsDeleted(int node) => Volatile.Read(ref Deleted[node >> BlockShift][node & BlockMask]) != 0;
