@@ -166,6 +166,7 @@ public sealed unsafe partial class HnswIndex
         int upperStride = Options.M + 1;
         ushort[] visitedTable = scratch.BeginVisit(capacity, out ushort tag);
         ref ushort visited = ref MemoryMarshal.GetArrayDataReference(visitedTable);
+        ref int pending = ref MemoryMarshal.GetArrayDataReference(scratch.Pending(maxLinks));
         var frontier = scratch.Frontier;
         var results = scratch.Results;
         // Without tombstones or a filter every visited node is admissible: skip the per-node checks.
@@ -193,19 +194,23 @@ public sealed unsafe partial class HnswIndex
                 ? ref Unsafe.AsRef<int>(s.Links0(nearest.Node))
                 : ref s.UpperLinks(nearest.Node)![(layer - 1) * upperStride];
             int linkCount = Math.Min(Volatile.Read(ref links), maxLinks);
+
+            // Two passes: first gather the unvisited neighbours and prefetch their vectors, so the memory
+            // system fetches them in parallel; then compute the distances on (mostly) cached data.
+            int fresh = 0;
             for (int i = 1; i <= linkCount; i++)
             {
                 int neighbour = Unsafe.Add(ref links, i);
                 if ((uint)neighbour >= (uint)capacity) continue;
-                if (i < linkCount && Sse.IsSupported)
-                {
-                    int next = Unsafe.Add(ref links, i + 1);
-                    if ((uint)next < (uint)capacity) Sse.Prefetch0(s.Vector(next));
-                }
                 ref ushort mark = ref Unsafe.Add(ref visited, neighbour);
                 if (mark == tag) continue;
                 mark = tag;
-
+                Unsafe.Add(ref pending, fresh++) = neighbour;
+                if (Sse.IsSupported) Sse.Prefetch0(s.Vector(neighbour));
+            }
+            for (int i = 0; i < fresh; i++)
+            {
+                int neighbour = Unsafe.Add(ref pending, i);
                 float d = kernel.Distance(q, s.Vector(neighbour), dimension);
                 if (results.Count < ef || d < bound)
                 {

@@ -106,6 +106,14 @@ internal sealed class SearchScratch
     public readonly CandidateHeap<FarthestFirst> Results = new();
     public readonly List<Candidate> Sorted = new(256);
     public float[] Query = new float[64];
+    private int[] _pending = new int[64];
+
+    /// <summary>A buffer for one node's unvisited neighbours.</summary>
+    public int[] Pending(int maxLinks)
+    {
+        if (_pending.Length < maxLinks) _pending = new int[maxLinks];
+        return _pending;
+    }
 
     public static SearchScratch ForCurrentThread() => t_current ??= new SearchScratch();
 
