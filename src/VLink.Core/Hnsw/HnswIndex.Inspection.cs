@@ -6,7 +6,7 @@ namespace VLink.Core.Hnsw;
 /// <param name="LayerCount">Layers holding at least one live node (the top layer is <c>LayerCount - 1</c>).</param>
 /// <param name="NodesPerLayer">Live nodes on each layer; [0] counts every live node.</param>
 /// <param name="EntryPoint">Where every search starts, or null when the index is empty.</param>
-/// <param name="EdgeCount">Directed links over all layers, between live nodes or to tombstones.</param>
+/// <param name="EdgeCount">Directed links between live nodes over all layers (links into tombstones are not counted).</param>
 /// <param name="Tombstones">Deleted nodes still held in the graph as waypoints.</param>
 public sealed record HnswGraphInfo(int LayerCount, IReadOnlyList<int> NodesPerLayer, PointId? EntryPoint, long EdgeCount, int Tombstones);
 
@@ -33,7 +33,9 @@ public sealed partial class HnswIndex
                 for (int layer = 0; layer <= level; layer++)
                 {
                     perLayer[layer]++;
-                    edges += s.LinkList(node, layer)[0];
+                    var list = s.LinkList(node, layer);
+                    for (int i = 1; i <= list[0]; i++)
+                        if (!s.IsDeleted(list[i])) edges++;
                 }
             }
             PointId? entry = _entry < 0 ? null : (PointId?)s.Label((int)_entry);
@@ -41,7 +43,10 @@ public sealed partial class HnswIndex
         }
     }
 
-    /// <summary>The current neighbours of a live point on a layer; empty for layers above the point's level.</summary>
+    /// <summary>
+    /// The current live neighbours of a live point on a layer; empty for layers above the point's level.
+    /// Links into tombstones (kept as waypoints until repaired away) are not listed.
+    /// </summary>
     /// <exception cref="ArgumentException">The id is unknown.</exception>
     public IReadOnlyList<PointId> Neighbours(PointId id, int layer)
     {
@@ -53,8 +58,9 @@ public sealed partial class HnswIndex
             var s = _storage;
             if (layer > s.Level(node)) return [];
             var list = s.LinkList(node, layer);
-            var result = new PointId[list[0]];
-            for (int i = 0; i < result.Length; i++) result[i] = s.Label(list[i + 1]);
+            var result = new List<PointId>(list[0]);
+            for (int i = 1; i <= list[0]; i++)
+                if (!s.IsDeleted(list[i])) result.Add(s.Label(list[i]));
             return result;
         }
     }

@@ -43,8 +43,14 @@ public static unsafe class VectorKernels
     /// <summary>Euclidean norm |a|.</summary>
     public static float Norm(ReadOnlySpan<float> a)
     {
+        float squares;
         fixed (float* pa = a)
-            return MathF.Sqrt(Dot(pa, pa, a.Length));
+            squares = Dot(pa, pa, a.Length);
+        // Fast path in float; squares that overflow or underflow are summed again in double.
+        if (float.IsFinite(squares) && squares > 1e-30f) return MathF.Sqrt(squares);
+        double sum = 0;
+        foreach (float x in a) sum += (double)x * x;
+        return (float)Math.Sqrt(sum);
     }
 
     /// <summary>Scales a vector to unit length in place.</summary>
@@ -52,10 +58,15 @@ public static unsafe class VectorKernels
     public static void Normalize(Span<float> a)
     {
         float norm = Norm(a);
-        if (norm == 0f || !float.IsFinite(norm))
+        if (norm == 0f)
             throw new ArgumentException("Cannot normalise a zero vector for cosine distance: it has no direction.", nameof(a));
+        if (!float.IsFinite(norm))
+            throw new ArgumentException("Cannot normalise a vector whose norm is not finite.", nameof(a));
         float inv = 1f / norm;
-        for (int i = 0; i < a.Length; i++) a[i] *= inv;
+        if (float.IsFinite(inv) && inv != 0f)
+            System.Numerics.Tensors.TensorPrimitives.Multiply(a, inv, a);
+        else
+            for (int i = 0; i < a.Length; i++) a[i] = (float)(a[i] / (double)norm);
     }
 
     /// <summary>The distance of <paramref name="metric"/> between two raw vectors (cosine normalises on the fly).</summary>
