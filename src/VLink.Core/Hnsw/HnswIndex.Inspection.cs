@@ -53,7 +53,7 @@ public sealed partial class HnswIndex
         ArgumentOutOfRangeException.ThrowIfNegative(layer);
         lock (_writeLock)
         {
-            if (!_ids.TryGetValue(id, out int node))
+            if (!_ids.TryGet(id, _storage, out int node))
                 throw new ArgumentException($"Point {id} is not in the index.", nameof(id));
             var s = _storage;
             if (layer > s.Level(node)) return [];

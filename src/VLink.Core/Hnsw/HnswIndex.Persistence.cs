@@ -124,7 +124,7 @@ public sealed unsafe partial class HnswIndex
             byte level = r.ReadByte();
             bool deleted = r.ReadBoolean();
             Require(level <= 30, $"node {node} has level {level}");
-            s.Label(node) = id;
+            s.SetLabel(node, id);
             s.Level(node) = level;
             s.SetDeleted(node, deleted);
             if (deleted)
@@ -132,8 +132,8 @@ public sealed unsafe partial class HnswIndex
                 deletedCount++;
                 continue;
             }
-            Require(index._ids.TryAdd(id, node), $"point id {id} appears twice");
-            if (id.Text is { } text) index._labelTextBytes += 22 + 2 * text.Length;
+            Require(!index._ids.TryGet(id, s, out _), $"point id {id} appears twice");
+            index._ids.Add(id, node, s);
         }
         Require(count - deletedCount == live, "the live count does not match the tombstones");
         foreach (var records in s.RecordBytes(count))

@@ -115,7 +115,7 @@ public sealed unsafe partial class HnswIndex
         for (int node = 0; node < count; node++)
         {
             if (s.IsDeleted(node)) continue;
-            ref PointId label = ref s.Label(node);
+            var label = s.Label(node);
             if (filter is not null && !filter.Matches(label)) continue;
             collector.Add(kernel.Distance(q, s.Vector(node), Dimension), label);
         }

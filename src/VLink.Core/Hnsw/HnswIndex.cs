@@ -20,13 +20,12 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
     private readonly DistanceFunction? _custom;
     private readonly bool _normalises;
     private readonly double _levelMultiplier;
-    private readonly Dictionary<PointId, int> _ids = [];
+    private readonly NodeIdTable _ids = new();
     private HnswStorage _storage;
     private int _count;
     private int _live;
     private long _entry = -1;
     private ulong _rng;
-    private long _labelTextBytes;
 
     /// <summary>Creates an empty index for a built-in metric.</summary>
     public HnswIndex(int dimension, DistanceMetric metric, HnswOptions? options = null)
@@ -75,7 +74,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         {
             lock (_writeLock)
                 // A dictionary entry costs its key, value, hash and chain link, plus a bucket.
-                return _storage.Bytes() + _labelTextBytes + (long)_ids.Count * (16 + 4 + 8 + 4);
+                return _storage.Bytes() + _ids.Bytes;
         }
     }
 
@@ -87,19 +86,18 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         if (_normalises) VectorKernels.Normalize(prepared);
         lock (_writeLock)
         {
-            if (_ids.TryGetValue(id, out int previous)) RemoveNode(previous);
+            if (_ids.TryGet(id, _storage, out int previous)) RemoveNode(previous);
             int node = _count;
             var storage = _storage.Grow(node + 1);
             if (!ReferenceEquals(storage, _storage)) Volatile.Write(ref _storage, storage);
             int level = NextLevel();
             prepared.AsSpan().CopyTo(new Span<float>(storage.Vector(node), Dimension));
             storage.Links0(node)[0] = 0;
-            storage.Label(node) = id;
+            storage.SetLabel(node, id);
             storage.Level(node) = (byte)level;
             storage.SetDeleted(node, false);
             storage.UpperLinks(node) = level > 0 ? new int[level * (Options.M + 1)] : null;
-            _ids[id] = node;
-            if (id.Text is { } text) _labelTextBytes += 22 + 2 * text.Length;
+            _ids.Add(id, node, storage);
             switch (Metric)
             {
                 case DistanceMetric.Euclidean: Insert(new SquaredEuclideanKernel(), storage, node, level); break;
@@ -116,7 +114,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
     {
         lock (_writeLock)
         {
-            if (!_ids.TryGetValue(id, out int node)) return false;
+            if (!_ids.TryGet(id, _storage, out int node)) return false;
             RemoveNode(node);
             return true;
         }
@@ -125,7 +123,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
     /// <inheritdoc />
     public bool Contains(PointId id)
     {
-        lock (_writeLock) return _ids.ContainsKey(id);
+        lock (_writeLock) return _ids.TryGet(id, _storage, out _);
     }
 
     /// <inheritdoc />
@@ -133,7 +131,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
     {
         lock (_writeLock)
         {
-            if (!_ids.TryGetValue(id, out int node)) return null;
+            if (!_ids.TryGet(id, _storage, out int node)) return null;
             return new ReadOnlySpan<float>(_storage.Vector(node), Dimension).ToArray();
         }
     }
@@ -141,7 +139,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
     /// <inheritdoc />
     public IReadOnlyList<PointId> Ids()
     {
-        lock (_writeLock) return [.. _ids.Keys];
+        lock (_writeLock) return [.. _ids.Nodes().Select(_storage.Label)];
     }
 
     /// <inheritdoc />
@@ -285,8 +283,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
     private void RemoveNode(int node)
     {
         var s = _storage;
-        _ids.Remove(s.Label(node));
-        if (s.Label(node).Text is { } text) _labelTextBytes -= 22 + 2 * text.Length;
+        _ids.Remove(s.Label(node), s);
         s.SetDeleted(node, true);
         Volatile.Write(ref _live, _live - 1);
         switch (Metric)

@@ -29,7 +29,7 @@ internal sealed unsafe class HnswStorage
     public readonly int Dimension;
     public readonly int M;
     public readonly int M0;
-    /// <summary>Bytes per node record: vector (4·d), link count (4), links (4·M0), padded to 16.</summary>
+    /// <summary>Bytes per node record: vector (4·d), link count (4), links (4·M0); no padding (loads are unaligned anyway).</summary>
     public readonly int Stride;
     /// <summary>Byte offset of the level-0 link count inside a record.</summary>
     public readonly int LinksOffset;
@@ -38,34 +38,42 @@ internal sealed unsafe class HnswStorage
     public readonly int Capacity;
     public readonly byte[][] Blocks;
     public readonly nint[] BlockAddresses;
-    public readonly PointId[][] Labels;
+    /// <summary>Numeric ids; a node whose id is a string has <see cref="TextFlag"/> set and its id in <see cref="Texts"/>.</summary>
+    public readonly ulong[][] Numbers;
+    /// <summary>String ids by node (shared by every storage generation of one index).</summary>
+    public readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> Texts;
     public readonly byte[][] Levels;
-    public readonly byte[][] Deleted;
+    /// <summary>Per node: <see cref="DeletedFlag"/> | <see cref="TextFlag"/>.</summary>
+    public readonly byte[][] Flags;
+
+    public const byte DeletedFlag = 1;
+    public const byte TextFlag = 2;
     /// <summary>Per node with level ≥ 1: for each upper layer, [count, M links].</summary>
     public readonly int[]?[][] Upper;
 
     public HnswStorage(int dimension, int m)
-        : this(dimension, m, 0, [], [], [], [], [], [])
+        : this(dimension, m, 0, [], [], [], new(), [], [], [])
     {
     }
 
     private HnswStorage(int dimension, int m, int capacity, byte[][] blocks, nint[] addresses,
-        PointId[][] labels, byte[][] levels, byte[][] deleted, int[]?[][] upper)
+        ulong[][] numbers, System.Collections.Concurrent.ConcurrentDictionary<int, string> texts, byte[][] levels, byte[][] flags, int[]?[][] upper)
     {
         Dimension = dimension;
         M = m;
         M0 = 2 * m;
         LinksOffset = dimension * sizeof(float);
-        Stride = (LinksOffset + (M0 + 1) * sizeof(int) + 15) & ~15;
+        Stride = LinksOffset + (M0 + 1) * sizeof(int);
         BlockShift = Math.Clamp(31 - System.Numerics.BitOperations.LeadingZeroCount((uint)Math.Max(1, TargetBlockBytes / Stride)), 4, 12);
         BlockSize = 1 << BlockShift;
         BlockMask = BlockSize - 1;
         Capacity = capacity;
         Blocks = blocks;
         BlockAddresses = addresses;
-        Labels = labels;
+        Numbers = numbers;
+        Texts = texts;
         Levels = levels;
-        Deleted = deleted;
+        Flags = flags;
         Upper = upper;
     }
 
@@ -74,9 +82,9 @@ internal sealed unsafe class HnswStorage
     {
         if (needed <= Capacity) return this;
         var blocks = Blocks.ToList();
-        var labels = Labels.ToList();
+        var labels = Numbers.ToList();
         var levels = Levels.ToList();
-        var deleted = Deleted.ToList();
+        var deleted = Flags.ToList();
         var upper = Upper.ToList();
         int capacity = Capacity;
         while (capacity < needed)
@@ -88,7 +96,7 @@ internal sealed unsafe class HnswStorage
                 while (next < needed && next < BlockSize) next = Math.Min(next * 2, BlockSize);
                 if (blocks.Count == 0)
                 {
-                    blocks.Add(NewBlock(next)); labels.Add(new PointId[next]); levels.Add(new byte[next]);
+                    blocks.Add(NewBlock(next)); labels.Add(new ulong[next]); levels.Add(new byte[next]);
                     deleted.Add(new byte[next]); upper.Add(new int[]?[next]);
                 }
                 else
@@ -105,7 +113,7 @@ internal sealed unsafe class HnswStorage
             }
             else
             {
-                blocks.Add(NewBlock(BlockSize)); labels.Add(new PointId[BlockSize]); levels.Add(new byte[BlockSize]);
+                blocks.Add(NewBlock(BlockSize)); labels.Add(new ulong[BlockSize]); levels.Add(new byte[BlockSize]);
                 deleted.Add(new byte[BlockSize]); upper.Add(new int[]?[BlockSize]);
                 capacity += BlockSize;
             }
@@ -113,7 +121,7 @@ internal sealed unsafe class HnswStorage
         var addresses = new nint[blocks.Count];
         for (int i = 0; i < blocks.Count; i++)
             addresses[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(blocks[i]));
-        return new HnswStorage(Dimension, M, capacity, [.. blocks], addresses, [.. labels], [.. levels], [.. deleted], [.. upper]);
+        return new HnswStorage(Dimension, M, capacity, [.. blocks], addresses, [.. labels], Texts, [.. levels], [.. deleted], [.. upper]);
     }
 
     private byte[] NewBlock(int nodes) => GC.AllocateArray<byte>(checked(nodes * Stride), pinned: true);
@@ -136,12 +144,37 @@ internal sealed unsafe class HnswStorage
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int* Links0(int node) => (int*)(Record(node) + LinksOffset);
 
-    public ref PointId Label(int node) => ref Labels[node >> BlockShift][node & BlockMask];
+    public PointId Label(int node)
+    {
+        int block = node >> BlockShift, slot = node & BlockMask;
+        return (Flags[block][slot] & TextFlag) != 0 ? new PointId(Texts[node]) : new PointId(Numbers[block][slot]);
+    }
+
+    /// <summary>Sets the id of a node that no reader can reach yet.</summary>
+    public void SetLabel(int node, PointId id)
+    {
+        int block = node >> BlockShift, slot = node & BlockMask;
+        if (id.Text is { } text)
+        {
+            Texts[node] = text;
+            Numbers[block][slot] = 0;
+            Flags[block][slot] |= TextFlag;
+        }
+        else
+        {
+            Texts.TryRemove(node, out _);
+            Numbers[block][slot] = id.Number;
+            Flags[block][slot] &= unchecked((byte)~TextFlag);
+        }
+    }
 
     public ref byte Level(int node) => ref Levels[node >> BlockShift][node & BlockMask];
 
-    public void SetDeleted(int node, bool deleted) =>
-        Volatile.Write(ref Deleted[node >> BlockShift][node & BlockMask], deleted ? (byte)1 : (byte)0);
+    public void SetDeleted(int node, bool deleted)
+    {
+        ref byte flags = ref Flags[node >> BlockShift][node & BlockMask];
+        Volatile.Write(ref flags, deleted ? (byte)(flags | DeletedFlag) : (byte)(flags & ~DeletedFlag));
+    }
 
     /// <summary>The bytes of the records of nodes [0, count), block by block, in node order.</summary>
     public IEnumerable<Memory<byte>> RecordBytes(int count)
@@ -151,7 +184,7 @@ internal sealed unsafe class HnswStorage
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool IsDeleted(int node) => Volatile.Read(ref Deleted[node >> BlockShift][node & BlockMask]) != 0;
+    public bool IsDeleted(int node) => (Volatile.Read(ref Flags[node >> BlockShift][node & BlockMask]) & DeletedFlag) != 0;
 
     public ref int[]? UpperLinks(int node) => ref Upper[node >> BlockShift][node & BlockMask];
 
@@ -170,8 +203,9 @@ internal sealed unsafe class HnswStorage
     {
         long bytes = 0;
         foreach (var b in Blocks) bytes += b.LongLength;
-        foreach (var l in Labels) bytes += l.LongLength * Unsafe.SizeOf<PointId>();
-        foreach (var l in Levels) bytes += l.LongLength * 2; // levels + deleted flags
+        foreach (var l in Numbers) bytes += l.LongLength * sizeof(ulong);
+        foreach (var l in Levels) bytes += l.LongLength * 2; // levels + flags
+        foreach (var text in Texts.Values) bytes += 64 + 2 * text.Length; // entry + string
         foreach (var u in Upper)
         {
             bytes += u.LongLength * IntPtr.Size;
