@@ -7,7 +7,7 @@ namespace VLink.Core.Hnsw;
 
 public sealed unsafe partial class HnswIndex
 {
-    private const int FileVersion = 1;
+    private const int FileVersion = 2;
     private const string FileKind = "HNSW index";
     private static ReadOnlySpan<byte> Magic => "VLNKHNSW"u8;
 
@@ -34,11 +34,21 @@ public sealed unsafe partial class HnswIndex
             w.Write(_live);
             w.Write(_entry);
             w.Write(_rng);
-            for (int node = 0; node < _count; node++)
+            w.Flush();
+            // Per-node tables go out as raw arrays, block by block, so loading is a handful of bulk reads.
+            for (int start = 0, block = 0; start < _count; start += s.BlockSize, block++)
             {
-                IndexFile.WriteId(w, s.Label(node));
-                w.Write(s.Level(node));
-                w.Write(s.IsDeleted(node));
+                int nodes = Math.Min(s.BlockSize, _count - start);
+                checksum.Write(MemoryMarshal.AsBytes(s.Numbers[block].AsSpan(0, nodes)));
+                checksum.Write(s.Levels[block].AsSpan(0, nodes));
+                checksum.Write(s.Flags[block].AsSpan(0, nodes));
+            }
+            var texts = s.Texts.Where(t => t.Key < _count).OrderBy(t => t.Key).ToList();
+            w.Write(texts.Count);
+            foreach (var (node, text) in texts)
+            {
+                w.Write(node);
+                w.Write(text);
             }
             w.Flush();
             foreach (var records in s.RecordBytes(_count))
@@ -83,11 +93,13 @@ public sealed unsafe partial class HnswIndex
 
     private static HnswIndex ReadBody(BinaryReader r, ChecksumStream checksum, DistanceFunction? custom, long available)
     {
-        static void Require(bool ok, string problem) => IndexFile.Require(ok, FileKind, problem);
+        // Messages are only formatted on failure: these checks run once per node and per link.
+        [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+        static void Fail(string problem) => throw new InvalidDataException($"The {FileKind} file is damaged: {problem}.");
         int dimension = r.ReadInt32();
         var metric = (DistanceMetric)r.ReadInt32();
-        Require(dimension is >= 1 and <= 65536, $"dimension {dimension} is out of range");
-        Require(Enum.IsDefined(metric), $"unknown metric {(int)metric}");
+        if (!(dimension is >= 1 and <= 65536)) Fail($"dimension {dimension} is out of range");
+        if (!Enum.IsDefined(metric)) Fail($"unknown metric {(int)metric}");
         var options = new HnswOptions
         {
             M = r.ReadInt32(),
@@ -111,31 +123,44 @@ public sealed unsafe partial class HnswIndex
         int live = r.ReadInt32();
         long entry = r.ReadInt64();
         ulong rng = r.ReadUInt64();
-        Require(count >= 0 && live >= 0 && live <= count, $"node counts {count}/{live} are inconsistent");
+        if (!(count >= 0 && live >= 0 && live <= count)) Fail($"node counts {count}/{live} are inconsistent");
         // A damaged count must fail as damage, not as an attempt to allocate terabytes.
-        Require((long)count * index._storage.Stride <= available, $"it claims {count} nodes, more than its length can hold");
-        Require(entry == -1 || ((int)entry >= 0 && (int)entry < count), "the entry point is out of range");
+        if ((long)count * index._storage.Stride > available) Fail($"it claims {count} nodes, more than its length can hold");
+        if (!(entry == -1 || ((int)entry >= 0 && (int)entry < count))) Fail("the entry point is out of range");
 
         var s = index._storage.Grow(Math.Max(count, 1));
+        for (int start = 0, block = 0; start < count; start += s.BlockSize, block++)
+        {
+            int nodes = Math.Min(s.BlockSize, count - start);
+            checksum.ReadExactly(MemoryMarshal.AsBytes(s.Numbers[block].AsSpan(0, nodes)));
+            checksum.ReadExactly(s.Levels[block].AsSpan(0, nodes));
+            checksum.ReadExactly(s.Flags[block].AsSpan(0, nodes));
+        }
+        int textCount = r.ReadInt32();
+        if (!(textCount >= 0 && textCount <= count)) Fail($"it claims {textCount} string ids");
+        for (int i = 0; i < textCount; i++)
+        {
+            int node = r.ReadInt32();
+            string text = r.ReadString();
+            if (!(node >= 0 && node < count && text.Length > 0 && s.Texts.TryAdd(node, text))) Fail($"string id entry {i} is invalid");
+        }
         int deletedCount = 0;
         for (int node = 0; node < count; node++)
         {
-            var id = IndexFile.ReadId(r, FileKind);
-            byte level = r.ReadByte();
-            bool deleted = r.ReadBoolean();
-            Require(level <= 30, $"node {node} has level {level}");
-            s.SetLabel(node, id);
-            s.Level(node) = level;
-            s.SetDeleted(node, deleted);
-            if (deleted)
+            byte flags = s.Flags[node >> s.BlockShift][node & s.BlockMask];
+            if (!((flags & ~(HnswStorage.DeletedFlag | HnswStorage.TextFlag)) == 0)) Fail($"node {node} has unknown flags {flags}");
+            if (!(((flags & HnswStorage.TextFlag) != 0) == s.Texts.ContainsKey(node))) Fail($"node {node} has an inconsistent string id");
+            if (s.Level(node) > 30) Fail($"node {node} has level {s.Level(node)}");
+            if ((flags & HnswStorage.DeletedFlag) != 0)
             {
                 deletedCount++;
                 continue;
             }
-            Require(!index._ids.TryGet(id, s, out _), $"point id {id} appears twice");
+            var id = s.Label(node);
+            if (index._ids.TryGet(id, s, out _)) Fail($"point id {id} appears twice");
             index._ids.Add(id, node, s);
         }
-        Require(count - deletedCount == live, "the live count does not match the tombstones");
+        if (count - deletedCount != live) Fail("the live count does not match the tombstones");
         foreach (var records in s.RecordBytes(count))
             checksum.ReadExactly(records.Span);
         for (int node = 0; node < count; node++)
@@ -144,7 +169,7 @@ public sealed unsafe partial class HnswIndex
             if (level == 0) continue;
             var upper = new int[level * (options.M + 1)];
             checksum.ReadExactly(MemoryMarshal.AsBytes(upper.AsSpan()));
-            s.UpperLinks(node) = upper;
+            s.SetUpperLinks(node, upper);
         }
         // The search loop trusts link ids with raw pointers: every one is checked before the index is handed out.
         for (int node = 0; node < count; node++)
@@ -153,18 +178,18 @@ public sealed unsafe partial class HnswIndex
             {
                 var list = s.LinkList(node, layer);
                 int links = list[0];
-                Require(links >= 0 && links <= s.MaxLinks(layer), $"node {node} has {links} links on layer {layer}");
+                if (!(links >= 0 && links <= s.MaxLinks(layer))) Fail($"node {node} has {links} links on layer {layer}");
                 for (int i = 1; i <= links; i++)
                 {
                     int target = list[i];
-                    Require(target >= 0 && target < count && s.Level(target) >= layer, $"node {node} links to invalid node {target} on layer {layer}");
+                    if (!(target >= 0 && target < count && s.Level(target) >= layer)) Fail($"node {node} links to invalid node {target} on layer {layer}");
                 }
             }
         }
-        if (entry >= 0)
-            Require(s.Level((int)entry) == (int)(entry >> 32) && !s.IsDeleted((int)entry), "the entry point does not match its node");
-        else
-            Require(live == 0, "a non-empty index has no entry point");
+        if (entry >= 0 && (s.Level((int)entry) != (int)(entry >> 32) || s.IsDeleted((int)entry)))
+            Fail("the entry point does not match its node");
+        if (entry < 0 && live != 0)
+            Fail("a non-empty index has no entry point");
         index._storage = s;
         index._count = count;
         index._live = live;

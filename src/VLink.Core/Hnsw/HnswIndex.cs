@@ -96,7 +96,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             storage.SetLabel(node, id);
             storage.Level(node) = (byte)level;
             storage.SetDeleted(node, false);
-            storage.UpperLinks(node) = level > 0 ? new int[level * (Options.M + 1)] : null;
+            storage.SetUpperLinks(node, level > 0 ? new int[level * (Options.M + 1)] : null);
             _ids.Add(id, node, storage);
             switch (Metric)
             {

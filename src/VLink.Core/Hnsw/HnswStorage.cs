@@ -48,16 +48,19 @@ internal sealed unsafe class HnswStorage
 
     public const byte DeletedFlag = 1;
     public const byte TextFlag = 2;
-    /// <summary>Per node with level ≥ 1: for each upper layer, [count, M links].</summary>
-    public readonly int[]?[][] Upper;
+    /// <summary>
+    /// Per node with level ≥ 1 (about 1 in M): for each upper layer, [count, M links]. A map rather than a
+    /// per-node reference saves 8 bytes on every level-0-only node; only the greedy descent reads it.
+    /// </summary>
+    public readonly System.Collections.Concurrent.ConcurrentDictionary<int, int[]> Upper;
 
     public HnswStorage(int dimension, int m)
-        : this(dimension, m, 0, [], [], [], new(), [], [], [])
+        : this(dimension, m, 0, [], [], [], new(), [], [], new())
     {
     }
 
     private HnswStorage(int dimension, int m, int capacity, byte[][] blocks, nint[] addresses,
-        ulong[][] numbers, System.Collections.Concurrent.ConcurrentDictionary<int, string> texts, byte[][] levels, byte[][] flags, int[]?[][] upper)
+        ulong[][] numbers, System.Collections.Concurrent.ConcurrentDictionary<int, string> texts, byte[][] levels, byte[][] flags, System.Collections.Concurrent.ConcurrentDictionary<int, int[]> upper)
     {
         Dimension = dimension;
         M = m;
@@ -85,7 +88,6 @@ internal sealed unsafe class HnswStorage
         var labels = Numbers.ToList();
         var levels = Levels.ToList();
         var deleted = Flags.ToList();
-        var upper = Upper.ToList();
         int capacity = Capacity;
         while (capacity < needed)
         {
@@ -97,7 +99,7 @@ internal sealed unsafe class HnswStorage
                 if (blocks.Count == 0)
                 {
                     blocks.Add(NewBlock(next)); labels.Add(new ulong[next]); levels.Add(new byte[next]);
-                    deleted.Add(new byte[next]); upper.Add(new int[]?[next]);
+                    deleted.Add(new byte[next]);
                 }
                 else
                 {
@@ -107,21 +109,20 @@ internal sealed unsafe class HnswStorage
                     labels[0] = Extend(labels[0], next);
                     levels[0] = Extend(levels[0], next);
                     deleted[0] = Extend(deleted[0], next);
-                    upper[0] = Extend(upper[0], next);
                 }
                 capacity = next;
             }
             else
             {
                 blocks.Add(NewBlock(BlockSize)); labels.Add(new ulong[BlockSize]); levels.Add(new byte[BlockSize]);
-                deleted.Add(new byte[BlockSize]); upper.Add(new int[]?[BlockSize]);
+                deleted.Add(new byte[BlockSize]);
                 capacity += BlockSize;
             }
         }
         var addresses = new nint[blocks.Count];
         for (int i = 0; i < blocks.Count; i++)
             addresses[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(blocks[i]));
-        return new HnswStorage(Dimension, M, capacity, [.. blocks], addresses, [.. labels], Texts, [.. levels], [.. deleted], [.. upper]);
+        return new HnswStorage(Dimension, M, capacity, [.. blocks], addresses, [.. labels], Texts, [.. levels], [.. deleted], Upper);
     }
 
     private byte[] NewBlock(int nodes) => GC.AllocateArray<byte>(checked(nodes * Stride), pinned: true);
@@ -186,7 +187,14 @@ internal sealed unsafe class HnswStorage
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsDeleted(int node) => (Volatile.Read(ref Flags[node >> BlockShift][node & BlockMask]) & DeletedFlag) != 0;
 
-    public ref int[]? UpperLinks(int node) => ref Upper[node >> BlockShift][node & BlockMask];
+    public int[]? UpperLinks(int node) => Upper.GetValueOrDefault(node);
+
+    /// <summary>Gives a node that no reader can reach yet its upper-layer lists (or none).</summary>
+    public void SetUpperLinks(int node, int[]? links)
+    {
+        if (links is null) Upper.TryRemove(node, out _);
+        else Upper[node] = links;
+    }
 
     /// <summary>The link list of a node at a layer as a span over [count, ids…].</summary>
     public Span<int> LinkList(int node, int layer)
@@ -206,12 +214,8 @@ internal sealed unsafe class HnswStorage
         foreach (var l in Numbers) bytes += l.LongLength * sizeof(ulong);
         foreach (var l in Levels) bytes += l.LongLength * 2; // levels + flags
         foreach (var text in Texts.Values) bytes += 64 + 2 * text.Length; // entry + string
-        foreach (var u in Upper)
-        {
-            bytes += u.LongLength * IntPtr.Size;
-            foreach (var links in u)
-                if (links is not null) bytes += 24 + links.LongLength * sizeof(int);
-        }
+        // A concurrent-dictionary node (key, reference, hash, next) plus the array itself.
+        foreach (var links in Upper.Values) bytes += 48 + 24 + links.LongLength * sizeof(int);
         return bytes;
     }
 }

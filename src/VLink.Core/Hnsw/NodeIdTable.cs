@@ -4,7 +4,7 @@ namespace VLink.Core.Hnsw;
 
 /// <summary>
 /// External id → node, as an open-addressing table of node numbers only: the ids themselves already live in
-/// the storage's label arrays, so each entry costs 4 bytes (about 6–10 with the free slots) instead of a
+/// the storage's label arrays, so each entry costs 4 bytes (about 4.6–9 with the free slots) instead of a
 /// dictionary entry's 30+. Linear probing; deleted slots are tombstones until the next rebuild. Writer-only.
 /// </summary>
 internal sealed class NodeIdTable
@@ -39,7 +39,8 @@ internal sealed class NodeIdTable
     /// <summary>Adds an id known to be absent.</summary>
     public void Add(PointId id, int node, HnswStorage storage)
     {
-        if ((_used + 1) * 4 > _slots.Length * 3) Rebuild(storage, _count + 1 > _slots.Length / 2 ? _slots.Length * 2 : _slots.Length);
+        // Up to 7/8 full: probes stay short for writes, and the table costs 4.6–9 bytes an id.
+        if ((_used + 1) * 8L > _slots.Length * 7L) Rebuild(storage, (_count + 1) * 8L > _slots.Length * 5L ? _slots.Length * 2 : _slots.Length);
         int mask = _slots.Length - 1;
         int i = Home(id, mask);
         while (_slots[i] != Empty && _slots[i] != Removed) i = (i + 1) & mask;
