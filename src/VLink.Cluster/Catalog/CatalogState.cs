@@ -1,0 +1,69 @@
+using System.Collections.Immutable;
+using VLink.Cluster.Protocol;
+
+namespace VLink.Cluster.Catalog;
+
+/// <summary>
+/// The cluster's metadata as an immutable value: collections, their partition keys, and the position in the
+/// catalog log (term, index). Commands are decided here and entries applied here; the actor only persists.
+/// </summary>
+public sealed record CatalogState(long Term, long Index, ImmutableSortedDictionary<string, CollectionEntry> Collections)
+{
+    /// <summary>The state before the first entry.</summary>
+    public static CatalogState Empty { get; } = new(0, 0, ImmutableSortedDictionary<string, CollectionEntry>.Empty.WithComparers(StringComparer.Ordinal));
+
+    /// <summary>
+    /// Decides a change: an error when it is refused; <c>Change = null</c> when it is already in effect (so a retried
+    /// command is acknowledged without a second entry); otherwise the change to persist.
+    /// </summary>
+    public (ICatalogCommand? Change, string? Error) Decide(ICatalogCommand command)
+    {
+        switch (command)
+        {
+            case CreateCollection create:
+                try
+                {
+                    create.Spec.Validate();
+                }
+                catch (ArgumentException e)
+                {
+                    return (null, e.Message);
+                }
+                if (Collections.TryGetValue(create.Spec.Name, out var existing))
+                    return existing.Spec == create.Spec ? (null, null) : (null, $"Collection '{create.Spec.Name}' already exists with a different configuration.");
+                return (create, null);
+            case DropCollection drop:
+                return Collections.ContainsKey(drop.Name) ? (drop, null) : (null, $"Collection '{drop.Name}' does not exist.");
+            case RegisterPartitionKey register:
+                if (!Collections.TryGetValue(register.Collection, out var entry))
+                    return (null, $"Collection '{register.Collection}' does not exist.");
+                if (entry.Spec.Scheme != PartitionScheme.Key)
+                    return (null, $"Collection '{register.Collection}' is hash-partitioned; it has no named partitions.");
+                if (string.IsNullOrEmpty(register.Key) || register.Key.Length > 128 || register.Key.Contains('/'))
+                    return (null, $"Partition key '{register.Key}' must be 1-128 characters without '/'.");
+                return entry.Keys.Contains(register.Key) ? (null, null) : (register, null);
+            default:
+                return (null, $"{command.GetType().Name} is not a catalog change.");
+        }
+    }
+
+    /// <summary>Applies a durable entry.</summary>
+    public CatalogState Apply(CatalogEntryAppended entry)
+    {
+        var collections = entry.Change switch
+        {
+            CreateCollection c => Collections.SetItem(c.Spec.Name, new CollectionEntry(c.Spec, [])),
+            DropCollection d => Collections.Remove(d.Name),
+            RegisterPartitionKey r when Collections.TryGetValue(r.Collection, out var e) =>
+                Collections.SetItem(r.Collection, e with { Keys = [.. e.Keys.Append(r.Key).Order(StringComparer.Ordinal)] }),
+            _ => Collections,
+        };
+        return new CatalogState(entry.Term, entry.Index, collections);
+    }
+
+    /// <summary>A new incarnation of the singleton took over.</summary>
+    public CatalogState Apply(CatalogTermStarted started) => this with { Term = started.Term };
+
+    /// <summary>The snapshot readers see.</summary>
+    public CatalogSnapshot ToSnapshot() => new(Term, Index, [.. Collections.Values]);
+}

@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using VLink.Cluster.Partitions;
+using VLink.Cluster.Protocol;
+using VLink.Core.Indexing;
+
+namespace VLink.Cluster.Gather;
+
+/// <summary>Knobs of the Gather Engine.</summary>
+/// <param name="Timeout">How long one global search may take before it answers with what it has.</param>
+/// <param name="OverFetch">Each partition returns ⌈k × OverFetch⌉ candidates (k'); 2 by default, as the design proposes.</param>
+/// <param name="CatalogTtl">How long a catalog snapshot is reused before it is asked for again.</param>
+public sealed record GatherSettings(TimeSpan Timeout, double OverFetch = 2.0, TimeSpan? CatalogTtl = null)
+{
+    /// <summary>5 s timeout, over-fetch 2, catalog reused for 1 s.</summary>
+    public static GatherSettings Default { get; } = new(TimeSpan.FromSeconds(5));
+}
+
+/// <summary>What one node contributed to a search.</summary>
+public sealed record NodeTrace(string Node, bool Answered, long ElapsedMicros, IReadOnlyList<PartitionTiming> Partitions);
+
+/// <summary>Where the time of one search went, for operators.</summary>
+/// <param name="Nodes">Per node: answered or not, latency, per-partition timings.</param>
+/// <param name="Messages">Request messages sent (one per node, plus one per partition woken through its shard).</param>
+/// <param name="Woken">Partitions that had to be reached through their shard region (passivated or re-homed).</param>
+/// <param name="ElapsedMicros">Wall time of the whole search.</param>
+public sealed record SearchTrace(IReadOnlyList<NodeTrace> Nodes, int Messages, IReadOnlyList<string> Woken, long ElapsedMicros);
+
+/// <summary>The global top-k, and what the answer knows about its own completeness.</summary>
+/// <param name="Hits">The global top-k, ordered by (distance, id).</param>
+/// <param name="Complete">True when every partition of the collection answered.</param>
+/// <param name="MissingPartitions">Partitions that did not answer in time.</param>
+/// <param name="Trace">Where the time went.</param>
+public sealed record GlobalSearchResult(IReadOnlyList<SearchHit> Hits, bool Complete, IReadOnlyList<string> MissingPartitions, SearchTrace Trace);
+
+/// <summary>The collection does not exist.</summary>
+public sealed class UnknownCollectionException(string collection) : Exception($"Collection '{collection}' does not exist.")
+{
+    /// <summary>The collection asked for.</summary>
+    public string Collection { get; } = collection;
+}
+
+/// <summary>
+/// Scatters a k-NN search to every node (one message per node, Akka.Streams with bounded parallelism), where
+/// each node's agent merges its local partitions (stage 1); reduces the node answers into the global top-k
+/// (stage 2) with the deterministic (distance, id) order. Partitions that did not answer through their node
+/// are asked through their shard region, which wakes a passivated or re-homed partition; whatever is still
+/// missing at the deadline is named in the answer instead of silently shrinking it.
+/// </summary>
+public sealed class GatherEngine
+{
+    private readonly ActorSystem _system;
+    private readonly IActorRef _shardRegion;
+    private readonly IActorRef _catalog;
+    private readonly GatherSettings _settings;
+    private readonly IMaterializer _materializer;
+    private readonly ConcurrentDictionary<Address, IActorRef> _agents = new();
+    private (CatalogSnapshot Snapshot, long Stamp)? _catalogCache;
+
+    /// <summary>Creates the engine for a node.</summary>
+    public GatherEngine(ActorSystem system, IActorRef shardRegion, IActorRef catalog, GatherSettings? settings = null)
+    {
+        _system = system;
+        _shardRegion = shardRegion;
+        _catalog = catalog;
+        _settings = settings ?? GatherSettings.Default;
+        _materializer = system.Materializer();
+    }
+
+    /// <summary>Searches a collection across the cluster.</summary>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    public async Task<GlobalSearchResult> SearchAsync(string collection, float[] vector, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(vector);
+        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be positive, got {k}.");
+        var clock = Stopwatch.StartNew();
+        var entry = await CollectionAsync(collection).ConfigureAwait(false);
+        Core.Vectors.VectorValidation.Validate(vector, entry.Spec.Dimension, nameof(vector));
+        int fetchK = Math.Max(k, (int)Math.Ceiling(k * _settings.OverFetch));
+        var request = new SearchRequest(vector, k, fetchK, ef, exact);
+        var deadline = clock.Elapsed + _settings.Timeout;
+
+        var members = Akka.Cluster.Cluster.Get(_system).State.Members
+            .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp)
+            .Select(m => m.Address)
+            .ToList();
+        var message = new NodeSearch(collection, request);
+        var nodeAnswers = await Source.From(members)
+            .SelectAsyncUnordered(Math.Max(1, members.Count), address => AskNode(address, message, _settings.Timeout))
+            .RunWith(Sink.Seq<(Address Address, NodeHits? Hits)>(), _materializer)
+            .ConfigureAwait(false);
+
+        var lists = new List<IReadOnlyList<SearchHit>>();
+        var answered = new HashSet<string>();
+        var traces = new List<NodeTrace>();
+        foreach (var (address, hits) in nodeAnswers)
+        {
+            traces.Add(new NodeTrace(address.ToString(), hits is not null, hits?.ElapsedMicros ?? 0, hits?.Partitions ?? []));
+            if (hits is null) continue;
+            lists.Add(hits.Hits);
+            foreach (var p in hits.Partitions) answered.Add(p.Partition);
+        }
+
+        // Partitions no node reported: wake them through their shard region within the time left.
+        var expected = entry.Partitions().ToList();
+        var missing = expected.Where(p => !answered.Contains(p.EntityId)).ToList();
+        var woken = new List<string>();
+        if (missing.Count > 0)
+        {
+            var left = deadline - clock.Elapsed;
+            if (left > TimeSpan.Zero)
+            {
+                var asks = missing.Select(p => AskPartition(p, request, left)).ToList();
+                foreach (var hits in await Task.WhenAll(asks).ConfigureAwait(false))
+                {
+                    if (hits is null) continue;
+                    lists.Add(hits.Hits);
+                    answered.Add(hits.Partition.EntityId);
+                    woken.Add(hits.Partition.EntityId);
+                }
+            }
+        }
+        var stillMissing = expected.Select(p => p.EntityId).Where(p => !answered.Contains(p)).ToList();
+        var merged = lists.Count == 0 ? [] : TopK.Merge(lists, k);
+        var trace = new SearchTrace(traces, members.Count + missing.Count, woken, (long)clock.Elapsed.TotalMicroseconds);
+        return new GlobalSearchResult(merged, stillMissing.Count == 0, stillMissing, trace);
+    }
+
+    /// <summary>Runs several searches of one collection concurrently; answers in query order.</summary>
+    public Task<GlobalSearchResult[]> SearchBatchAsync(string collection, IReadOnlyList<float[]> vectors, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default) =>
+        Task.WhenAll(vectors.Select(v => SearchAsync(collection, v, k, ef, exact, cancellationToken)));
+
+    /// <summary>Forgets the cached catalog (after a collection change made through this node).</summary>
+    public void InvalidateCatalog() => _catalogCache = null;
+
+    private async Task<CollectionEntry> CollectionAsync(string collection)
+    {
+        var ttl = _settings.CatalogTtl ?? TimeSpan.FromSeconds(1);
+        var cached = _catalogCache;
+        if (cached is { } c && Stopwatch.GetElapsedTime(c.Stamp) < ttl && c.Snapshot.Find(collection) is { } hit) return hit;
+        var snapshot = await _catalog.Ask<CatalogSnapshot>(GetCatalog.Instance, _settings.Timeout).ConfigureAwait(false);
+        _catalogCache = (snapshot, Stopwatch.GetTimestamp());
+        return snapshot.Find(collection) ?? throw new UnknownCollectionException(collection);
+    }
+
+    private async Task<(Address, NodeHits?)> AskNode(Address address, NodeSearch message, TimeSpan timeout)
+    {
+        try
+        {
+            var agent = await AgentAsync(address, timeout).ConfigureAwait(false);
+            return (address, await agent.Ask<NodeHits>(message, timeout).ConfigureAwait(false));
+        }
+        catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException or TaskCanceledException)
+        {
+            _agents.TryRemove(address, out _);
+            return (address, null);
+        }
+    }
+
+    private async Task<IActorRef> AgentAsync(Address address, TimeSpan timeout)
+    {
+        if (_agents.TryGetValue(address, out var agent)) return agent;
+        var path = new RootActorPath(address) / "user" / NodeAgent.Name;
+        agent = await _system.ActorSelection(path).ResolveOne(timeout).ConfigureAwait(false);
+        _agents[address] = agent;
+        return agent;
+    }
+
+    private async Task<PartitionHits?> AskPartition(PartitionRef partition, SearchRequest request, TimeSpan timeout)
+    {
+        try
+        {
+            return await _shardRegion.Ask<PartitionHits>(new SearchPartition(partition, request), timeout).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using Akka.Actor;
+using VLink.Cluster.Protocol;
+using VLink.Core.Indexing;
+
+namespace VLink.Cluster.Partitions;
+
+/// <summary>
+/// One per node, at <c>/user/vlink-node</c>: knows the partitions living on this node and answers a
+/// <see cref="NodeSearch"/> by searching all of the collection's local partitions and merging their top-k'
+/// (stage 1 of the gather), so a global search costs one message per node, not per partition.
+/// </summary>
+public sealed class NodeAgent : ReceiveActor
+{
+    /// <summary>The agent's actor name; the gatherer addresses <c>{node}/user/vlink-node</c>.</summary>
+    public const string Name = "vlink-node";
+
+    /// <summary>A partition entity started on this node.</summary>
+    public sealed record Register(PartitionRef Partition, IActorRef Entity);
+
+    /// <summary>A partition entity stopped (passivated, handed off, or failed).</summary>
+    public sealed record Unregister(PartitionRef Partition, IActorRef Entity);
+
+    /// <summary>Lists the partitions hosted here (for operators and tests).</summary>
+    public sealed record ListPartitions
+    {
+        /// <summary>The only instance.</summary>
+        public static readonly ListPartitions Instance = new();
+    }
+
+    /// <summary>The partitions hosted here.</summary>
+    public sealed record LocalPartitions(IReadOnlyList<PartitionRef> Partitions);
+
+    private readonly Dictionary<PartitionRef, IActorRef> _local = [];
+    private readonly TimeSpan _partitionTimeout;
+
+    /// <summary>Props for the agent.</summary>
+    public static Props Props(TimeSpan partitionTimeout) => Akka.Actor.Props.Create(() => new NodeAgent(partitionTimeout));
+
+    /// <summary>Creates the agent.</summary>
+    public NodeAgent(TimeSpan partitionTimeout)
+    {
+        _partitionTimeout = partitionTimeout;
+        Receive<Register>(r =>
+        {
+            _local[r.Partition] = r.Entity;
+            Context.Watch(r.Entity);
+        });
+        Receive<Unregister>(u =>
+        {
+            if (_local.TryGetValue(u.Partition, out var entity) && entity.Equals(u.Entity)) _local.Remove(u.Partition);
+        });
+        Receive<Terminated>(t =>
+        {
+            foreach (var (partition, entity) in _local.ToList())
+                if (entity.Equals(t.ActorRef)) _local.Remove(partition);
+        });
+        Receive<ListPartitions>(_ => Sender.Tell(new LocalPartitions([.. _local.Keys])));
+        Receive<NodeSearch>(HandleSearch);
+    }
+
+    private void HandleSearch(NodeSearch search)
+    {
+        var clock = Stopwatch.StartNew();
+        var targets = _local.Where(p => p.Key.Collection == search.Collection).ToList();
+        string node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+        var request = new SearchPartition(default, search.Request);
+        var asks = targets.Select(t => t.Value.Ask<PartitionHits>(request with { Partition = t.Key }, _partitionTimeout)).ToList();
+        Task.WhenAll(asks.Select(a => a.ContinueWith(x => x.IsCompletedSuccessfully ? x.Result : null, TaskScheduler.Default)))
+            .ContinueWith(all =>
+            {
+                var answered = all.Result.Where(r => r is not null).Select(r => r!).ToList();
+                var merged = answered.Count == 0 ? [] : TopK.Merge(answered.Select(a => a.Hits), search.Request.FetchK);
+                var timings = answered.Select(a => new PartitionTiming(a.Partition.EntityId, a.Hits.Count, a.ElapsedMicros)).ToList();
+                return new NodeHits(node, merged, timings, (long)clock.Elapsed.TotalMicroseconds);
+            }, TaskScheduler.Default)
+            .PipeTo(Sender);
+    }
+}

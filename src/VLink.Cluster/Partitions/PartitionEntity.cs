@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using VLink.Cluster.Protocol;
+
+namespace VLink.Cluster.Partitions;
+
+/// <summary>Tuning of partition entities.</summary>
+/// <param name="SnapshotEvery">Journal entries between snapshots of the index.</param>
+public sealed record PartitionSettings(int SnapshotEvery = 200);
+
+/// <summary>
+/// One partition of a collection: a persistent, sharded entity owning an index and its payloads. A write is
+/// acknowledged only after its event is journalled; the index is snapshotted in its binary form every
+/// <see cref="PartitionSettings.SnapshotEvery"/> entries, so recovery is snapshot load + replay of the tail.
+/// On start it registers with its node's agent, which searches the node's partitions for the Gather Engine.
+/// </summary>
+public sealed class PartitionEntity : ReceivePersistentActor
+{
+    private readonly PartitionRef _partition;
+    private readonly PartitionSettings _settings;
+    private readonly IActorRef _nodeAgent;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private PartitionState? _state;
+
+    /// <summary>Props for a partition entity (used by the shard region's entity factory).</summary>
+    public static Props Props(string entityId, IActorRef nodeAgent, PartitionSettings settings) =>
+        Akka.Actor.Props.Create(() => new PartitionEntity(PartitionRef.FromEntityId(entityId), nodeAgent, settings));
+
+    /// <summary>Creates the entity.</summary>
+    public PartitionEntity(PartitionRef partition, IActorRef nodeAgent, PartitionSettings settings)
+    {
+        _partition = partition;
+        _nodeAgent = nodeAgent;
+        _settings = settings;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            _state?.Dispose();
+            _state = PartitionState.FromSnapshot((PartitionSnapshot)offer.Snapshot);
+        });
+        Recover<PartitionInitialized>(e => _state ??= PartitionState.Create(e.Spec));
+        Recover<PointsUpserted>(e => _state?.Apply(e));
+        Recover<PointsDeleted>(e => _state?.Apply(e));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
+            _log.Debug("Partition {0} recovered: {1} points ({2}) at sequence {3}", _partition, _state?.Count ?? 0, _state?.IndexKind ?? "empty", LastSequenceNr);
+        });
+
+        Command<UpsertPoints>(HandleUpsert);
+        Command<DeletePoints>(HandleDelete);
+        Command<SearchPartition>(q => Sender.Tell(Search(q.Request)));
+        Command<GetPoints>(q => Sender.Tell(new PointsFound(_partition, ReadPoints(q))));
+        Command<GetPartitionStats>(_ => Sender.Tell(Stats()));
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of partition {0} failed; the journal still holds every entry", _partition));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Old snapshots of partition {0} were not deleted", _partition));
+    }
+
+    /// <inheritdoc />
+    public override string PersistenceId => _partition.PersistenceId;
+
+    private void HandleUpsert(UpsertPoints cmd)
+    {
+        var spec = _state?.Spec ?? cmd.Spec;
+        if (spec.Dimension != cmd.Spec.Dimension || spec.Metric != cmd.Spec.Metric)
+        {
+            Sender.Tell(new WriteRejected(_partition, $"Partition {_partition} holds {spec.Dimension}-d {spec.Metric} vectors; the write is for {cmd.Spec.Dimension}-d {cmd.Spec.Metric}."));
+            return;
+        }
+        var (upserted, error) = PartitionState.Validate(spec, cmd.Points);
+        if (upserted is null)
+        {
+            Sender.Tell(new WriteRejected(_partition, error!));
+            return;
+        }
+        var replyTo = Sender;
+        if (_state is null)
+        {
+            Persist(new PartitionInitialized(spec), e => _state = PartitionState.Create(e.Spec));
+        }
+        Persist(upserted, e =>
+        {
+            int applied = _state!.Apply(e);
+            replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
+            MaybeSnapshot();
+        });
+    }
+
+    private void HandleDelete(DeletePoints cmd)
+    {
+        var replyTo = Sender;
+        if (_state is null || cmd.Ids.Count == 0)
+        {
+            replyTo.Tell(new WriteAck(_partition, 0, LastSequenceNr));
+            return;
+        }
+        Persist(new PointsDeleted(cmd.Ids), e =>
+        {
+            int applied = _state!.Apply(e);
+            replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
+            MaybeSnapshot();
+        });
+    }
+
+    private PartitionHits Search(SearchRequest request)
+    {
+        var clock = Stopwatch.StartNew();
+        if (_state is null) return new PartitionHits(_partition, [], 0, 0);
+        var hits = _state.Search(request);
+        return new PartitionHits(_partition, hits, _state.Count, (long)clock.Elapsed.TotalMicroseconds);
+    }
+
+    private IReadOnlyList<PointRecord> ReadPoints(GetPoints query)
+    {
+        if (_state is null) return [];
+        var found = new List<PointRecord>();
+        foreach (var id in query.Ids)
+        {
+            if (!_state.Index.Contains(id)) continue;
+            found.Add(new PointRecord(id, query.WithVector ? _state.Index.GetVector(id) : null, _state.Payload(id)));
+        }
+        return found;
+    }
+
+    private PartitionStats Stats() => _state is null
+        ? new PartitionStats(_partition, 0, "empty", 0, LastSequenceNr)
+        : new PartitionStats(_partition, _state.Count, _state.IndexKind, _state.Index.MemoryBytes, LastSequenceNr);
+
+    private void MaybeSnapshot()
+    {
+        if (_state is not null && LastSequenceNr % _settings.SnapshotEvery == 0)
+            SaveSnapshot(_state.ToSnapshot());
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        _nodeAgent.Tell(new NodeAgent.Unregister(_partition, Self));
+        _state?.Dispose();
+        base.PostStop();
+    }
+}

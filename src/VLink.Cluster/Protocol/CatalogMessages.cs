@@ -1,0 +1,39 @@
+namespace VLink.Cluster.Protocol;
+
+/// <summary>Creates a collection; refused when the name exists with a different spec (idempotent when equal).</summary>
+public sealed record CreateCollection(CollectionSpec Spec) : ICatalogCommand;
+
+/// <summary>Drops a collection from the catalog.</summary>
+public sealed record DropCollection(string Name) : ICatalogCommand;
+
+/// <summary>Records a partition key of a key-partitioned collection (a market), so searches expect it.</summary>
+public sealed record RegisterPartitionKey(string Collection, string Key) : ICatalogCommand;
+
+/// <summary>Asks for the current catalog.</summary>
+public sealed record GetCatalog : ICatalogCommand
+{
+    /// <summary>The only instance.</summary>
+    public static readonly GetCatalog Instance = new();
+}
+
+/// <summary>A change is durable as entry (term, index) of the catalog log.</summary>
+public sealed record CatalogAck(long Term, long Index) : IVLinkMessage;
+
+/// <summary>A change was refused; the catalog is unchanged.</summary>
+public sealed record CatalogRejected(string Reason) : IVLinkMessage;
+
+/// <summary>One collection and, for key partitioning, its known keys.</summary>
+public sealed record CollectionEntry(CollectionSpec Spec, IReadOnlyList<string> Keys)
+{
+    /// <summary>Every partition a complete search of this collection must hear from.</summary>
+    public IEnumerable<PartitionRef> Partitions() => Spec.Scheme == PartitionScheme.Hash
+        ? Enumerable.Range(0, Spec.PartitionCount).Select(i => new PartitionRef(Spec.Name, $"p{i}"))
+        : Keys.Select(k => new PartitionRef(Spec.Name, k));
+}
+
+/// <summary>A versioned snapshot of the catalog: readers see whole states, each named by (term, index).</summary>
+public sealed record CatalogSnapshot(long Term, long Index, IReadOnlyList<CollectionEntry> Collections) : IVLinkMessage
+{
+    /// <summary>The entry of a collection, or null.</summary>
+    public CollectionEntry? Find(string name) => Collections.FirstOrDefault(c => c.Spec.Name == name);
+}

@@ -1,0 +1,24 @@
+using VLink.Core.Indexing;
+
+namespace VLink.Cluster.Protocol;
+
+/// <summary>A partition learnt its collection's spec (its first journal entry).</summary>
+public sealed record PartitionInitialized(CollectionSpec Spec) : IVLinkMessage;
+
+/// <summary>A batch of points was stored (one journal entry per acknowledged write).</summary>
+public sealed record PointsUpserted(IReadOnlyList<PointWrite> Points) : IVLinkMessage;
+
+/// <summary>A batch of points was deleted.</summary>
+public sealed record PointsDeleted(IReadOnlyList<PointId> Ids) : IVLinkMessage;
+
+/// <summary>
+/// A partition's snapshot: its spec, its index in VLink's binary index format, and the payloads.
+/// Recovery loads this and replays only the journal after it.
+/// </summary>
+public sealed record PartitionSnapshot(CollectionSpec Spec, byte[] Index, bool IsGraph, IReadOnlyList<KeyValuePair<PointId, byte[]>> Payloads) : IVLinkMessage;
+
+/// <summary>A new incarnation of the catalog singleton took over: its term.</summary>
+public sealed record CatalogTermStarted(long Term) : IVLinkMessage;
+
+/// <summary>One numbered, durable change of the catalog log.</summary>
+public sealed record CatalogEntryAppended(long Term, long Index, ICatalogCommand Change) : IVLinkMessage;

@@ -1,0 +1,726 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Runtime.Serialization;
+using System.Text;
+using Akka.Actor;
+using Akka.Serialization;
+using VLink.Cluster.Protocol;
+using VLink.Core.Hnsw;
+using VLink.Core.Indexing;
+using VLink.Core.Vectors;
+
+namespace VLink.Cluster.Serialization;
+
+/// <summary>
+/// The one serializer of every <see cref="IVLinkMessage"/>: messages between nodes, journal events and snapshots.
+/// A hand-written, little-endian binary format, so float vectors travel as their raw bytes, never as text.
+/// </summary>
+/// <remarks>
+/// <para>Every payload starts with a format version byte (<see cref="FormatVersion"/>), followed by the fields of
+/// the message in declaration order:</para>
+/// <list type="bullet">
+/// <item><description>int, long, float and double: fixed width, little-endian; bool and enums: one byte.</description></item>
+/// <item><description>Counts and lengths: unsigned LEB128 (7 bits a byte).</description></item>
+/// <item><description>Strings: length in UTF-8 bytes, then the bytes. Byte arrays: length, then the bytes.</description></item>
+/// <item><description>float[]: element count, then the raw IEEE-754 bytes (4 per element).</description></item>
+/// <item><description>Nullable fields: a presence byte (0 absent, 1 present), then the value when present.</description></item>
+/// <item><description><see cref="PointId"/>: tag 0 then a ulong, or tag 1 then a string.</description></item>
+/// <item><description>Lists: count, then the items. A nested catalog command: its manifest (a string), then its fields.</description></item>
+/// </list>
+/// <para>Manifests are short and stable: journal entries name them forever, so a manifest is never reused or changed.</para>
+/// </remarks>
+public sealed class VLinkSerializer : SerializerWithStringManifest
+{
+    /// <summary>The serializer's id, as bound in <c>hocon/vlink.conf</c>.</summary>
+    public const int SerializerId = 4711;
+
+    /// <summary>The version byte every payload starts with; a reader refuses versions it does not know.</summary>
+    public const byte FormatVersion = 1;
+
+    // One row per message: its type, its manifest, how it is written and how it is read.
+    private static readonly Codec[] Codecs =
+    [
+        // PartitionCommands.cs
+        Codec.Of<UpsertPoints>("UP", WriteUpsertPoints, ReadUpsertPoints),
+        Codec.Of<DeletePoints>("DP", WriteDeletePoints, ReadDeletePoints),
+        Codec.Of<WriteAck>("WA", WriteWriteAck, ReadWriteAck),
+        Codec.Of<WriteRejected>("WR", WriteWriteRejected, ReadWriteRejected),
+        Codec.Of<GetPoints>("GP", WriteGetPoints, ReadGetPoints),
+        Codec.Of<PointsFound>("PF", WritePointsFound, ReadPointsFound),
+        Codec.Of<GetPartitionStats>("GS", WriteGetPartitionStats, ReadGetPartitionStats),
+        Codec.Of<PartitionStats>("PS", WritePartitionStats, ReadPartitionStats),
+
+        // SearchMessages.cs
+        Codec.Of<SearchPartition>("SP", WriteSearchPartition, ReadSearchPartition),
+        Codec.Of<PartitionHits>("PH", WritePartitionHits, ReadPartitionHits),
+        Codec.Of<NodeSearch>("NS", WriteNodeSearch, ReadNodeSearch),
+        Codec.Of<NodeHits>("NH", WriteNodeHits, ReadNodeHits),
+
+        // CatalogMessages.cs
+        Codec.Of<CreateCollection>("CC", WriteCreateCollection, ReadCreateCollection),
+        Codec.Of<DropCollection>("CD", WriteDropCollection, ReadDropCollection),
+        Codec.Of<RegisterPartitionKey>("CK", WriteRegisterPartitionKey, ReadRegisterPartitionKey),
+        Codec.Of<GetCatalog>("CG", WriteGetCatalog, ReadGetCatalog),
+        Codec.Of<CatalogAck>("CA", WriteCatalogAck, ReadCatalogAck),
+        Codec.Of<CatalogRejected>("CR", WriteCatalogRejected, ReadCatalogRejected),
+        Codec.Of<CatalogSnapshot>("CS", WriteCatalogSnapshot, ReadCatalogSnapshot),
+
+        // Events.cs (journal and snapshot store)
+        Codec.Of<PartitionInitialized>("EI", WritePartitionInitialized, ReadPartitionInitialized),
+        Codec.Of<PointsUpserted>("EU", WritePointsUpserted, ReadPointsUpserted),
+        Codec.Of<PointsDeleted>("ED", WritePointsDeleted, ReadPointsDeleted),
+        Codec.Of<PartitionSnapshot>("ES", WritePartitionSnapshot, ReadPartitionSnapshot),
+        Codec.Of<CatalogTermStarted>("ET", WriteCatalogTermStarted, ReadCatalogTermStarted),
+        Codec.Of<CatalogEntryAppended>("EA", WriteCatalogEntryAppended, ReadCatalogEntryAppended),
+    ];
+
+    private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);
+    private static readonly Dictionary<string, Codec> ByManifest = Codecs.ToDictionary(c => c.Manifest, StringComparer.Ordinal);
+
+    /// <summary>Created by Akka's serialization extension from the HOCON binding.</summary>
+    public VLinkSerializer(ExtendedActorSystem system) : base(system)
+    {
+    }
+
+    /// <inheritdoc />
+    public override int Identifier => SerializerId;
+
+    /// <inheritdoc />
+    public override string Manifest(object o) => CodecOf(o).Manifest;
+
+    /// <inheritdoc />
+    public override byte[] ToBinary(object obj)
+    {
+        var codec = CodecOf(obj);
+        var writer = new Writer();
+        writer.Byte(FormatVersion);
+        try
+        {
+            codec.Write(writer, obj);
+        }
+        catch (SerializationException e)
+        {
+            throw new SerializationException($"Cannot serialize {codec.Type.Name}: {e.Message}", e);
+        }
+        return writer.ToArray();
+    }
+
+    /// <inheritdoc />
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (!ByManifest.TryGetValue(manifest ?? "", out var codec))
+            throw new SerializationException($"Unknown VLink message manifest '{manifest}'.");
+        try
+        {
+            var reader = new Reader(bytes);
+            byte version = reader.Byte();
+            if (version != FormatVersion)
+                throw new SerializationException($"format version {version} is not supported (this node reads version {FormatVersion})");
+            object message = codec.Read(reader);
+            reader.End();
+            return message;
+        }
+        catch (Exception e) when (e is SerializationException or ArgumentException)
+        {
+            // ArgumentException: a value the protocol's own types refuse (an empty string id, invalid UTF-8).
+            throw new SerializationException($"Cannot deserialize '{manifest}' ({codec.Type.Name}, {bytes.Length} bytes): {e.Message}", e);
+        }
+    }
+
+    private static Codec CodecOf(object? message) =>
+        message is not null && ByType.TryGetValue(message.GetType(), out var codec)
+            ? codec
+            : throw new SerializationException($"{message?.GetType().FullName ?? "null"} is not a message the VLink serializer knows.");
+
+    // ---- PartitionRef.cs, CollectionSpec.cs, Points.cs: values nested in messages ----
+
+    private static void WritePartitionRef(Writer w, PartitionRef p)
+    {
+        w.String(p.Collection);
+        w.String(p.Key);
+    }
+
+    private static PartitionRef ReadPartitionRef(Reader r) => new(r.String(), r.String());
+
+    private static void WritePointId(Writer w, PointId id)
+    {
+        if (id.Text is { } text)
+        {
+            w.Byte(1);
+            w.String(text);
+        }
+        else
+        {
+            w.Byte(0);
+            w.UInt64(id.Number);
+        }
+    }
+
+    private static PointId ReadPointId(Reader r)
+    {
+        byte tag = r.Byte();
+        return tag switch
+        {
+            0 => new PointId(r.UInt64()),
+            1 => new PointId(r.String()),
+            _ => throw Reader.Damaged($"unknown point id tag {tag}"),
+        };
+    }
+
+    private static void WriteHnswOptions(Writer w, HnswOptions o)
+    {
+        Writer.Require(o);
+        w.Int32(o.M);
+        w.Int32(o.EfConstruction);
+        w.Int32(o.EfSearch);
+        w.Int32(o.Seed);
+        w.Double(o.FilteredScanSelectivity);
+    }
+
+    private static HnswOptions ReadHnswOptions(Reader r) => new()
+    {
+        M = r.Int32(),
+        EfConstruction = r.Int32(),
+        EfSearch = r.Int32(),
+        Seed = r.Int32(),
+        FilteredScanSelectivity = r.Double(),
+    };
+
+    private static void WriteCollectionSpec(Writer w, CollectionSpec s)
+    {
+        Writer.Require(s);
+        w.String(s.Name);
+        w.Int32(s.Dimension);
+        w.Byte((byte)s.Metric);
+        w.Byte((byte)s.Scheme);
+        w.Int32(s.PartitionCount);
+        WriteHnswOptions(w, s.Hnsw);
+        w.Int32(s.FlatThreshold);
+    }
+
+    private static CollectionSpec ReadCollectionSpec(Reader r) => new(
+        Name: r.String(),
+        Dimension: r.Int32(),
+        Metric: r.Enum<DistanceMetric>(),
+        Scheme: r.Enum<PartitionScheme>(),
+        PartitionCount: r.Int32(),
+        Hnsw: ReadHnswOptions(r),
+        FlatThreshold: r.Int32());
+
+    private static void WritePointWrite(Writer w, PointWrite p)
+    {
+        Writer.Require(p);
+        WritePointId(w, p.Id);
+        w.Floats(p.Vector);
+        w.OptionalBytes(p.Payload);
+    }
+
+    private static PointWrite ReadPointWrite(Reader r) => new(ReadPointId(r), r.Floats(), r.OptionalBytes());
+
+    private static void WritePointRecord(Writer w, PointRecord p)
+    {
+        Writer.Require(p);
+        WritePointId(w, p.Id);
+        w.OptionalFloats(p.Vector);
+        w.OptionalBytes(p.Payload);
+    }
+
+    private static PointRecord ReadPointRecord(Reader r) => new(ReadPointId(r), r.OptionalFloats(), r.OptionalBytes());
+
+    // ---- PartitionCommands.cs ----
+
+    private static void WriteUpsertPoints(Writer w, UpsertPoints m)
+    {
+        WritePartitionRef(w, m.Partition);
+        WriteCollectionSpec(w, m.Spec);
+        w.List(m.Points, WritePointWrite);
+    }
+
+    private static UpsertPoints ReadUpsertPoints(Reader r) => new(ReadPartitionRef(r), ReadCollectionSpec(r), r.List(ReadPointWrite));
+
+    private static void WriteDeletePoints(Writer w, DeletePoints m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.List(m.Ids, WritePointId);
+    }
+
+    private static DeletePoints ReadDeletePoints(Reader r) => new(ReadPartitionRef(r), r.List(ReadPointId));
+
+    private static void WriteWriteAck(Writer w, WriteAck m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.Int32(m.Applied);
+        w.Int64(m.SequenceNr);
+    }
+
+    private static WriteAck ReadWriteAck(Reader r) => new(ReadPartitionRef(r), r.Int32(), r.Int64());
+
+    private static void WriteWriteRejected(Writer w, WriteRejected m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.String(m.Reason);
+    }
+
+    private static WriteRejected ReadWriteRejected(Reader r) => new(ReadPartitionRef(r), r.String());
+
+    private static void WriteGetPoints(Writer w, GetPoints m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.List(m.Ids, WritePointId);
+        w.Bool(m.WithVector);
+    }
+
+    private static GetPoints ReadGetPoints(Reader r) => new(ReadPartitionRef(r), r.List(ReadPointId), r.Bool());
+
+    private static void WritePointsFound(Writer w, PointsFound m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.List(m.Points, WritePointRecord);
+    }
+
+    private static PointsFound ReadPointsFound(Reader r) => new(ReadPartitionRef(r), r.List(ReadPointRecord));
+
+    private static void WriteGetPartitionStats(Writer w, GetPartitionStats m) => WritePartitionRef(w, m.Partition);
+
+    private static GetPartitionStats ReadGetPartitionStats(Reader r) => new(ReadPartitionRef(r));
+
+    private static void WritePartitionStats(Writer w, PartitionStats m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.Int32(m.Points);
+        w.String(m.IndexKind);
+        w.Int64(m.MemoryBytes);
+        w.Int64(m.SequenceNr);
+    }
+
+    private static PartitionStats ReadPartitionStats(Reader r) => new(ReadPartitionRef(r), r.Int32(), r.String(), r.Int64(), r.Int64());
+
+    // ---- SearchMessages.cs ----
+
+    private static void WriteSearchRequest(Writer w, SearchRequest q)
+    {
+        Writer.Require(q);
+        w.Floats(q.Vector);
+        w.Int32(q.K);
+        w.Int32(q.FetchK);
+        w.OptionalInt32(q.Ef);
+        w.Bool(q.Exact);
+    }
+
+    private static SearchRequest ReadSearchRequest(Reader r) => new(r.Floats(), r.Int32(), r.Int32(), r.OptionalInt32(), r.Bool());
+
+    private static void WriteSearchHit(Writer w, SearchHit h)
+    {
+        WritePointId(w, h.Id);
+        w.Single(h.Distance);
+    }
+
+    private static SearchHit ReadSearchHit(Reader r) => new(ReadPointId(r), r.Single());
+
+    private static void WritePartitionTiming(Writer w, PartitionTiming t)
+    {
+        Writer.Require(t);
+        w.String(t.Partition);
+        w.Int32(t.Candidates);
+        w.Int64(t.ElapsedMicros);
+    }
+
+    private static PartitionTiming ReadPartitionTiming(Reader r) => new(r.String(), r.Int32(), r.Int64());
+
+    private static void WriteSearchPartition(Writer w, SearchPartition m)
+    {
+        WritePartitionRef(w, m.Partition);
+        WriteSearchRequest(w, m.Request);
+    }
+
+    private static SearchPartition ReadSearchPartition(Reader r) => new(ReadPartitionRef(r), ReadSearchRequest(r));
+
+    private static void WritePartitionHits(Writer w, PartitionHits m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.List(m.Hits, WriteSearchHit);
+        w.Int32(m.Points);
+        w.Int64(m.ElapsedMicros);
+    }
+
+    private static PartitionHits ReadPartitionHits(Reader r) => new(ReadPartitionRef(r), r.List(ReadSearchHit), r.Int32(), r.Int64());
+
+    private static void WriteNodeSearch(Writer w, NodeSearch m)
+    {
+        w.String(m.Collection);
+        WriteSearchRequest(w, m.Request);
+    }
+
+    private static NodeSearch ReadNodeSearch(Reader r) => new(r.String(), ReadSearchRequest(r));
+
+    private static void WriteNodeHits(Writer w, NodeHits m)
+    {
+        w.String(m.Node);
+        w.List(m.Hits, WriteSearchHit);
+        w.List(m.Partitions, WritePartitionTiming);
+        w.Int64(m.ElapsedMicros);
+    }
+
+    private static NodeHits ReadNodeHits(Reader r) => new(r.String(), r.List(ReadSearchHit), r.List(ReadPartitionTiming), r.Int64());
+
+    // ---- CatalogMessages.cs ----
+
+    private static void WriteCreateCollection(Writer w, CreateCollection m) => WriteCollectionSpec(w, m.Spec);
+
+    private static CreateCollection ReadCreateCollection(Reader r) => new(ReadCollectionSpec(r));
+
+    private static void WriteDropCollection(Writer w, DropCollection m) => w.String(m.Name);
+
+    private static DropCollection ReadDropCollection(Reader r) => new(r.String());
+
+    private static void WriteRegisterPartitionKey(Writer w, RegisterPartitionKey m)
+    {
+        w.String(m.Collection);
+        w.String(m.Key);
+    }
+
+    private static RegisterPartitionKey ReadRegisterPartitionKey(Reader r) => new(r.String(), r.String());
+
+    private static void WriteGetCatalog(Writer w, GetCatalog m)
+    {
+        // No fields: the version byte alone.
+    }
+
+    private static GetCatalog ReadGetCatalog(Reader r) => GetCatalog.Instance;
+
+    private static void WriteCatalogAck(Writer w, CatalogAck m)
+    {
+        w.Int64(m.Term);
+        w.Int64(m.Index);
+    }
+
+    private static CatalogAck ReadCatalogAck(Reader r) => new(r.Int64(), r.Int64());
+
+    private static void WriteCatalogRejected(Writer w, CatalogRejected m) => w.String(m.Reason);
+
+    private static CatalogRejected ReadCatalogRejected(Reader r) => new(r.String());
+
+    private static void WriteCollectionEntry(Writer w, CollectionEntry e)
+    {
+        Writer.Require(e);
+        WriteCollectionSpec(w, e.Spec);
+        w.List(e.Keys, (w2, key) => w2.String(key));
+    }
+
+    private static CollectionEntry ReadCollectionEntry(Reader r) => new(ReadCollectionSpec(r), r.List(r2 => r2.String()));
+
+    private static void WriteCatalogSnapshot(Writer w, CatalogSnapshot m)
+    {
+        w.Int64(m.Term);
+        w.Int64(m.Index);
+        w.List(m.Collections, WriteCollectionEntry);
+    }
+
+    private static CatalogSnapshot ReadCatalogSnapshot(Reader r) => new(r.Int64(), r.Int64(), r.List(ReadCollectionEntry));
+
+    // ---- Events.cs ----
+
+    private static void WritePartitionInitialized(Writer w, PartitionInitialized m) => WriteCollectionSpec(w, m.Spec);
+
+    private static PartitionInitialized ReadPartitionInitialized(Reader r) => new(ReadCollectionSpec(r));
+
+    private static void WritePointsUpserted(Writer w, PointsUpserted m) => w.List(m.Points, WritePointWrite);
+
+    private static PointsUpserted ReadPointsUpserted(Reader r) => new(r.List(ReadPointWrite));
+
+    private static void WritePointsDeleted(Writer w, PointsDeleted m) => w.List(m.Ids, WritePointId);
+
+    private static PointsDeleted ReadPointsDeleted(Reader r) => new(r.List(ReadPointId));
+
+    private static void WritePartitionSnapshot(Writer w, PartitionSnapshot m)
+    {
+        WriteCollectionSpec(w, m.Spec);
+        w.Bytes(m.Index);
+        w.Bool(m.IsGraph);
+        w.List(m.Payloads, (w2, p) =>
+        {
+            WritePointId(w2, p.Key);
+            w2.Bytes(p.Value);
+        });
+    }
+
+    private static PartitionSnapshot ReadPartitionSnapshot(Reader r) => new(
+        ReadCollectionSpec(r),
+        r.Bytes(),
+        r.Bool(),
+        r.List(r2 => new KeyValuePair<PointId, byte[]>(ReadPointId(r2), r2.Bytes())));
+
+    private static void WriteCatalogTermStarted(Writer w, CatalogTermStarted m) => w.Int64(m.Term);
+
+    private static CatalogTermStarted ReadCatalogTermStarted(Reader r) => new(r.Int64());
+
+    private static void WriteCatalogEntryAppended(Writer w, CatalogEntryAppended m)
+    {
+        w.Int64(m.Term);
+        w.Int64(m.Index);
+        // The change is itself a message: its manifest, then its fields.
+        var change = CodecOf(m.Change);
+        w.String(change.Manifest);
+        change.Write(w, m.Change);
+    }
+
+    private static CatalogEntryAppended ReadCatalogEntryAppended(Reader r)
+    {
+        long term = r.Int64();
+        long index = r.Int64();
+        string manifest = r.String();
+        if (!ByManifest.TryGetValue(manifest, out var codec))
+            throw Reader.Damaged($"unknown manifest '{manifest}' of the nested catalog change");
+        if (codec.Read(r) is not ICatalogCommand change)
+            throw Reader.Damaged($"the nested change '{manifest}' is a {codec.Type.Name}, not a catalog command");
+        return new CatalogEntryAppended(term, index, change);
+    }
+
+    // ---- The table row and the two cursors ----
+
+    private sealed class Codec(Type type, string manifest, Action<Writer, object> write, Func<Reader, object> read)
+    {
+        public Type Type { get; } = type;
+
+        public string Manifest { get; } = manifest;
+
+        public Action<Writer, object> Write { get; } = write;
+
+        public Func<Reader, object> Read { get; } = read;
+
+        public static Codec Of<T>(string manifest, Action<Writer, T> write, Func<Reader, T> read)
+            where T : class, IVLinkMessage =>
+            new(typeof(T), manifest, (w, o) => write(w, (T)o), r => read(r));
+    }
+
+    /// <summary>Appends little-endian values to a growing buffer.</summary>
+    private sealed class Writer
+    {
+        private readonly ArrayBufferWriter<byte> _buffer = new(256);
+
+        public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
+
+        /// <summary>Fields the protocol declares non-nullable must not be null on the wire.</summary>
+        public static void Require(object? value)
+        {
+            if (value is null) throw new SerializationException("a required field is null");
+        }
+
+        public void Byte(byte value)
+        {
+            _buffer.GetSpan(1)[0] = value;
+            _buffer.Advance(1);
+        }
+
+        public void Bool(bool value) => Byte(value ? (byte)1 : (byte)0);
+
+        public void Int32(int value)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(_buffer.GetSpan(4), value);
+            _buffer.Advance(4);
+        }
+
+        public void Int64(long value)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer.GetSpan(8), value);
+            _buffer.Advance(8);
+        }
+
+        public void UInt64(ulong value)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(_buffer.GetSpan(8), value);
+            _buffer.Advance(8);
+        }
+
+        public void Single(float value)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(_buffer.GetSpan(4), value);
+            _buffer.Advance(4);
+        }
+
+        public void Double(double value)
+        {
+            BinaryPrimitives.WriteDoubleLittleEndian(_buffer.GetSpan(8), value);
+            _buffer.Advance(8);
+        }
+
+        /// <summary>A count or length: unsigned LEB128.</summary>
+        public void Count(int count)
+        {
+            uint value = (uint)count;
+            while (value >= 0x80)
+            {
+                Byte((byte)(value | 0x80));
+                value >>= 7;
+            }
+            Byte((byte)value);
+        }
+
+        public void String(string? value)
+        {
+            Require(value);
+            int length = Encoding.UTF8.GetByteCount(value!);
+            Count(length);
+            Encoding.UTF8.GetBytes(value, _buffer.GetSpan(length));
+            _buffer.Advance(length);
+        }
+
+        public void Bytes(byte[]? value)
+        {
+            Require(value);
+            Count(value!.Length);
+            value.CopyTo(_buffer.GetSpan(value.Length));
+            _buffer.Advance(value.Length);
+        }
+
+        public void Floats(float[]? value)
+        {
+            Require(value);
+            Count(value!.Length);
+            var target = _buffer.GetSpan(value.Length * sizeof(float));
+            if (BitConverter.IsLittleEndian)
+            {
+                MemoryMarshal.AsBytes(value.AsSpan()).CopyTo(target);
+            }
+            else
+            {
+                for (int i = 0; i < value.Length; i++)
+                    BinaryPrimitives.WriteSingleLittleEndian(target[(i * sizeof(float))..], value[i]);
+            }
+            _buffer.Advance(value.Length * sizeof(float));
+        }
+
+        public void OptionalBytes(byte[]? value)
+        {
+            Bool(value is not null);
+            if (value is not null) Bytes(value);
+        }
+
+        public void OptionalFloats(float[]? value)
+        {
+            Bool(value is not null);
+            if (value is not null) Floats(value);
+        }
+
+        public void OptionalInt32(int? value)
+        {
+            Bool(value.HasValue);
+            if (value is { } v) Int32(v);
+        }
+
+        public void List<T>(IReadOnlyList<T>? items, Action<Writer, T> item)
+        {
+            Require(items);
+            Count(items!.Count);
+            for (int i = 0; i < items.Count; i++) item(this, items[i]);
+        }
+    }
+
+    /// <summary>Reads what <see cref="Writer"/> wrote; every read checks the bytes remaining.</summary>
+    private sealed class Reader(byte[] data)
+    {
+        private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        private int _position;
+
+        private int Remaining => data.Length - _position;
+
+        public static SerializationException Damaged(string problem) => new(problem);
+
+        /// <summary>Throws unless every byte was read: trailing bytes mean a different layout.</summary>
+        public void End()
+        {
+            if (Remaining != 0) throw Damaged($"{Remaining} unexpected trailing bytes at offset {_position}");
+        }
+
+        private ReadOnlySpan<byte> Take(int length)
+        {
+            if (length > Remaining)
+                throw Damaged($"truncated: {length} bytes needed at offset {_position}, {Remaining} left");
+            var span = data.AsSpan(_position, length);
+            _position += length;
+            return span;
+        }
+
+        public byte Byte() => Take(1)[0];
+
+        public bool Bool() => Byte() switch
+        {
+            0 => false,
+            1 => true,
+            var b => throw Damaged($"byte {b} at offset {_position - 1} is neither 0 nor 1"),
+        };
+
+        public int Int32() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
+
+        public long Int64() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
+
+        public ulong UInt64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
+
+        public float Single() => BinaryPrimitives.ReadSingleLittleEndian(Take(4));
+
+        public double Double() => BinaryPrimitives.ReadDoubleLittleEndian(Take(8));
+
+        public TEnum Enum<TEnum>() where TEnum : struct, Enum
+        {
+            byte raw = Byte();
+            var value = (TEnum)System.Enum.ToObject(typeof(TEnum), raw);
+            return System.Enum.IsDefined(value) ? value : throw Damaged($"{raw} is not a {typeof(TEnum).Name}");
+        }
+
+        /// <summary>
+        /// A count or length written by <see cref="Writer.Count"/>. Each of the items takes at least
+        /// <paramref name="bytesPerItem"/> bytes, so a damaged count fails here instead of allocating.
+        /// </summary>
+        public int Count(int bytesPerItem = 1)
+        {
+            int start = _position;
+            uint value = 0;
+            for (int shift = 0; ; shift += 7)
+            {
+                if (shift > 28) throw Damaged($"the count at offset {start} is longer than 5 bytes");
+                byte b = Byte();
+                value |= (uint)(b & 0x7F) << shift;
+                if (b < 0x80) break;
+            }
+            if (value > int.MaxValue || (long)value * bytesPerItem > Remaining)
+                throw Damaged($"truncated: the count {value} at offset {start} exceeds the {Remaining} bytes left");
+            return (int)value;
+        }
+
+        public string String() => StrictUtf8.GetString(Take(Count()));
+
+        public byte[] Bytes() => Take(Count()).ToArray();
+
+        public float[] Floats()
+        {
+            int length = Count(sizeof(float));
+            var bytes = Take(length * sizeof(float));
+            var value = new float[length];
+            if (BitConverter.IsLittleEndian)
+            {
+                bytes.CopyTo(MemoryMarshal.AsBytes(value.AsSpan()));
+            }
+            else
+            {
+                for (int i = 0; i < length; i++)
+                    value[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * sizeof(float))..]);
+            }
+            return value;
+        }
+
+        public byte[]? OptionalBytes() => Bool() ? Bytes() : null;
+
+        public float[]? OptionalFloats() => Bool() ? Floats() : null;
+
+        public int? OptionalInt32() => Bool() ? Int32() : null;
+
+        public T[] List<T>(Func<Reader, T> item)
+        {
+            var items = new T[Count()];
+            for (int i = 0; i < items.Length; i++) items[i] = item(this);
+            return items;
+        }
+    }
+}

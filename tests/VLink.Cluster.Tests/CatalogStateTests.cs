@@ -1,0 +1,226 @@
+using VLink.Cluster.Catalog;
+using VLink.Cluster.Protocol;
+using VLink.Core.Hnsw;
+using VLink.Core.Vectors;
+
+namespace VLink.Cluster.Tests;
+
+public sealed class CatalogStateTests
+{
+    private static CollectionSpec HashSpec(string name = "docs", int partitions = 4) =>
+        new(name, 8, DistanceMetric.Cosine, PartitionScheme.Hash, partitions, HnswOptions.Default);
+
+    private static CollectionSpec KeySpec(string name = "markets") =>
+        new(name, 16, DistanceMetric.Euclidean, PartitionScheme.Key, 0, HnswOptions.Default);
+
+    /// <summary>Decides a command and, when it is a change, applies it as the next entry of the current term.</summary>
+    private static CatalogState Commit(CatalogState state, ICatalogCommand command)
+    {
+        var (change, error) = state.Decide(command);
+        Assert.Null(error);
+        Assert.NotNull(change);
+        return state.Apply(new CatalogEntryAppended(state.Term, state.Index + 1, change));
+    }
+
+    [Fact]
+    public void The_empty_state_has_no_collections_at_term_and_index_zero()
+    {
+        var empty = CatalogState.Empty;
+
+        Assert.Equal(0, empty.Term);
+        Assert.Equal(0, empty.Index);
+        Assert.Empty(empty.Collections);
+        Assert.Empty(empty.ToSnapshot().Collections);
+    }
+
+    [Fact]
+    public void Creating_a_valid_collection_is_a_change_that_adds_an_entry_without_keys()
+    {
+        var create = new CreateCollection(HashSpec());
+
+        var (change, error) = CatalogState.Empty.Decide(create);
+        Assert.Null(error);
+        Assert.Same(create, change);
+
+        var state = CatalogState.Empty.Apply(new CatalogEntryAppended(1, 1, change!));
+
+        var entry = Assert.Single(state.Collections).Value;
+        Assert.Equal(HashSpec(), entry.Spec);
+        Assert.Empty(entry.Keys);
+        Assert.Equal((1L, 1L), (state.Term, state.Index));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("has space")]
+    [InlineData("slash/inside")]
+    [InlineData("ünicode")]
+    public void Creating_a_collection_with_an_invalid_name_is_refused(string name)
+    {
+        var (change, error) = CatalogState.Empty.Decide(new CreateCollection(HashSpec() with { Name = name }));
+
+        Assert.Null(change);
+        Assert.NotNull(error);
+        Assert.Contains("name", error);
+    }
+
+    [Fact]
+    public void Creating_a_collection_with_invalid_fields_is_refused_naming_them()
+    {
+        var tooLong = CatalogState.Empty.Decide(new CreateCollection(HashSpec(new string('a', 129))));
+        var dimension = CatalogState.Empty.Decide(new CreateCollection(HashSpec() with { Dimension = 0 }));
+        var metric = CatalogState.Empty.Decide(new CreateCollection(HashSpec() with { Metric = DistanceMetric.Custom }));
+        var partitions = CatalogState.Empty.Decide(new CreateCollection(HashSpec(partitions: 0)));
+        var hnsw = CatalogState.Empty.Decide(new CreateCollection(HashSpec() with { Hnsw = HnswOptions.Default with { M = 1 } }));
+
+        Assert.Contains("name", tooLong.Error);
+        Assert.Contains("Dimension", dimension.Error);
+        Assert.Contains("Metric", metric.Error);
+        Assert.Contains("Partition count", partitions.Error);
+        Assert.Contains("M must be", hnsw.Error);
+        Assert.All(new[] { tooLong, dimension, metric, partitions, hnsw }, d => Assert.Null(d.Change));
+        // Key partitioning ignores the partition count.
+        Assert.Null(CatalogState.Empty.Decide(new CreateCollection(KeySpec())).Error);
+    }
+
+    [Fact]
+    public void Creating_an_existing_collection_again_is_a_no_op_when_equal_and_refused_when_different()
+    {
+        var state = Commit(CatalogState.Empty, new CreateCollection(HashSpec()));
+
+        var same = state.Decide(new CreateCollection(HashSpec()));
+        var different = state.Decide(new CreateCollection(HashSpec(partitions: 8)));
+        var differentGraph = state.Decide(new CreateCollection(HashSpec() with { Hnsw = HnswOptions.Default with { EfSearch = 65 } }));
+
+        Assert.Null(same.Change);
+        Assert.Null(same.Error);
+        Assert.Null(different.Change);
+        Assert.Contains("already exists", different.Error);
+        Assert.Null(differentGraph.Change);
+        Assert.Contains("already exists", differentGraph.Error);
+    }
+
+    [Fact]
+    public void Dropping_removes_an_existing_collection_and_refuses_an_unknown_one()
+    {
+        var state = Commit(Commit(CatalogState.Empty, new CreateCollection(HashSpec("a"))), new CreateCollection(HashSpec("b")));
+
+        var unknown = state.Decide(new DropCollection("c"));
+        Assert.Null(unknown.Change);
+        Assert.Contains("does not exist", unknown.Error);
+
+        state = Commit(state, new DropCollection("a"));
+
+        Assert.Equal(["b"], state.Collections.Keys);
+        Assert.Contains("does not exist", state.Decide(new DropCollection("a")).Error);
+        // A dropped name can be created again, with another spec.
+        state = Commit(state, new CreateCollection(KeySpec("a")));
+        Assert.Equal(PartitionScheme.Key, state.Collections["a"].Spec.Scheme);
+    }
+
+    [Fact]
+    public void Registering_keys_is_idempotent_and_keeps_them_sorted()
+    {
+        var state = Commit(CatalogState.Empty, new CreateCollection(KeySpec()));
+
+        state = Commit(state, new RegisterPartitionKey("markets", "ETH-USD"));
+        state = Commit(state, new RegisterPartitionKey("markets", "BTC-USD"));
+        state = Commit(state, new RegisterPartitionKey("markets", "btc-usd"));
+
+        Assert.Equal(["BTC-USD", "ETH-USD", "btc-usd"], state.Collections["markets"].Keys);
+        var again = state.Decide(new RegisterPartitionKey("markets", "BTC-USD"));
+        Assert.Null(again.Change);
+        Assert.Null(again.Error);
+    }
+
+    [Fact]
+    public void Registering_a_key_is_refused_for_hash_collections_unknown_collections_and_bad_keys()
+    {
+        var state = Commit(Commit(CatalogState.Empty, new CreateCollection(HashSpec())), new CreateCollection(KeySpec()));
+
+        Assert.Contains("hash-partitioned", state.Decide(new RegisterPartitionKey("docs", "p0")).Error);
+        Assert.Contains("does not exist", state.Decide(new RegisterPartitionKey("nope", "k")).Error);
+        Assert.Contains("Partition key", state.Decide(new RegisterPartitionKey("markets", "")).Error);
+        Assert.Contains("Partition key", state.Decide(new RegisterPartitionKey("markets", "a/b")).Error);
+        Assert.Contains("Partition key", state.Decide(new RegisterPartitionKey("markets", new string('k', 129))).Error);
+        Assert.Null(state.Decide(new RegisterPartitionKey("markets", new string('k', 128))).Error);
+    }
+
+    [Fact]
+    public void A_command_that_is_not_a_change_is_refused()
+    {
+        var (change, error) = CatalogState.Empty.Decide(GetCatalog.Instance);
+
+        Assert.Null(change);
+        Assert.Contains("GetCatalog", error);
+    }
+
+    [Fact]
+    public void Deciding_never_changes_the_state()
+    {
+        var state = Commit(CatalogState.Empty, new CreateCollection(KeySpec()));
+
+        state.Decide(new RegisterPartitionKey("markets", "X"));
+        state.Decide(new DropCollection("markets"));
+
+        Assert.Empty(state.Collections["markets"].Keys);
+        Assert.Equal(1, state.Index);
+    }
+
+    [Fact]
+    public void Terms_and_indices_follow_the_log()
+    {
+        var state = CatalogState.Empty.Apply(new CatalogTermStarted(1));
+        Assert.Equal((1L, 0L), (state.Term, state.Index));
+
+        state = Commit(state, new CreateCollection(HashSpec()));
+        state = Commit(state, new CreateCollection(KeySpec()));
+        Assert.Equal((1L, 2L), (state.Term, state.Index));
+
+        // A new incarnation raises the term and keeps the index; its entries continue the numbering.
+        state = state.Apply(new CatalogTermStarted(2));
+        Assert.Equal((2L, 2L), (state.Term, state.Index));
+        state = Commit(state, new RegisterPartitionKey("markets", "BTC"));
+        Assert.Equal((2L, 3L), (state.Term, state.Index));
+
+        var snapshot = state.ToSnapshot();
+        Assert.Equal((2L, 3L), (snapshot.Term, snapshot.Index));
+        Assert.Equal(["docs", "markets"], snapshot.Collections.Select(c => c.Spec.Name));
+        Assert.Equal(["BTC"], snapshot.Find("markets")!.Keys);
+        Assert.Null(snapshot.Find("nope"));
+    }
+
+    [Fact]
+    public void Collections_are_listed_in_ordinal_name_order()
+    {
+        var state = CatalogState.Empty;
+        foreach (string name in new[] { "b", "B", "a", "_z", "10", "9" })
+            state = Commit(state, new CreateCollection(HashSpec(name)));
+
+        var expected = new[] { "b", "B", "a", "_z", "10", "9" }.Order(StringComparer.Ordinal);
+        Assert.Equal(expected, state.ToSnapshot().Collections.Select(c => c.Spec.Name));
+    }
+
+    [Fact]
+    public void Partitions_of_a_hash_collection_are_p0_to_pN_minus_1()
+    {
+        var entry = new CollectionEntry(HashSpec("docs", 5), ["ignored"]);
+
+        var partitions = entry.Partitions().ToList();
+
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => new PartitionRef("docs", $"p{i}")), partitions);
+        Assert.All(partitions, p => Assert.Equal(p, PartitionRef.FromEntityId(p.EntityId)));
+    }
+
+    [Fact]
+    public void Partitions_of_a_key_collection_are_its_keys()
+    {
+        var state = Commit(CatalogState.Empty, new CreateCollection(KeySpec()));
+        Assert.Empty(state.Collections["markets"].Partitions());
+
+        state = Commit(state, new RegisterPartitionKey("markets", "ETH"));
+        state = Commit(state, new RegisterPartitionKey("markets", "BTC"));
+
+        Assert.Equal([new PartitionRef("markets", "BTC"), new PartitionRef("markets", "ETH")], state.Collections["markets"].Partitions());
+    }
+}

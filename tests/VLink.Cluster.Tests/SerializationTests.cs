@@ -1,0 +1,520 @@
+using System.Collections;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Runtime.Serialization;
+using System.Text;
+using Akka.Actor;
+using VLink.Cluster.Hosting;
+using VLink.Cluster.Partitions;
+using VLink.Cluster.Protocol;
+using VLink.Cluster.Serialization;
+using VLink.Core.Hnsw;
+using VLink.Core.Indexing;
+using VLink.Core.Vectors;
+
+namespace VLink.Cluster.Tests;
+
+/// <summary>One actor system configured from the project's HOCON, shared by the serialization tests.</summary>
+public sealed class SerializationSystemFixture : IDisposable
+{
+    public SerializationSystemFixture()
+    {
+        // The node's real configuration; with no seed nodes it never tries to join anything.
+        var config = VLinkConfig.Build(
+            new NodeAddress("127.0.0.1", 0, [], PersistenceKind.Sqlite, "Data Source=:memory:"),
+            "akka.cluster.seed-nodes = []");
+        System = ActorSystem.Create("vlink-serialization-tests", config);
+    }
+
+    public ActorSystem System { get; }
+
+    public void Dispose() => System.Terminate().Wait(TimeSpan.FromSeconds(30));
+}
+
+public sealed class SerializationTests(SerializationSystemFixture fixture) : IClassFixture<SerializationSystemFixture>
+{
+    private readonly VLinkSerializer _serializer = new((ExtendedActorSystem)fixture.System);
+
+    public static TheoryData<string> SampleNames()
+    {
+        var names = new TheoryData<string>();
+        foreach (string name in ProtocolSamples.All.Keys) names.Add(name);
+        return names;
+    }
+
+    // ---- Round trips ----
+
+    [Theory]
+    [MemberData(nameof(SampleNames))]
+    public void Every_message_round_trips_field_by_field(string sample)
+    {
+        var message = ProtocolSamples.All[sample];
+
+        byte[] bytes = _serializer.ToBinary(message);
+        object back = _serializer.FromBinary(bytes, _serializer.Manifest(message));
+
+        Assert.IsType(message.GetType(), back);
+        DeepEquality.AssertEqual(message, back);
+        // The encoding is deterministic: what was read writes the same bytes again.
+        Assert.Equal(bytes, _serializer.ToBinary(back));
+    }
+
+    [Theory]
+    [MemberData(nameof(SampleNames))]
+    public void Every_message_is_bound_to_the_VLink_serializer_by_the_project_HOCON(string sample)
+    {
+        var message = ProtocolSamples.All[sample];
+        var serialization = fixture.System.Serialization;
+
+        var serializer = serialization.FindSerializerFor(message);
+
+        Assert.IsType<VLinkSerializer>(serializer);
+        Assert.Equal(VLinkSerializer.SerializerId, serializer.Identifier);
+        byte[] bytes = serialization.Serialize(message);
+        string manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
+        object back = serialization.Deserialize(bytes, serializer.Identifier, manifest);
+        DeepEquality.AssertEqual(message, back);
+    }
+
+    [Fact]
+    public void Samples_cover_every_protocol_message_type()
+    {
+        var messageTypes = typeof(IVLinkMessage).Assembly.GetTypes()
+            .Where(t => !t.IsInterface && !t.IsAbstract && typeof(IVLinkMessage).IsAssignableFrom(t))
+            .ToHashSet();
+        var sampled = ProtocolSamples.All.Values.Select(m => m.GetType()).ToHashSet();
+
+        Assert.NotEmpty(messageTypes);
+        Assert.Empty(messageTypes.Except(sampled).Select(t => t.Name));
+    }
+
+    [Fact]
+    public void Manifests_are_short_and_distinct_per_type()
+    {
+        var manifests = ProtocolSamples.All.Values
+            .GroupBy(m => m.GetType())
+            .ToDictionary(g => g.Key, g => _serializer.Manifest(g.First()));
+
+        Assert.All(manifests.Values, m => Assert.InRange(m.Length, 1, 3));
+        Assert.Equal(manifests.Count, manifests.Values.Distinct(StringComparer.Ordinal).Count());
+        // Every sample of one type gets the same manifest.
+        Assert.All(ProtocolSamples.All.Values, m => Assert.Equal(manifests[m.GetType()], _serializer.Manifest(m)));
+    }
+
+    [Fact]
+    public void Journal_event_manifests_are_a_stable_contract()
+    {
+        // Journals and snapshot stores name these manifests forever: renaming one makes stored data unreadable.
+        var journalled = new Dictionary<Type, string>
+        {
+            [typeof(PartitionInitialized)] = "EI",
+            [typeof(PointsUpserted)] = "EU",
+            [typeof(PointsDeleted)] = "ED",
+            [typeof(PartitionSnapshot)] = "ES",
+            [typeof(CatalogTermStarted)] = "ET",
+            [typeof(CatalogEntryAppended)] = "EA",
+            [typeof(CreateCollection)] = "CC",
+            [typeof(DropCollection)] = "CD",
+            [typeof(RegisterPartitionKey)] = "CK",
+        };
+        foreach (var message in ProtocolSamples.All.Values.Where(m => journalled.ContainsKey(m.GetType())))
+            Assert.Equal(journalled[message.GetType()], _serializer.Manifest(message));
+    }
+
+    [Fact]
+    public void GetCatalog_comes_back_as_the_singleton_instance()
+    {
+        byte[] bytes = _serializer.ToBinary(GetCatalog.Instance);
+
+        Assert.Same(GetCatalog.Instance, _serializer.FromBinary(bytes, _serializer.Manifest(GetCatalog.Instance)));
+        Assert.Equal([VLinkSerializer.FormatVersion], bytes);
+    }
+
+    [Fact]
+    public void A_snapshot_of_a_real_partition_survives_the_wire_and_answers_identically()
+    {
+        var spec = new CollectionSpec("wire", 5, DistanceMetric.Euclidean, PartitionScheme.Hash, 2, HnswOptions.Default with { M = 6, EfConstruction = 40 }, FlatThreshold: 60);
+        using var state = PartitionState.Create(spec);
+        var rng = new Random(5);
+        state.Apply(new PointsUpserted([.. Enumerable.Range(0, 150).Select(i => new PointWrite(
+            i % 3 == 0 ? $"s{i}" : (ulong)i, ProtocolSamples.Vector(rng, 5), i % 4 == 0 ? Encoding.UTF8.GetBytes($"{{\"i\":{i}}}") : null))]));
+        Assert.Equal("hnsw", state.IndexKind);
+
+        var snapshot = state.ToSnapshot();
+        var back = (PartitionSnapshot)_serializer.FromBinary(_serializer.ToBinary(snapshot), _serializer.Manifest(snapshot));
+        using var restored = PartitionState.FromSnapshot(back);
+
+        DeepEquality.AssertEqual(snapshot, back);
+        for (int q = 0; q < 10; q++)
+        {
+            var request = new SearchRequest(ProtocolSamples.Vector(rng, 5), 7, 10, null, false);
+            DeepEquality.AssertEqual(state.Search(request), restored.Search(request));
+        }
+    }
+
+    // ---- Size: binary, not text ----
+
+    [Fact]
+    public void A_1536_dimensional_vector_costs_four_bytes_a_component_plus_a_small_header()
+    {
+        const int dim = 1536;
+        var vector = ProtocolSamples.Vector(new Random(1536), dim);
+        var spec = new CollectionSpec("embeddings", dim, DistanceMetric.Cosine, PartitionScheme.Hash, 16, HnswOptions.Default);
+        var messages = new IVLinkMessage[]
+        {
+            new UpsertPoints(new PartitionRef("embeddings", "p7"), spec, [new PointWrite(42UL, vector, null)]),
+            new PointsUpserted([new PointWrite(42UL, vector, null)]),
+            new SearchPartition(new PartitionRef("embeddings", "p7"), new SearchRequest(vector, 10, 20, 128, false)),
+            new NodeSearch("embeddings", new SearchRequest(vector, 10, 20, null, false)),
+        };
+        byte[] raw = MemoryMarshal.AsBytes(vector.AsSpan()).ToArray();
+        int json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(vector).Length;
+
+        foreach (var message in messages)
+        {
+            byte[] bytes = fixture.System.Serialization.Serialize(message);
+            Assert.InRange(bytes.Length, 4 * dim, 4 * dim + 100);
+            Assert.True(bytes.Length < json / 2, $"{message.GetType().Name}: {bytes.Length} bytes, JSON of the vector alone is {json}");
+            if (BitConverter.IsLittleEndian)
+                Assert.True(bytes.AsSpan().IndexOf(raw) >= 0, $"{message.GetType().Name} does not hold the vector's raw bytes");
+        }
+    }
+
+    // ---- Refusals ----
+
+    [Theory]
+    [InlineData("ZZ")]
+    [InlineData("")]
+    [InlineData("up")]
+    [InlineData("UpsertPoints")]
+    public void An_unknown_manifest_is_refused_by_name(string manifest)
+    {
+        byte[] bytes = _serializer.ToBinary(new CatalogAck(1, 2));
+
+        var e = Assert.Throws<SerializationException>(() => _serializer.FromBinary(bytes, manifest));
+        Assert.Contains($"'{manifest}'", e.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(SampleNames))]
+    public void Truncated_bytes_are_refused(string sample)
+    {
+        var message = ProtocolSamples.All[sample];
+        string manifest = _serializer.Manifest(message);
+        byte[] bytes = _serializer.ToBinary(message);
+
+        foreach (int length in CutPoints(bytes.Length))
+        {
+            byte[] cut = bytes[..length];
+            Assert.Throws<SerializationException>(() => _serializer.FromBinary(cut, manifest));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SampleNames))]
+    public void Trailing_bytes_are_refused(string sample)
+    {
+        var message = ProtocolSamples.All[sample];
+        byte[] longer = [.. _serializer.ToBinary(message), 0];
+
+        var e = Assert.Throws<SerializationException>(() => _serializer.FromBinary(longer, _serializer.Manifest(message)));
+        Assert.Contains("trailing", e.Message);
+    }
+
+    [Fact]
+    public void An_unknown_format_version_is_refused()
+    {
+        byte[] bytes = _serializer.ToBinary(new CatalogTermStarted(3));
+        bytes[0] = VLinkSerializer.FormatVersion + 1;
+
+        var e = Assert.Throws<SerializationException>(() => _serializer.FromBinary(bytes, _serializer.Manifest(new CatalogTermStarted(3))));
+        Assert.Contains("version", e.Message);
+    }
+
+    [Fact]
+    public void Damaged_fields_are_refused()
+    {
+        // PointsDeleted([5]): version, count 1, tag 0, 8 bytes of id.
+        byte[] ids = _serializer.ToBinary(new PointsDeleted([5UL]));
+        Assert.Equal(11, ids.Length);
+        byte[] badTag = (byte[])ids.Clone();
+        badTag[2] = 7;
+        Assert.Contains("tag", Assert.Throws<SerializationException>(() => _serializer.FromBinary(badTag, "ED")).Message);
+
+        // A huge count must fail as damage, not as an attempt to allocate it.
+        byte[] hugeCount = [VLinkSerializer.FormatVersion, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0];
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(hugeCount, "ED"));
+        byte[] endlessCount = [VLinkSerializer.FormatVersion, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0];
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(endlessCount, "ED"));
+
+        // CatalogRejected("abc"): version, length 3, 'a', 'b', 'c'; 0xFF is never valid UTF-8.
+        byte[] text = _serializer.ToBinary(new CatalogRejected("abc"));
+        text[2] = 0xFF;
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(text, "CR"));
+
+        // A string point id must not be empty: PointsDeleted(["x"]) with its length set to 0 and the byte dropped.
+        byte[] emptyId = [VLinkSerializer.FormatVersion, 1, 1, 0];
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(emptyId, "ED"));
+
+        // GetPoints ends with a bool: 2 is neither true nor false.
+        byte[] flag = _serializer.ToBinary(new GetPoints(new PartitionRef("c", "k"), [], true));
+        flag[^1] = 2;
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(flag, "GP"));
+    }
+
+    [Fact]
+    public void An_undefined_enum_value_is_refused()
+    {
+        var spec = ProtocolSamples.HashSpec;
+        byte[] bytes = _serializer.ToBinary(new PartitionInitialized(spec));
+        // version, name (length byte + bytes), dimension (4), then the metric byte.
+        int metricOffset = 1 + 1 + Encoding.UTF8.GetByteCount(spec.Name) + 4;
+        Assert.Equal((byte)spec.Metric, bytes[metricOffset]);
+        bytes[metricOffset] = 77;
+
+        Assert.Contains("DistanceMetric", Assert.Throws<SerializationException>(() => _serializer.FromBinary(bytes, "EI")).Message);
+    }
+
+    [Fact]
+    public void A_nested_catalog_change_with_an_unknown_or_wrong_manifest_is_refused()
+    {
+        var entry = new CatalogEntryAppended(1, 2, new DropCollection("x"));
+        byte[] bytes = _serializer.ToBinary(entry);
+        // version, term (8), index (8), manifest length 2, "CD", then the change.
+        const int manifestOffset = 1 + 8 + 8 + 1;
+        Assert.Equal("CD"u8.ToArray(), bytes[manifestOffset..(manifestOffset + 2)]);
+
+        byte[] unknown = (byte[])bytes.Clone();
+        unknown[manifestOffset] = (byte)'Z';
+        unknown[manifestOffset + 1] = (byte)'Z';
+        Assert.Contains("'ZZ'", Assert.Throws<SerializationException>(() => _serializer.FromBinary(unknown, "EA")).Message);
+
+        // CatalogRejected has the same layout as DropCollection but is not a catalog command.
+        byte[] wrong = (byte[])bytes.Clone();
+        wrong[manifestOffset + 1] = (byte)'R';
+        Assert.Contains("catalog command", Assert.Throws<SerializationException>(() => _serializer.FromBinary(wrong, "EA")).Message);
+    }
+
+    [Fact]
+    public void Objects_that_are_not_VLink_messages_are_refused()
+    {
+        Assert.Throws<SerializationException>(() => _serializer.ToBinary("text"));
+        Assert.Throws<SerializationException>(() => _serializer.Manifest(new PointWrite(1UL, [1f], null)));
+        Assert.IsNotType<VLinkSerializer>(fixture.System.Serialization.FindSerializerFor("text"));
+    }
+
+    [Fact]
+    public void A_null_in_a_non_nullable_field_is_refused_when_writing()
+    {
+        Assert.Throws<SerializationException>(() => _serializer.ToBinary(new CatalogRejected(null!)));
+        Assert.Throws<SerializationException>(() => _serializer.ToBinary(new WriteAck(default, 1, 1)));
+        Assert.Throws<SerializationException>(() => _serializer.ToBinary(new PointsUpserted([new PointWrite(1UL, null!, null)])));
+        Assert.Throws<SerializationException>(() => _serializer.ToBinary(new PointsDeleted(null!)));
+    }
+
+    // ---- The comparer itself must be able to fail ----
+
+    [Fact]
+    public void The_deep_comparer_notices_small_differences()
+    {
+        Assert.Null(DeepEquality.FirstDifference(new PointWrite("a", [1f, 2f], null), new PointWrite("a", [1f, 2f], null)));
+        Assert.NotNull(DeepEquality.FirstDifference(new PointWrite("a", [0f], null), new PointWrite("a", [-0f], null)));
+        Assert.NotNull(DeepEquality.FirstDifference(new PointWrite("a", [1f], null), new PointWrite("a", [BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(1f) + 1)], null)));
+        Assert.NotNull(DeepEquality.FirstDifference(new PointWrite("a", [1f], null), new PointWrite("a", [1f], [])));
+        Assert.NotNull(DeepEquality.FirstDifference(new PointWrite(1UL, [1f], null), new PointWrite("1", [1f], null)));
+        Assert.NotNull(DeepEquality.FirstDifference(new PointsDeleted([1UL]), new PointsDeleted([1UL, 2UL])));
+        Assert.NotNull(DeepEquality.FirstDifference(
+            new CollectionEntry(ProtocolSamples.HashSpec, []),
+            new CollectionEntry(ProtocolSamples.HashSpec with { Hnsw = ProtocolSamples.HashSpec.Hnsw with { FilteredScanSelectivity = 0.5 } }, [])));
+        Assert.NotNull(DeepEquality.FirstDifference(new CatalogAck(1, 2), new CatalogAck(1, 3)));
+    }
+
+    // Every cut of a small message; for a large one the first and last bytes and a spread in between.
+    private static IEnumerable<int> CutPoints(int length)
+    {
+        if (length <= 256) return Enumerable.Range(0, length);
+        return Enumerable.Range(0, 64)
+            .Concat(Enumerable.Range(length - 64, 64))
+            .Concat(Enumerable.Range(1, 63).Select(i => (int)((long)length * i / 64)))
+            .Distinct();
+    }
+}
+
+/// <summary>Messages with non-trivial values: odd dimensions, both kinds of ids, empty lists, absent payloads.</summary>
+internal static class ProtocolSamples
+{
+    public static readonly CollectionSpec HashSpec = new(
+        "docs.v2_en-GB", 3, DistanceMetric.Cosine, PartitionScheme.Hash, 16,
+        new HnswOptions { M = 12, EfConstruction = 150, EfSearch = 77, Seed = -9, FilteredScanSelectivity = 1.0 / 3 },
+        FlatThreshold: 1234);
+
+    public static readonly CollectionSpec KeySpec = new(
+        "markets", 1537, DistanceMetric.Euclidean, PartitionScheme.Key, 0, HnswOptions.Default, FlatThreshold: 0);
+
+    public static readonly CollectionSpec DotSpec = new("d", 1, DistanceMetric.Dot, PartitionScheme.Hash, 65536, HnswOptions.Default with { Seed = int.MaxValue });
+
+    public static IReadOnlyDictionary<string, IVLinkMessage> All { get; } = Build();
+
+    /// <summary>Values in [-1, 1) with a few extremes sprinkled in (never NaN).</summary>
+    public static float[] Vector(Random rng, int dim)
+    {
+        var v = new float[dim];
+        for (int i = 0; i < dim; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
+        return v;
+    }
+
+    private static IReadOnlyDictionary<string, IVLinkMessage> Build()
+    {
+        var rng = new Random(20240611);
+        float[] special = [-0f, float.Epsilon, -float.Epsilon, float.MaxValue, float.MinValue, float.PositiveInfinity, float.NegativeInfinity, 1e-38f, 0.1f];
+        var p3 = new PartitionRef("docs.v2_en-GB", "p3");
+        var market = new PartitionRef("markets", "BTC-USD/€ünïcødé 東京");
+        byte[] json = Encoding.UTF8.GetBytes("{\"title\":\"Grüße\",\"n\":1}");
+        PointWrite[] threeD =
+        [
+            new(0UL, Vector(rng, 3), json),
+            new(ulong.MaxValue, Vector(rng, 3), null),
+            new("3f2504e0-4f89-11d3-9a0c-0305e82c3301", Vector(rng, 3), []),
+            new("ünï 🚀", [-0f, float.Epsilon, 1f], [0, 255, 128]),
+        ];
+        PointWrite[] wide = [new(7UL, Vector(rng, 1537), json), new("wide", [.. special, .. Vector(rng, 1537 - special.Length)], null)];
+        PointWrite[] single = [new(1UL, [0.5f], null), new("one", [float.MaxValue], [42])];
+        PointId[] ids = [0UL, 1UL, ulong.MaxValue, "a", "ünï 🚀", new string('x', 300)];
+        SearchHit[] hits = [new(3UL, -0.25f), new("b", 0f), new("c", -0f), new(ulong.MaxValue, float.MaxValue)];
+        var create = new CreateCollection(HashSpec);
+        var snapshotPayloads = new[] { new KeyValuePair<PointId, byte[]>(1UL, json), new KeyValuePair<PointId, byte[]>("z", [1, 2, 3]) };
+        var indexBytes = new byte[10_001];
+        rng.NextBytes(indexBytes);
+
+        var samples = new Dictionary<string, IVLinkMessage>
+        {
+            // PartitionCommands.cs
+            ["UpsertPoints/3d mixed ids and payloads"] = new UpsertPoints(p3, HashSpec, threeD),
+            ["UpsertPoints/1537d key partition"] = new UpsertPoints(market, KeySpec, wide),
+            ["UpsertPoints/1d"] = new UpsertPoints(new PartitionRef("d", "p65535"), DotSpec, single),
+            ["UpsertPoints/empty"] = new UpsertPoints(p3, HashSpec, []),
+            ["DeletePoints/mixed"] = new DeletePoints(p3, ids),
+            ["DeletePoints/empty"] = new DeletePoints(market, []),
+            ["WriteAck"] = new WriteAck(market, int.MaxValue, long.MaxValue),
+            ["WriteAck/negative"] = new WriteAck(p3, -1, long.MinValue),
+            ["WriteRejected"] = new WriteRejected(p3, "points[3] (id ünï 🚀): wrong dimension\nexpected 3, got 2"),
+            ["WriteRejected/empty reason"] = new WriteRejected(p3, ""),
+            ["GetPoints/with vector"] = new GetPoints(p3, ids, true),
+            ["GetPoints/empty"] = new GetPoints(market, [], false),
+            ["PointsFound"] = new PointsFound(p3,
+            [
+                new PointRecord(1UL, Vector(rng, 3), json),
+                new PointRecord("no-vector", null, json),
+                new PointRecord("nothing", null, null),
+                new PointRecord(ulong.MaxValue, special, []),
+            ]),
+            ["PointsFound/empty"] = new PointsFound(market, []),
+            ["GetPartitionStats"] = new GetPartitionStats(market),
+            ["PartitionStats"] = new PartitionStats(p3, 123_456, "hnsw", 9_876_543_210L, 4_000_000_001L),
+
+            // SearchMessages.cs
+            ["SearchPartition/1537d ef"] = new SearchPartition(market, new SearchRequest(Vector(rng, 1537), 10, 25, 300, false)),
+            ["SearchPartition/3d exact"] = new SearchPartition(p3, new SearchRequest([-0f, 1f, float.Epsilon], 1, 1, null, true)),
+            ["PartitionHits"] = new PartitionHits(p3, hits, 2_001, 12_345),
+            ["PartitionHits/empty"] = new PartitionHits(market, [], 0, 0),
+            ["NodeSearch"] = new NodeSearch("markets", new SearchRequest(Vector(rng, 1), 5, 10, 64, true)),
+            ["NodeHits"] = new NodeHits("akka.tcp://vlink@10.0.0.7:4053", hits,
+                [new PartitionTiming("docs.v2_en-GB/p3", 20, 1500), new PartitionTiming("markets/ETH", 0, long.MaxValue)], 3_333),
+            ["NodeHits/empty"] = new NodeHits("", [], [], 0),
+
+            // CatalogMessages.cs
+            ["CreateCollection/hash"] = create,
+            ["CreateCollection/key"] = new CreateCollection(KeySpec),
+            ["DropCollection"] = new DropCollection("docs.v2_en-GB"),
+            ["RegisterPartitionKey"] = new RegisterPartitionKey("markets", "BTC-USD"),
+            ["GetCatalog"] = GetCatalog.Instance,
+            ["CatalogAck"] = new CatalogAck(3, 1_000_000_000_000L),
+            ["CatalogRejected"] = new CatalogRejected("Collection 'x' does not exist."),
+            ["CatalogSnapshot"] = new CatalogSnapshot(4, 17,
+            [
+                new CollectionEntry(HashSpec, []),
+                new CollectionEntry(KeySpec, ["BTC-USD", "ETH-USD", "東京"]),
+            ]),
+            ["CatalogSnapshot/empty"] = new CatalogSnapshot(0, 0, []),
+
+            // Events.cs
+            ["PartitionInitialized"] = new PartitionInitialized(KeySpec),
+            ["PointsUpserted/3d"] = new PointsUpserted(threeD),
+            ["PointsUpserted/1537d"] = new PointsUpserted(wide),
+            ["PointsUpserted/empty"] = new PointsUpserted([]),
+            ["PointsDeleted"] = new PointsDeleted(ids),
+            ["PointsDeleted/empty"] = new PointsDeleted([]),
+            ["PartitionSnapshot/graph"] = new PartitionSnapshot(HashSpec, indexBytes, true, snapshotPayloads),
+            ["PartitionSnapshot/empty"] = new PartitionSnapshot(DotSpec, [], false, []),
+            ["CatalogTermStarted"] = new CatalogTermStarted(long.MaxValue),
+            ["CatalogEntryAppended/create"] = new CatalogEntryAppended(2, 5, create),
+            ["CatalogEntryAppended/drop"] = new CatalogEntryAppended(2, 6, new DropCollection("docs")),
+            ["CatalogEntryAppended/register"] = new CatalogEntryAppended(3, 7, new RegisterPartitionKey("markets", "東京")),
+            ["CatalogEntryAppended/get"] = new CatalogEntryAppended(3, 8, GetCatalog.Instance),
+        };
+        return samples;
+    }
+}
+
+/// <summary>
+/// Field-by-field equality for protocol values: records holding arrays do not compare by value, and floats must
+/// match bit for bit (so -0 differs from 0). Collections compare element-wise whatever their concrete type.
+/// </summary>
+internal static class DeepEquality
+{
+    public static void AssertEqual(object? expected, object? actual)
+    {
+        string? difference = FirstDifference(expected, actual);
+        if (difference is not null) Assert.Fail(difference);
+    }
+
+    public static string? FirstDifference(object? expected, object? actual, string path = "$")
+    {
+        if (expected is null || actual is null)
+            return expected is null && actual is null ? null : $"{path}: expected {Show(expected)}, got {Show(actual)}";
+        switch (expected)
+        {
+            case float f:
+                return actual is float g && BitConverter.SingleToInt32Bits(f) == BitConverter.SingleToInt32Bits(g)
+                    ? null
+                    : $"{path}: expected {f:R} (0x{BitConverter.SingleToInt32Bits(f):X8}), got {Show(actual)}";
+            case double d:
+                return actual is double e && BitConverter.DoubleToInt64Bits(d) == BitConverter.DoubleToInt64Bits(e)
+                    ? null
+                    : $"{path}: expected {d:R}, got {Show(actual)}";
+            case string or bool or byte or int or long or ulong or Enum:
+                return expected.Equals(actual) ? null : $"{path}: expected {Show(expected)}, got {Show(actual)}";
+            case IEnumerable sequence:
+                if (actual is not IEnumerable other) return $"{path}: expected a sequence, got {Show(actual)}";
+                var xs = sequence.Cast<object?>().ToList();
+                var ys = other.Cast<object?>().ToList();
+                if (xs.Count != ys.Count) return $"{path}: expected {xs.Count} items, got {ys.Count}";
+                for (int i = 0; i < xs.Count; i++)
+                {
+                    if (FirstDifference(xs[i], ys[i], $"{path}[{i}]") is { } difference) return difference;
+                }
+                return null;
+        }
+        if (expected.GetType() != actual.GetType())
+            return $"{path}: expected a {expected.GetType().Name}, got a {actual.GetType().Name}";
+        var properties = expected.GetType()
+            .GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0)
+            .ToList();
+        if (properties.Count == 0) return expected.Equals(actual) ? null : $"{path}: {Show(expected)} differs from {Show(actual)}";
+        foreach (var property in properties)
+        {
+            if (FirstDifference(property.GetValue(expected), property.GetValue(actual), $"{path}.{property.Name}") is { } difference)
+                return difference;
+        }
+        return null;
+    }
+
+    private static string Show(object? value) => value switch
+    {
+        null => "null",
+        string s => $"\"{s}\"",
+        float f => $"{f:R} (0x{BitConverter.SingleToInt32Bits(f):X8})",
+        _ => $"{value} ({value.GetType().Name})",
+    };
+}

@@ -1,0 +1,171 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Cluster;
+using VLink.Cluster.Hosting;
+
+namespace VLink.Cluster.Tests;
+
+/// <summary>
+/// Real ActorSystems on loopback ports in one process, sharing one SQLite journal file — the smallest honest
+/// cluster: real remoting, real sharding hand-off, real persistence.
+/// </summary>
+public sealed class TestCluster : IAsyncDisposable
+{
+    private readonly List<VLinkNode?> _nodes = [];
+    private readonly List<int> _ports = [];
+
+    private readonly bool _ownsData;
+
+    private TestCluster(string dataDirectory, bool ownsData)
+    {
+        DataDirectory = dataDirectory;
+        _ownsData = ownsData;
+    }
+
+    /// <summary>The folder of the shared SQLite file.</summary>
+    public string DataDirectory { get; }
+
+    public IReadOnlyList<VLinkNode?> Nodes => _nodes;
+
+    public VLinkNode Node(int i) => _nodes[i] ?? throw new InvalidOperationException($"Node {i} is stopped.");
+
+    public IEnumerable<VLinkNode> Running => _nodes.Where(n => n is not null)!;
+
+    /// <summary>Starts <paramref name="count"/> nodes; node 0 is the seed. Waits until all are Up.</summary>
+    public static async Task<TestCluster> StartAsync(int count, string? dataDirectory = null, string? extraHocon = null)
+    {
+        // A caller that names the folder owns it (to restart a cluster on the same journal); otherwise it is ours.
+        bool ownsData = dataDirectory is null;
+        dataDirectory ??= Directory.CreateTempSubdirectory("vlink-cluster-test-").FullName;
+        var cluster = new TestCluster(dataDirectory, ownsData);
+        for (int i = 0; i < count; i++) cluster._ports.Add(FreePort());
+        for (int i = 0; i < count; i++)
+        {
+            cluster._nodes.Add(cluster.StartNode(i, extraHocon));
+            // The seed first, so the journal tables are created once before others race for them.
+            if (i == 0) await cluster.WaitUpAsync(1);
+        }
+        await cluster.WaitUpAsync(count);
+        return cluster;
+    }
+
+    /// <summary>Starts (or restarts) node i on its port.</summary>
+    public VLinkNode StartNode(int i, string? extraHocon = null)
+    {
+        var address = new NodeAddress("127.0.0.1", _ports[i], [$"127.0.0.1:{_ports[0]}"], PersistenceKind.Sqlite,
+            // Several ActorSystems share one file in this process; pooled connections outliving a stopped
+            // system made SQLite report "readonly database" to the others, so tests open a connection per use.
+            VLinkConfig.SqliteConnection(DataDirectory).Replace("Pooling=True", "Pooling=False"));
+        const string testHocon = """
+            akka.loglevel = WARNING
+            akka.cluster.split-brain-resolver.stable-after = 2s
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
+            akka.cluster.sharding.retry-interval = 200ms
+            akka.cluster.sharding.handoff-timeout = 10s
+            akka.cluster.singleton.hand-over-retry-interval = 200ms
+            akka.remote.dot-netty.tcp.batching.enabled = false
+            vlink.gather.timeout = 3s
+            """;
+        var system = ActorSystem.Create("vlink", VLinkConfig.Build(address, extraHocon is null ? testHocon : extraHocon + "\n" + testHocon));
+        var node = VLinkNode.Start(system);
+        if (i < _nodes.Count) _nodes[i] = node;
+        return node;
+    }
+
+    /// <summary>Waits until <paramref name="count"/> members are Up as seen from every running node.</summary>
+    public Task WaitUpAsync(int count, TimeSpan? within = null) => Eventually.Async(() =>
+    {
+        foreach (var node in Running)
+        {
+            int up = Akka.Cluster.Cluster.Get(node.System).State.Members.Count(m => m.Status == MemberStatus.Up);
+            if (up != count) throw new InvalidOperationException($"{node.System.Name}@{Akka.Cluster.Cluster.Get(node.System).SelfAddress} sees {up} of {count} members up.");
+        }
+    }, within ?? TimeSpan.FromSeconds(30));
+
+    /// <summary>Kills node i abruptly (no leaving), then downs it from a surviving node.</summary>
+    public async Task CrashAndDownAsync(int i)
+    {
+        var victim = Node(i);
+        var address = Akka.Cluster.Cluster.Get(victim.System).SelfAddress;
+        _nodes[i] = null;
+        await victim.System.Terminate();
+        var survivor = Running.First();
+        Akka.Cluster.Cluster.Get(survivor.System).Down(address);
+    }
+
+    /// <summary>Lets node i leave gracefully and waits for its system to stop.</summary>
+    public async Task LeaveAsync(int i)
+    {
+        var node = Node(i);
+        _nodes[i] = null;
+        await CoordinatedShutdown.Get(node.System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+    }
+
+    public async Task StopAllAsync()
+    {
+        var running = Running.ToList();
+        for (int i = 0; i < _nodes.Count; i++) _nodes[i] = null;
+        await Task.WhenAll(running.Select(n => n.System.Terminate()));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAllAsync();
+        if (!_ownsData) return;
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // SQLite may hold the file a moment longer; the temp folder is cleaned by the OS later.
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Retries an assertion until it holds or the time is up (AwaitAssert without a TestKit).</summary>
+public static class Eventually
+{
+    public static async Task Async(Action assertion, TimeSpan within, TimeSpan? interval = null)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            try
+            {
+                assertion();
+                return;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(interval ?? TimeSpan.FromMilliseconds(100));
+            }
+        }
+    }
+
+    public static async Task<T> Async<T>(Func<Task<T>> attempt, Func<T, bool> accept, TimeSpan within, TimeSpan? interval = null)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            T value;
+            try
+            {
+                value = await attempt();
+                if (accept(value) || DateTime.UtcNow >= deadline) return value;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+            }
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(100));
+        }
+    }
+}
