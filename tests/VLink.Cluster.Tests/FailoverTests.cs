@@ -43,8 +43,14 @@ public sealed class FailoverTests
 
             // Step 1: node 2 dies (no goodbye) and is downed. Its partitions re-home and recover from the journal.
             var before = await PartitionsByNode(cluster);
-            Assert.True(before[2] > 0, "node 2 hosted no partition; the test would prove nothing");
-            await cluster.CrashAndDownAsync(2);
+            Assert.True(before[2].Count > 0, "node 2 hosted no partition; the test would prove nothing");
+            await cluster.CrashAsync(2);
+            // While the dead node is not yet downed its partitions cannot answer: the result must say so.
+            var during = await cluster.Node(0).Gather.SearchAsync("docs", queries[0], K, exact: true);
+            Assert.False(during.Complete);
+            Assert.Superset(before[2].ToHashSet(), during.MissingPartitions.ToHashSet());
+            Assert.Subset(before[2].ToHashSet(), during.MissingPartitions.ToHashSet());
+            cluster.Down(2);
             await cluster.WaitUpAsync(2);
             var recovered = await Eventually.Async(
                 () => cluster.Node(1).Gather.SearchAsync("docs", queries[0], K, exact: true),
@@ -92,15 +98,16 @@ public sealed class FailoverTests
         }
     }
 
-    private static async Task<int[]> PartitionsByNode(TestCluster cluster)
+    private static async Task<List<string>[]> PartitionsByNode(TestCluster cluster)
     {
-        var counts = new int[cluster.Nodes.Count];
-        for (int i = 0; i < counts.Length; i++)
+        var partitions = new List<string>[cluster.Nodes.Count];
+        for (int i = 0; i < partitions.Length; i++)
         {
+            partitions[i] = [];
             if (cluster.Nodes[i] is not { } node) continue;
             var local = await node.Agent.Ask<Partitions.NodeAgent.LocalPartitions>(Partitions.NodeAgent.ListPartitions.Instance, TimeSpan.FromSeconds(3));
-            counts[i] = local.Partitions.Count(p => p.Collection == "docs");
+            partitions[i].AddRange(local.Partitions.Where(p => p.Collection == "docs").Select(p => p.EntityId));
         }
-        return counts;
+        return partitions;
     }
 }

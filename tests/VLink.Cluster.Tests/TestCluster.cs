@@ -14,6 +14,7 @@ public sealed class TestCluster : IAsyncDisposable
 {
     private readonly List<VLinkNode?> _nodes = [];
     private readonly List<int> _ports = [];
+    private readonly Dictionary<int, Address> _crashed = [];
 
     private readonly bool _ownsData;
 
@@ -59,6 +60,7 @@ public sealed class TestCluster : IAsyncDisposable
             VLinkConfig.SqliteConnection(DataDirectory).Replace("Pooling=True", "Pooling=False"));
         const string testHocon = """
             akka.loglevel = WARNING
+            akka.coordinated-shutdown.run-by-actor-system-terminate = off
             akka.cluster.split-brain-resolver.stable-after = 2s
             akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
             akka.cluster.sharding.retry-interval = 200ms
@@ -83,16 +85,19 @@ public sealed class TestCluster : IAsyncDisposable
         }
     }, within ?? TimeSpan.FromSeconds(30));
 
-    /// <summary>Kills node i abruptly (no leaving), then downs it from a surviving node.</summary>
-    public async Task CrashAndDownAsync(int i)
+    /// <summary>Stops node i abruptly: no leaving, so the others see it unreachable until it is downed.</summary>
+    public async Task CrashAsync(int i)
     {
         var victim = Node(i);
-        var address = Akka.Cluster.Cluster.Get(victim.System).SelfAddress;
+        _crashed[i] = Akka.Cluster.Cluster.Get(victim.System).SelfAddress;
         _nodes[i] = null;
+        // Terminate without coordinated shutdown skips the cluster's graceful leave: in-process, the nearest
+        // thing to SIGKILL (the multi-process tests use the real signal).
         await victim.System.Terminate();
-        var survivor = Running.First();
-        Akka.Cluster.Cluster.Get(survivor.System).Down(address);
     }
+
+    /// <summary>Downs a crashed node from a surviving one (what the split-brain resolver or an operator does).</summary>
+    public void Down(int i) => Akka.Cluster.Cluster.Get(Running.First().System).Down(_crashed[i]);
 
     /// <summary>Lets node i leave gracefully and waits for its system to stop.</summary>
     public async Task LeaveAsync(int i)
