@@ -88,6 +88,37 @@ public sealed class FailoverTests
         }
     }
 
+    [PostgresFact]
+    public async Task A_three_node_cluster_on_PostgreSQL_restarts_with_identical_answers()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        var vectors = ClusterData.Clustered(900, Dimension, 5, seed: 41);
+        var queries = ClusterData.Clustered(15, Dimension, 5, seed: 42);
+        var truth = ClusterData.Truth(vectors);
+        List<IReadOnlyList<Core.Indexing.SearchHit>> before = [];
+        await using (var cluster = await TestCluster.StartAsync(3, postgres: database.ConnectionString))
+        {
+            await cluster.Node(0).ChangeCatalogAsync(new CreateCollection(ClusterData.HashSpec("docs", Dimension, 6, flatThreshold: 100)));
+            var points = ClusterData.Points(vectors);
+            for (int b = 0; b * 150 < points.Count; b++)
+                await cluster.Node(b % 3).UpsertAsync("docs", points.Skip(b * 150).Take(150).ToList());
+            await AssertExactAsync(cluster.Node(1), queries, truth);
+            foreach (var q in queries) before.Add((await cluster.Node(0).Gather.SearchAsync("docs", q, K)).Hits);
+        }
+        await using (var restarted = await TestCluster.StartAsync(3, postgres: database.ConnectionString))
+        {
+            await Eventually.Async(() => restarted.Node(1).Gather.SearchAsync("docs", queries[0], K, exact: true),
+                r => r.Complete, TimeSpan.FromSeconds(30));
+            await AssertExactAsync(restarted.Node(2), queries, truth);
+            for (int i = 0; i < queries.Length; i++)
+            {
+                var again = await restarted.Node(i % 3).Gather.SearchAsync("docs", queries[i], K);
+                Assert.True(again.Complete);
+                Assert.Equal(before[i], again.Hits);
+            }
+        }
+    }
+
     private static async Task AssertExactAsync(Hosting.VLinkNode node, float[][] queries, FlatIndex truth)
     {
         foreach (var query in queries)

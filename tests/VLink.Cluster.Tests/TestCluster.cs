@@ -18,11 +18,14 @@ public sealed class TestCluster : IAsyncDisposable
 
     private readonly bool _ownsData;
 
-    private TestCluster(string dataDirectory, bool ownsData)
+    private TestCluster(string dataDirectory, bool ownsData, string? postgres)
     {
         DataDirectory = dataDirectory;
         _ownsData = ownsData;
+        _postgres = postgres;
     }
+
+    private readonly string? _postgres;
 
     /// <summary>The folder of the shared SQLite file.</summary>
     public string DataDirectory { get; }
@@ -34,12 +37,16 @@ public sealed class TestCluster : IAsyncDisposable
     public IEnumerable<VLinkNode> Running => _nodes.Where(n => n is not null)!;
 
     /// <summary>Starts <paramref name="count"/> nodes; node 0 is the seed. Waits until all are Up.</summary>
-    public static async Task<TestCluster> StartAsync(int count, string? dataDirectory = null, string? extraHocon = null)
+    /// <param name="count">Nodes.</param>
+    /// <param name="dataDirectory">SQLite folder; a caller that names it owns it.</param>
+    /// <param name="extraHocon">Settings on top of the test defaults.</param>
+    /// <param name="postgres">A PostgreSQL connection string: journal there instead of SQLite.</param>
+    public static async Task<TestCluster> StartAsync(int count, string? dataDirectory = null, string? extraHocon = null, string? postgres = null)
     {
         // A caller that names the folder owns it (to restart a cluster on the same journal); otherwise it is ours.
         bool ownsData = dataDirectory is null;
         dataDirectory ??= Directory.CreateTempSubdirectory("vlink-cluster-test-").FullName;
-        var cluster = new TestCluster(dataDirectory, ownsData);
+        var cluster = new TestCluster(dataDirectory, ownsData, postgres);
         for (int i = 0; i < count; i++) cluster._ports.Add(FreePort());
         for (int i = 0; i < count; i++)
         {
@@ -54,10 +61,12 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>Starts (or restarts) node i on its port.</summary>
     public VLinkNode StartNode(int i, string? extraHocon = null)
     {
-        var address = new NodeAddress("127.0.0.1", _ports[i], [$"127.0.0.1:{_ports[0]}"], PersistenceKind.Sqlite,
-            // Several ActorSystems share one file in this process; pooled connections outliving a stopped
-            // system made SQLite report "readonly database" to the others, so tests open a connection per use.
-            VLinkConfig.SqliteConnection(DataDirectory).Replace("Pooling=True", "Pooling=False"));
+        var address = _postgres is not null
+            ? new NodeAddress("127.0.0.1", _ports[i], [$"127.0.0.1:{_ports[0]}"], PersistenceKind.Postgres, _postgres)
+            : new NodeAddress("127.0.0.1", _ports[i], [$"127.0.0.1:{_ports[0]}"], PersistenceKind.Sqlite,
+                // Several ActorSystems share one file in this process; pooled connections outliving a stopped
+                // system made SQLite report "readonly database" to the others, so tests open a connection per use.
+                VLinkConfig.SqliteConnection(DataDirectory).Replace("Pooling=True", "Pooling=False"));
         const string testHocon = """
             akka.loglevel = WARNING
             akka.coordinated-shutdown.run-by-actor-system-terminate = off

@@ -93,7 +93,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public override byte[] ToBinary(object obj)
     {
         var codec = CodecOf(obj);
-        var writer = new Writer();
+        var writer = new Writer(SizeHint(obj));
         writer.Byte(FormatVersion);
         try
         {
@@ -127,6 +127,21 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             // ArgumentException: a value the protocol's own types refuse (an empty string id, invalid UTF-8).
             throw new SerializationException($"Cannot deserialize '{manifest}' ({codec.Type.Name}, {bytes.Length} bytes): {e.Message}", e);
         }
+    }
+
+    // The large messages are sized up front, so their buffer is not regrown (and copied) while they are written.
+    private static int SizeHint(object message)
+    {
+        static long Points(IReadOnlyList<PointWrite>? points) =>
+            points?.Sum(p => 32L + sizeof(float) * (long)(p?.Vector?.Length ?? 0) + (p?.Payload?.Length ?? 0)) ?? 0;
+        long size = 256 + message switch
+        {
+            UpsertPoints m => Points(m.Points),
+            PointsUpserted m => Points(m.Points),
+            PartitionSnapshot m => (m.Index?.Length ?? 0) + (m.Payloads?.Sum(p => 32L + (p.Value?.Length ?? 0)) ?? 0),
+            _ => 0,
+        };
+        return (int)Math.Min(size, Array.MaxLength);
     }
 
     private static Codec CodecOf(object? message) =>
@@ -498,7 +513,9 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     /// <summary>Appends little-endian values to a growing buffer.</summary>
     private sealed class Writer
     {
-        private readonly ArrayBufferWriter<byte> _buffer = new(256);
+        private readonly ArrayBufferWriter<byte> _buffer;
+
+        public Writer(int capacity) => _buffer = new ArrayBufferWriter<byte>(capacity);
 
         public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
 
