@@ -17,9 +17,15 @@ public sealed record VLinkSettings(int ShardCount, PartitionSettings Partition, 
     public static VLinkSettings From(ActorSystem system)
     {
         var c = system.Settings.Config.GetConfig("vlink");
+        int snapshotEvery = c.GetInt("snapshot-every", 200);
+        if (snapshotEvery < 1)
+            throw new Akka.Configuration.ConfigurationException($"vlink.snapshot-every must be at least 1, got {snapshotEvery}.");
+        int shardCount = c.GetInt("shard-count", 64);
+        if (shardCount < 1)
+            throw new Akka.Configuration.ConfigurationException($"vlink.shard-count must be at least 1, got {shardCount}.");
         return new VLinkSettings(
-            c.GetInt("shard-count", 64),
-            new PartitionSettings(c.GetInt("snapshot-every", 200)),
+            shardCount,
+            new PartitionSettings(snapshotEvery),
             new GatherSettings(c.GetTimeSpan("gather.timeout", TimeSpan.FromSeconds(5)), c.GetDouble("gather.over-fetch", 2.0)));
     }
 }

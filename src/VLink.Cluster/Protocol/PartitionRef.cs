@@ -9,8 +9,11 @@ public readonly record struct PartitionRef(string Collection, string Key)
     /// <summary>The sharded entity id: <c>collection/key</c>.</summary>
     public string EntityId => $"{Collection}/{Key}";
 
-    /// <summary>The journal's persistence id: <c>partition-{collection}-{key}</c>.</summary>
-    public string PersistenceId => $"partition-{Collection}-{Key}";
+    /// <summary>
+    /// The journal's persistence id: <c>partition-{collection}/{key}</c>. '/' can appear in neither part, so two
+    /// partitions never share a journal (a '-' separator would let collection "m" key "a-b" collide with "m-a"/"b").
+    /// </summary>
+    public string PersistenceId => $"partition-{Collection}/{Key}";
 
     /// <summary>Parses an entity id made by <see cref="EntityId"/>.</summary>
     public static PartitionRef FromEntityId(string entityId)
