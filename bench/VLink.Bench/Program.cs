@@ -1,5 +1,6 @@
 using VLink.Bench.Ann;
 using VLink.Bench.Cli;
+using VLink.Bench.Cluster;
 using VLink.Bench.Exact;
 using VLink.Bench.Io;
 using VLink.Bench.Synth;
@@ -8,7 +9,8 @@ namespace VLink.Bench;
 
 /// <summary>
 /// VLink's benchmark harness. Commands: <c>ann</c> (VLink vs hnswlib), <c>synth</c> (synthetic data),
-/// <c>truth</c> (exact ground truth), <c>glove-convert</c> (GloVe JSON to TEXMEX).
+/// <c>truth</c> (exact ground truth), <c>glove-convert</c> (GloVe JSON to TEXMEX), <c>gather</c> (scatter-gather
+/// overhead on a loopback cluster), <c>recovery</c> (a large partition's recovery: journal replay vs snapshot).
 /// Exit codes: 0 success, 1 unexpected failure, 2 bad command line or bad input file.
 /// </summary>
 public static class Program
@@ -19,6 +21,8 @@ public static class Program
         ("synth", SynthCommand.Flags, SynthCommand.Usage, SynthCommand.Run),
         ("truth", TruthCommand.Flags, TruthCommand.Usage, TruthCommand.Run),
         ("glove-convert", GloveConvertCommand.Flags, GloveConvertCommand.Usage, GloveConvertCommand.Run),
+        ("gather", GatherCommand.Flags, GatherCommand.Usage, GatherCommand.Run),
+        ("recovery", RecoveryCommand.Flags, RecoveryCommand.Usage, RecoveryCommand.Run),
     ];
 
     /// <summary>Entry point.</summary>

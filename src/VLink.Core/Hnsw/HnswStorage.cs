@@ -19,9 +19,9 @@ namespace VLink.Core.Hnsw;
 internal sealed unsafe class HnswStorage
 {
     private const int FirstBlockCapacity = 16;
-    private const int TargetBlockBytes = 1 << 20;
+    private const int TargetBlockBytes = 1 << 18;
 
-    /// <summary>Nodes per full block: a power of two near 1 MiB of records, so little memory is held in reserve.</summary>
+    /// <summary>Nodes per full block: a power of two near 256 KiB of records, so little memory is held in reserve.</summary>
     public readonly int BlockSize;
     public readonly int BlockShift;
     public readonly int BlockMask;

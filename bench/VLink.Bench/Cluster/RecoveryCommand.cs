@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+using VLink.Bench.Cli;
+using VLink.Cluster.Hosting;
+using VLink.Cluster.Protocol;
+using VLink.Core.Hnsw;
+using VLink.Core.Vectors;
+
+namespace VLink.Bench.Cluster;
+
+/// <summary>
+/// <c>recovery</c>: how long one large partition takes to come back after a restart — replaying its whole journal
+/// (every upsert re-inserted into a fresh graph) against loading its latest snapshot (the index's binary file).
+/// </summary>
+public static class RecoveryCommand
+{
+    /// <summary>Flags the command accepts.</summary>
+    public static readonly string[] Flags = ["n", "dim", "batch", "seed"];
+
+    /// <summary>Usage text.</summary>
+    public const string Usage =
+        "recovery [--n 100000] [--dim 128] [--batch 1000] [--seed 1]\n" +
+        "      prints one JSON line per mode (journal, snapshot): time from restart to the partition's first answer";
+
+    /// <summary>Runs the command; returns the exit code.</summary>
+    public static int Run(ArgSet args) => RunAsync(args).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(ArgSet args)
+    {
+        int n = args.GetInt("n", 100_000, 100), dim = args.GetInt("dim", 128, 1, 4096), batch = args.GetInt("batch", 1000, 1, 100_000);
+        int batches = (n + batch - 1) / batch;
+        foreach (string mode in new[] { "journal", "snapshot" })
+        {
+            var random = new Random(args.GetInt("seed", 1));
+            string data = Directory.CreateTempSubdirectory("vlink-bench-recovery-").FullName;
+            try
+            {
+                // The partition journals one init entry plus one entry per batch; a snapshot lands on the last.
+                int snapshotEvery = mode == "journal" ? int.MaxValue : batches + 1;
+                string hocon = $"vlink.snapshot-every = {snapshotEvery}\nvlink.gather.timeout = 600s\nakka.cluster.sharding.handoff-timeout = 600s";
+                var spec = new CollectionSpec("recovery", dim, DistanceMetric.Euclidean, PartitionScheme.Key, 0, new HnswOptions());
+                var probe = GatherCommand.RandomVector(random, dim);
+                var clock = Stopwatch.StartNew();
+                await using (var cluster = await LocalCluster.StartAsync(1, data, hocon))
+                {
+                    var node = cluster.Nodes[0];
+                    await node.ChangeCatalogAsync(new CreateCollection(spec));
+                    for (int b = 0; b < batches; b++)
+                    {
+                        var points = Enumerable.Range(b * batch, Math.Min(batch, n - b * batch))
+                            .Select(i => new PointWrite((ulong)i, GatherCommand.RandomVector(random, dim), null)).ToList();
+                        await node.UpsertAsync("recovery", points, key: "big", timeout: TimeSpan.FromSeconds(600));
+                    }
+                    Console.Error.WriteLine($"recovery/{mode}: wrote {n} x {dim} in {batches} entries, {clock.Elapsed.TotalSeconds:F1} s");
+                    if (mode == "snapshot") await WaitForSnapshotAsync(data);
+                }
+
+                await using (var restarted = await LocalCluster.StartAsync(1, data, hocon))
+                {
+                    var node = restarted.Nodes[0];
+                    await node.CatalogAsync(TimeSpan.FromSeconds(60));
+                    clock.Restart();
+                    var result = await node.Gather.SearchAsync("recovery", probe, 10);
+                    double seconds = clock.Elapsed.TotalSeconds;
+                    if (!result.Complete || result.Hits.Count != 10)
+                        throw new InvalidOperationException($"the recovered partition answered incompletely ({result.Hits.Count} hits)");
+                    Json.Line(w =>
+                    {
+                        w.WriteString("bench", "recovery");
+                        w.WriteString("mode", mode);
+                        w.WriteNumber("n", n);
+                        w.WriteNumber("dim", dim);
+                        w.WriteNumber("journal_entries", batches + 1);
+                        w.WriteRounded("recovery_s", seconds, 3);
+                    });
+                }
+            }
+            finally
+            {
+                GatherCommand.TryDelete(data);
+            }
+        }
+        return 0;
+    }
+
+    private static async Task WaitForSnapshotAsync(string data)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        await using var connection = new SqliteConnection(VLinkConfig.SqliteConnection(data).Replace("Pooling=True", "Pooling=False"));
+        await connection.OpenAsync();
+        while (DateTime.UtcNow < deadline)
+        {
+            await using var tables = new SqliteCommand("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%snapshot%'", connection);
+            if (await tables.ExecuteScalarAsync() is string table)
+            {
+                await using var count = new SqliteCommand($"SELECT COUNT(*) FROM \"{table}\"", connection);
+                if (Convert.ToInt64(await count.ExecuteScalarAsync()) > 0) return;
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException("the partition's snapshot was not written within 5 minutes");
+    }
+}
