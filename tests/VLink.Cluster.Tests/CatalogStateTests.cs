@@ -119,6 +119,54 @@ public sealed class CatalogStateTests
     }
 
     [Fact]
+    public void A_collection_created_again_is_a_new_generation_with_other_partitions()
+    {
+        var state = Commit(CatalogState.Empty, new CreateCollection(HashSpec("a", 3)));
+        var first = state.Collections["a"];
+        Assert.Equal(state.Index, first.Generation);
+
+        state = Commit(state, new DropCollection("a"));
+        state = Commit(state, new CreateCollection(HashSpec("a", 3)));
+        var second = state.Collections["a"];
+
+        Assert.Equal(state.Index, second.Generation);
+        Assert.True(second.Generation > first.Generation);
+        Assert.Empty(first.Partitions().Select(p => p.EntityId).Intersect(second.Partitions().Select(p => p.EntityId)));
+        Assert.Empty(first.Partitions().Select(p => p.PersistenceId).Intersect(second.Partitions().Select(p => p.PersistenceId)));
+        // Registering a key keeps the generation.
+        state = Commit(state, new CreateCollection(KeySpec()));
+        long keyGeneration = state.Collections["markets"].Generation;
+        state = Commit(state, new RegisterPartitionKey("markets", "BTC"));
+        Assert.Equal(keyGeneration, state.Collections["markets"].Generation);
+    }
+
+    [Theory]
+    [InlineData("docs", "p0", 0L, "docs@0/p0", "partition-docs@0/p0")]
+    [InlineData("a.b_c-d", "BTC-USD", 123456789012L, "a.b_c-d@123456789012/BTC-USD", "partition-a.b_c-d@123456789012/BTC-USD")]
+    [InlineData("m", "a@b/c", 7L, "m@7/a@b/c", "partition-m@7/a@b/c")]
+    public void Partition_ids_name_the_generation_and_parse_back(string collection, string key, long generation, string entityId, string persistenceId)
+    {
+        var partition = new PartitionRef(collection, key, generation);
+
+        Assert.Equal(entityId, partition.EntityId);
+        Assert.Equal(persistenceId, partition.PersistenceId);
+        Assert.Equal(partition, PartitionRef.FromEntityId(entityId));
+    }
+
+    [Theory]
+    [InlineData("docs/p0")]
+    [InlineData("docs@/p0")]
+    [InlineData("@1/p0")]
+    [InlineData("docs@1/")]
+    [InlineData("docs@x1/p0")]
+    [InlineData("docs@-1/p0")]
+    [InlineData("docs@1")]
+    public void Malformed_partition_entity_ids_are_refused(string entityId)
+    {
+        Assert.Throws<ArgumentException>(() => PartitionRef.FromEntityId(entityId));
+    }
+
+    [Fact]
     public void Registering_keys_is_idempotent_and_keeps_them_sorted()
     {
         var state = Commit(CatalogState.Empty, new CreateCollection(KeySpec()));
@@ -204,11 +252,11 @@ public sealed class CatalogStateTests
     [Fact]
     public void Partitions_of_a_hash_collection_are_p0_to_pN_minus_1()
     {
-        var entry = new CollectionEntry(HashSpec("docs", 5), ["ignored"]);
+        var entry = new CollectionEntry(HashSpec("docs", 5), ["ignored"], 42);
 
         var partitions = entry.Partitions().ToList();
 
-        Assert.Equal(Enumerable.Range(0, 5).Select(i => new PartitionRef("docs", $"p{i}")), partitions);
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => new PartitionRef("docs", $"p{i}", 42)), partitions);
         Assert.All(partitions, p => Assert.Equal(p, PartitionRef.FromEntityId(p.EntityId)));
     }
 
@@ -221,6 +269,7 @@ public sealed class CatalogStateTests
         state = Commit(state, new RegisterPartitionKey("markets", "ETH"));
         state = Commit(state, new RegisterPartitionKey("markets", "BTC"));
 
-        Assert.Equal([new PartitionRef("markets", "BTC"), new PartitionRef("markets", "ETH")], state.Collections["markets"].Partitions());
+        long generation = state.Collections["markets"].Generation;
+        Assert.Equal([new PartitionRef("markets", "BTC", generation), new PartitionRef("markets", "ETH", generation)], state.Collections["markets"].Partitions());
     }
 }

@@ -162,10 +162,10 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         var spec = new CollectionSpec("embeddings", dim, DistanceMetric.Cosine, PartitionScheme.Hash, 16, HnswOptions.Default);
         var messages = new IVLinkMessage[]
         {
-            new UpsertPoints(new PartitionRef("embeddings", "p7"), spec, [new PointWrite(42UL, vector, null)]),
+            new UpsertPoints(new PartitionRef("embeddings", "p7", 3), spec, [new PointWrite(42UL, vector, null)]),
             new PointsUpserted([new PointWrite(42UL, vector, null)]),
-            new SearchPartition(new PartitionRef("embeddings", "p7"), new SearchRequest(vector, 10, 20, 128, false)),
-            new NodeSearch("embeddings", new SearchRequest(vector, 10, 20, null, false)),
+            new SearchPartition(new PartitionRef("embeddings", "p7", 3), new SearchRequest(vector, 10, 20, 128, false)),
+            new NodeSearch("embeddings", new SearchRequest(vector, 10, 20, null, false), 3),
         };
         byte[] raw = MemoryMarshal.AsBytes(vector.AsSpan()).ToArray();
         int json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(vector).Length;
@@ -257,7 +257,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         Assert.Throws<SerializationException>(() => _serializer.FromBinary(emptyId, "ED"));
 
         // GetPoints ends with a bool: 2 is neither true nor false.
-        byte[] flag = _serializer.ToBinary(new GetPoints(new PartitionRef("c", "k"), [], true));
+        byte[] flag = _serializer.ToBinary(new GetPoints(new PartitionRef("c", "k", 0), [], true));
         flag[^1] = 2;
         Assert.Throws<SerializationException>(() => _serializer.FromBinary(flag, "GP"));
     }
@@ -324,8 +324,8 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         Assert.NotNull(DeepEquality.FirstDifference(new PointWrite(1UL, [1f], null), new PointWrite("1", [1f], null)));
         Assert.NotNull(DeepEquality.FirstDifference(new PointsDeleted([1UL]), new PointsDeleted([1UL, 2UL])));
         Assert.NotNull(DeepEquality.FirstDifference(
-            new CollectionEntry(ProtocolSamples.HashSpec, []),
-            new CollectionEntry(ProtocolSamples.HashSpec with { Hnsw = ProtocolSamples.HashSpec.Hnsw with { FilteredScanSelectivity = 0.5 } }, [])));
+            new CollectionEntry(ProtocolSamples.HashSpec, [], 1),
+            new CollectionEntry(ProtocolSamples.HashSpec with { Hnsw = ProtocolSamples.HashSpec.Hnsw with { FilteredScanSelectivity = 0.5 } }, [], 1)));
         Assert.NotNull(DeepEquality.FirstDifference(new CatalogAck(1, 2), new CatalogAck(1, 3)));
     }
 
@@ -367,8 +367,8 @@ internal static class ProtocolSamples
     {
         var rng = new Random(20240611);
         float[] special = [-0f, float.Epsilon, -float.Epsilon, float.MaxValue, float.MinValue, float.PositiveInfinity, float.NegativeInfinity, 1e-38f, 0.1f];
-        var p3 = new PartitionRef("docs.v2_en-GB", "p3");
-        var market = new PartitionRef("markets", "BTC-USD/€ünïcødé 東京");
+        var p3 = new PartitionRef("docs.v2_en-GB", "p3", 17);
+        var market = new PartitionRef("markets", "BTC-USD/€ünïcødé 東京", long.MaxValue);
         byte[] json = Encoding.UTF8.GetBytes("{\"title\":\"Grüße\",\"n\":1}");
         PointWrite[] threeD =
         [
@@ -391,7 +391,7 @@ internal static class ProtocolSamples
             // PartitionCommands.cs
             ["UpsertPoints/3d mixed ids and payloads"] = new UpsertPoints(p3, HashSpec, threeD),
             ["UpsertPoints/1537d key partition"] = new UpsertPoints(market, KeySpec, wide),
-            ["UpsertPoints/1d"] = new UpsertPoints(new PartitionRef("d", "p65535"), DotSpec, single),
+            ["UpsertPoints/1d"] = new UpsertPoints(new PartitionRef("d", "p65535", 0), DotSpec, single),
             ["UpsertPoints/empty"] = new UpsertPoints(p3, HashSpec, []),
             ["DeletePoints/mixed"] = new DeletePoints(p3, ids),
             ["DeletePoints/empty"] = new DeletePoints(market, []),
@@ -417,10 +417,24 @@ internal static class ProtocolSamples
             ["SearchPartition/3d exact"] = new SearchPartition(p3, new SearchRequest([-0f, 1f, float.Epsilon], 1, 1, null, true)),
             ["PartitionHits"] = new PartitionHits(p3, hits, 2_001, 12_345),
             ["PartitionHits/empty"] = new PartitionHits(market, [], 0, 0),
-            ["NodeSearch"] = new NodeSearch("markets", new SearchRequest(Vector(rng, 1), 5, 10, 64, true)),
+            ["NodeSearch"] = new NodeSearch("markets", new SearchRequest(Vector(rng, 1), 5, 10, 64, true), long.MaxValue),
             ["NodeHits"] = new NodeHits("akka.tcp://vlink@10.0.0.7:4053", hits,
                 [new PartitionTiming("docs.v2_en-GB/p3", 20, 1500), new PartitionTiming("markets/ETH", 0, long.MaxValue)], 3_333),
             ["NodeHits/empty"] = new NodeHits("", [], [], 0),
+            ["SearchPartitionBatch"] = new SearchPartitionBatch(market,
+                [new SearchRequest(Vector(rng, 1537), 10, 25, 300, false), new SearchRequest(Vector(rng, 1537), 1, 1, null, true)]),
+            ["SearchPartitionBatch/empty"] = new SearchPartitionBatch(p3, []),
+            ["PartitionHitsBatch"] = new PartitionHitsBatch(p3, [new PartitionHits(p3, hits, 2_001, 12_345), new PartitionHits(p3, [], 0, 0)]),
+            ["PartitionHitsBatch/empty"] = new PartitionHitsBatch(market, []),
+            ["NodeSearchBatch"] = new NodeSearchBatch("markets",
+                [new SearchRequest(Vector(rng, 1), 5, 10, 64, true), new SearchRequest([-0f], 1, 2, null, false)], 9),
+            ["NodeSearchBatch/empty"] = new NodeSearchBatch("", [], 0),
+            ["NodeHitsBatch"] = new NodeHitsBatch("akka.tcp://vlink@10.0.0.7:4053",
+            [
+                new NodeHits("akka.tcp://vlink@10.0.0.7:4053", hits, [new PartitionTiming("docs.v2_en-GB/p3", 20, 1500)], 3_333),
+                new NodeHits("akka.tcp://vlink@10.0.0.7:4053", [], [], 0),
+            ], 7_777),
+            ["NodeHitsBatch/empty"] = new NodeHitsBatch("", [], 0),
 
             // CatalogMessages.cs
             ["CreateCollection/hash"] = create,
@@ -432,8 +446,8 @@ internal static class ProtocolSamples
             ["CatalogRejected"] = new CatalogRejected("Collection 'x' does not exist."),
             ["CatalogSnapshot"] = new CatalogSnapshot(4, 17,
             [
-                new CollectionEntry(HashSpec, []),
-                new CollectionEntry(KeySpec, ["BTC-USD", "ETH-USD", "東京"]),
+                new CollectionEntry(HashSpec, [], 5),
+                new CollectionEntry(KeySpec, ["BTC-USD", "ETH-USD", "東京"], long.MaxValue),
             ]),
             ["CatalogSnapshot/empty"] = new CatalogSnapshot(0, 0, []),
 

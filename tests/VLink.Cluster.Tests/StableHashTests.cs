@@ -50,7 +50,7 @@ public sealed class StableHashTests
     [InlineData("a")]
     [InlineData("foobar")]
     [InlineData("docs/p0")]
-    [InlineData("markets/BTC-USD")]
+    [InlineData("markets@3/BTC-USD")]
     [InlineData("Zürich")]
     [InlineData("東京")]
     [InlineData("rocket 🚀")]
@@ -141,14 +141,14 @@ public sealed class StableHashTests
     public void Partition_messages_route_by_entity_id_and_stable_shard()
     {
         var extractor = new PartitionMessageExtractor(64);
-        var partition = new PartitionRef("markets", "BTC-USD");
+        var partition = new PartitionRef("markets", "BTC-USD", 3);
         var message = new GetPartitionStats(partition);
 
-        Assert.Equal("markets/BTC-USD", extractor.EntityId(message));
+        Assert.Equal("markets@3/BTC-USD", extractor.EntityId(message));
         Assert.Same(message, extractor.EntityMessage(message));
-        string expectedShard = (Reference("markets/BTC-USD") % 64).ToString(CultureInfo.InvariantCulture);
+        string expectedShard = (Reference("markets@3/BTC-USD") % 64).ToString(CultureInfo.InvariantCulture);
         Assert.Equal(expectedShard, extractor.ShardId(message));
-        Assert.Equal(expectedShard, extractor.ShardId("markets/BTC-USD"));
+        Assert.Equal(expectedShard, extractor.ShardId("markets@3/BTC-USD"));
         Assert.Equal(expectedShard, extractor.ShardOf(partition.EntityId));
     }
 
@@ -156,7 +156,7 @@ public sealed class StableHashTests
     public void Every_partition_message_type_routes_to_its_partition()
     {
         var extractor = new PartitionMessageExtractor(8);
-        var partition = new PartitionRef("docs", "p5");
+        var partition = new PartitionRef("docs", "p5", 1);
         IPartitionMessage[] messages =
         [
             new UpsertPoints(partition, new CollectionSpec("docs", 1, Core.Vectors.DistanceMetric.Dot, PartitionScheme.Hash, 8, Core.Hnsw.HnswOptions.Default), []),
@@ -166,7 +166,7 @@ public sealed class StableHashTests
             new SearchPartition(partition, new SearchRequest([1f], 1, 1, null, false)),
         ];
 
-        Assert.All(messages, m => Assert.Equal("docs/p5", extractor.EntityId(m)));
+        Assert.All(messages, m => Assert.Equal("docs@1/p5", extractor.EntityId(m)));
         Assert.Single(messages.Select(extractor.ShardId).Distinct());
     }
 
@@ -174,7 +174,7 @@ public sealed class StableHashTests
     public void Other_messages_have_no_entity_and_no_shard()
     {
         var extractor = new PartitionMessageExtractor(8);
-        var notForAPartition = new WriteAck(new PartitionRef("docs", "p1"), 1, 1);
+        var notForAPartition = new WriteAck(new PartitionRef("docs", "p1", 1), 1, 1);
 
         Assert.Null(extractor.EntityId(notForAPartition));
         Assert.Null(extractor.EntityId("text"));
@@ -194,7 +194,7 @@ public sealed class StableHashTests
         {
             for (int p = 0; p < 100; p++)
             {
-                string shard = extractor.ShardOf(new PartitionRef($"collection-{c}", $"p{p}").EntityId);
+                string shard = extractor.ShardOf(new PartitionRef($"collection-{c}", $"p{p}", c).EntityId);
                 int number = int.Parse(shard, NumberStyles.None, CultureInfo.InvariantCulture);
                 Assert.InRange(number, 0, shardCount - 1);
                 Assert.Equal(number.ToString(CultureInfo.InvariantCulture), shard);

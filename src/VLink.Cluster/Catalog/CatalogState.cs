@@ -52,7 +52,7 @@ public sealed record CatalogState(long Term, long Index, ImmutableSortedDictiona
     {
         var collections = entry.Change switch
         {
-            CreateCollection c => Collections.SetItem(c.Spec.Name, new CollectionEntry(c.Spec, [])),
+            CreateCollection c => Collections.SetItem(c.Spec.Name, new CollectionEntry(c.Spec, [], entry.Index)),
             DropCollection d => Collections.Remove(d.Name),
             RegisterPartitionKey r when Collections.TryGetValue(r.Collection, out var e) =>
                 Collections.SetItem(r.Collection, e with { Keys = [.. e.Keys.Append(r.Key).Order(StringComparer.Ordinal)] }),

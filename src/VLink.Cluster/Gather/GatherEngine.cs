@@ -88,7 +88,7 @@ public sealed class GatherEngine
             .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp)
             .Select(m => m.Address)
             .ToList();
-        var message = new NodeSearch(collection, request);
+        var message = new NodeSearch(collection, request, entry.Generation);
         var nodeAnswers = await Source.From(members)
             .SelectAsyncUnordered(Math.Max(1, members.Count), address => AskNode(address, message, _settings.Timeout))
             .RunWith(Sink.Seq<(Address Address, NodeHits? Hits)>(), _materializer)
@@ -130,9 +130,99 @@ public sealed class GatherEngine
         return new GlobalSearchResult(merged, stillMissing.Count == 0, stillMissing, trace);
     }
 
-    /// <summary>Runs several searches of one collection concurrently; answers in query order.</summary>
-    public Task<GlobalSearchResult[]> SearchBatchAsync(string collection, IReadOnlyList<float[]> vectors, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default) =>
-        Task.WhenAll(vectors.Select(v => SearchAsync(collection, v, k, ef, exact, cancellationToken)));
+    /// <summary>
+    /// Runs several searches of one collection with one <see cref="NodeSearchBatch"/> per node (not one message per
+    /// query and node); answers in query order, each with the same completeness semantics as <see cref="SearchAsync"/>.
+    /// A partition missing from its node's answer is asked through its shard region once, for every query it missed.
+    /// Every answer's trace counts the request messages of the whole batch.
+    /// </summary>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    public async Task<GlobalSearchResult[]> SearchBatchAsync(string collection, IReadOnlyList<float[]> vectors, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(vectors);
+        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be positive, got {k}.");
+        var clock = Stopwatch.StartNew();
+        var entry = await CollectionAsync(collection).ConfigureAwait(false);
+        for (int q = 0; q < vectors.Count; q++)
+        {
+            ArgumentNullException.ThrowIfNull(vectors[q], $"{nameof(vectors)}[{q}]");
+            Core.Vectors.VectorValidation.Validate(vectors[q], entry.Spec.Dimension, $"{nameof(vectors)}[{q}]");
+        }
+        if (vectors.Count == 0) return [];
+        int fetchK = Math.Max(k, (int)Math.Ceiling(k * _settings.OverFetch));
+        var requests = vectors.Select(v => new SearchRequest(v, k, fetchK, ef, exact)).ToList();
+        var deadline = clock.Elapsed + _settings.Timeout;
+
+        var members = Akka.Cluster.Cluster.Get(_system).State.Members
+            .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp)
+            .Select(m => m.Address)
+            .ToList();
+        var message = new NodeSearchBatch(collection, requests, entry.Generation);
+        var nodeAnswers = await Source.From(members)
+            .SelectAsyncUnordered(Math.Max(1, members.Count), address => AskNodeBatch(address, message, _settings.Timeout))
+            .RunWith(Sink.Seq<(Address Address, NodeHitsBatch? Hits)>(), _materializer)
+            .ConfigureAwait(false);
+
+        int count = requests.Count;
+        var lists = Enumerable.Range(0, count).Select(_ => new List<IReadOnlyList<SearchHit>>()).ToArray();
+        var answered = Enumerable.Range(0, count).Select(_ => new HashSet<string>()).ToArray();
+        var traces = Enumerable.Range(0, count).Select(_ => new List<NodeTrace>()).ToArray();
+        foreach (var (address, batch) in nodeAnswers)
+        {
+            // An answer of the wrong length is not trusted: the node counts as not answering.
+            var perQuery = batch is not null && batch.Answers.Count == count ? batch.Answers : null;
+            for (int q = 0; q < count; q++)
+            {
+                var hits = perQuery?[q];
+                traces[q].Add(new NodeTrace(address.ToString(), hits is not null, hits?.ElapsedMicros ?? 0, hits?.Partitions ?? []));
+                if (hits is null) continue;
+                lists[q].Add(hits.Hits);
+                foreach (var p in hits.Partitions) answered[q].Add(p.Partition);
+            }
+        }
+
+        // Partitions no node reported for some query: wake each through its shard region once, for those queries.
+        var expected = entry.Partitions().ToList();
+        var woken = Enumerable.Range(0, count).Select(_ => new List<string>()).ToArray();
+        var missing = expected
+            .Select(p => (Partition: p, Queries: Enumerable.Range(0, count).Where(q => !answered[q].Contains(p.EntityId)).ToList()))
+            .Where(m => m.Queries.Count > 0)
+            .ToList();
+        if (missing.Count > 0)
+        {
+            var left = deadline - clock.Elapsed;
+            if (left > TimeSpan.Zero)
+            {
+                var asks = missing.Select(m => AskPartitionBatch(m.Partition, [.. m.Queries.Select(q => requests[q])], left)).ToList();
+                var results = await Task.WhenAll(asks).ConfigureAwait(false);
+                for (int i = 0; i < missing.Count; i++)
+                {
+                    var batch = results[i];
+                    var queries = missing[i].Queries;
+                    if (batch is null || batch.Answers.Count != queries.Count) continue;
+                    for (int j = 0; j < queries.Count; j++)
+                    {
+                        int q = queries[j];
+                        lists[q].Add(batch.Answers[j].Hits);
+                        answered[q].Add(missing[i].Partition.EntityId);
+                        woken[q].Add(missing[i].Partition.EntityId);
+                    }
+                }
+            }
+        }
+
+        int messages = members.Count + missing.Count;
+        long elapsed = (long)clock.Elapsed.TotalMicroseconds;
+        var answers = new GlobalSearchResult[count];
+        for (int q = 0; q < count; q++)
+        {
+            var stillMissing = expected.Select(p => p.EntityId).Where(p => !answered[q].Contains(p)).ToList();
+            var merged = lists[q].Count == 0 ? [] : TopK.Merge(lists[q], k);
+            var trace = new SearchTrace(traces[q], messages, woken[q], elapsed);
+            answers[q] = new GlobalSearchResult(merged, stillMissing.Count == 0, stillMissing, trace);
+        }
+        return answers;
+    }
 
     /// <summary>Forgets the cached catalog (after a collection change made through this node).</summary>
     public void InvalidateCatalog() => _catalogCache = null;
@@ -158,6 +248,32 @@ public sealed class GatherEngine
         {
             _agents.TryRemove(address, out _);
             return (address, null);
+        }
+    }
+
+    private async Task<(Address, NodeHitsBatch?)> AskNodeBatch(Address address, NodeSearchBatch message, TimeSpan timeout)
+    {
+        try
+        {
+            var agent = await AgentAsync(address, timeout).ConfigureAwait(false);
+            return (address, await agent.Ask<NodeHitsBatch>(message, timeout).ConfigureAwait(false));
+        }
+        catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException or TaskCanceledException)
+        {
+            _agents.TryRemove(address, out _);
+            return (address, null);
+        }
+    }
+
+    private async Task<PartitionHitsBatch?> AskPartitionBatch(PartitionRef partition, IReadOnlyList<SearchRequest> requests, TimeSpan timeout)
+    {
+        try
+        {
+            return await _shardRegion.Ask<PartitionHitsBatch>(new SearchPartitionBatch(partition, requests), timeout).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            return null;
         }
     }
 

@@ -117,12 +117,12 @@ public sealed class VLinkNode
         {
             if (string.IsNullOrEmpty(key)) throw new ArgumentException($"Collection '{collection}' is partitioned by key; name the key.", nameof(key));
             if (!entry.Keys.Contains(key)) await ChangeCatalogAsync(new RegisterPartitionKey(collection, key), wait).ConfigureAwait(false);
-            batches = [(new PartitionRef(collection, key), points.ToList())];
+            batches = [(entry.Partition(key), points.ToList())];
         }
         else
         {
             batches = points.GroupBy(p => HashPartitioner.KeyOf(p.Id, spec.PartitionCount))
-                .Select(g => (new PartitionRef(collection, g.Key), g.ToList()));
+                .Select(g => (entry.Partition(g.Key), g.ToList()));
         }
         var replies = await Task.WhenAll(batches.Select(b =>
             Partitions.Ask<IVLinkMessage>(new UpsertPoints(b.Partition, spec, b.Points), wait))).ConfigureAwait(false);
@@ -146,8 +146,8 @@ public sealed class VLinkNode
         var entry = snapshot.Find(collection) ?? throw new UnknownCollectionException(collection);
         var wait = timeout ?? Settings.Gather.Timeout;
         var batches = entry.Spec.Scheme == PartitionScheme.Key
-            ? (key is null ? entry.Keys.Select(k => (new PartitionRef(collection, k), ids.ToList())) : [(new PartitionRef(collection, key), ids.ToList())])
-            : ids.GroupBy(id => HashPartitioner.KeyOf(id, entry.Spec.PartitionCount)).Select(g => (new PartitionRef(collection, g.Key), g.ToList()));
+            ? (key is null ? entry.Keys.Select(k => (entry.Partition(k), ids.ToList())) : [(entry.Partition(key), ids.ToList())])
+            : ids.GroupBy(id => HashPartitioner.KeyOf(id, entry.Spec.PartitionCount)).Select(g => (entry.Partition(g.Key), g.ToList()));
         var acks = await Task.WhenAll(batches.Select(b => Partitions.Ask<WriteAck>(new DeletePoints(b.Item1, b.Item2), wait))).ConfigureAwait(false);
         return acks.Sum(a => a.Applied);
     }

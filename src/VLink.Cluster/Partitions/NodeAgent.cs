@@ -7,8 +7,9 @@ namespace VLink.Cluster.Partitions;
 
 /// <summary>
 /// One per node, at <c>/user/vlink-node</c>: knows the partitions living on this node and answers a
-/// <see cref="NodeSearch"/> by searching all of the collection's local partitions and merging their top-k'
-/// (stage 1 of the gather), so a global search costs one message per node, not per partition.
+/// <see cref="NodeSearch"/> by searching all of the collection's local partitions (of the asked generation) and
+/// merging their top-k' (stage 1 of the gather), so a global search costs one message per node, not per partition.
+/// A <see cref="NodeSearchBatch"/> sends one <see cref="SearchPartitionBatch"/> per local partition and merges per query.
 /// </summary>
 public sealed class NodeAgent : ReceiveActor
 {
@@ -57,12 +58,13 @@ public sealed class NodeAgent : ReceiveActor
         });
         Receive<ListPartitions>(_ => Sender.Tell(new LocalPartitions([.. _local.Keys])));
         Receive<NodeSearch>(HandleSearch);
+        Receive<NodeSearchBatch>(HandleSearchBatch);
     }
 
     private void HandleSearch(NodeSearch search)
     {
         var clock = Stopwatch.StartNew();
-        var targets = _local.Where(p => p.Key.Collection == search.Collection).ToList();
+        var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation).ToList();
         string node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
         var request = new SearchPartition(default, search.Request);
         var asks = targets.Select(t => t.Value.Ask<PartitionHits>(request with { Partition = t.Key }, _partitionTimeout)).ToList();
@@ -73,6 +75,32 @@ public sealed class NodeAgent : ReceiveActor
                 var merged = answered.Count == 0 ? [] : TopK.Merge(answered.Select(a => a.Hits), search.Request.FetchK);
                 var timings = answered.Select(a => new PartitionTiming(a.Partition.EntityId, a.Hits.Count, a.ElapsedMicros)).ToList();
                 return new NodeHits(node, merged, timings, (long)clock.Elapsed.TotalMicroseconds);
+            }, TaskScheduler.Default)
+            .PipeTo(Sender);
+    }
+
+    private void HandleSearchBatch(NodeSearchBatch search)
+    {
+        var clock = Stopwatch.StartNew();
+        var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation).ToList();
+        string node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+        var requests = search.Requests;
+        // One message per local partition carries every query; the answers are merged per query.
+        var asks = targets.Select(t => t.Value.Ask<PartitionHitsBatch>(new SearchPartitionBatch(t.Key, requests), _partitionTimeout)).ToList();
+        Task.WhenAll(asks.Select(a => a.ContinueWith(x => x.IsCompletedSuccessfully ? x.Result : null, TaskScheduler.Default)))
+            .ContinueWith(all =>
+            {
+                var answered = all.Result.Where(r => r is not null && r.Answers.Count == requests.Count).Select(r => r!).ToList();
+                long elapsed = (long)clock.Elapsed.TotalMicroseconds;
+                var answers = new NodeHits[requests.Count];
+                for (int q = 0; q < requests.Count; q++)
+                {
+                    var perPartition = answered.Select(a => a.Answers[q]).ToList();
+                    var merged = perPartition.Count == 0 ? [] : TopK.Merge(perPartition.Select(a => a.Hits), requests[q].FetchK);
+                    var timings = perPartition.Select(a => new PartitionTiming(a.Partition.EntityId, a.Hits.Count, a.ElapsedMicros)).ToList();
+                    answers[q] = new NodeHits(node, merged, timings, elapsed);
+                }
+                return new NodeHitsBatch(node, answers, elapsed);
             }, TaskScheduler.Default)
             .PipeTo(Sender);
     }

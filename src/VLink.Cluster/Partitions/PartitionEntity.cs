@@ -52,6 +52,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
         Command<UpsertPoints>(HandleUpsert);
         Command<DeletePoints>(HandleDelete);
         Command<SearchPartition>(q => Sender.Tell(Search(q.Request)));
+        Command<SearchPartitionBatch>(q => Sender.Tell(new PartitionHitsBatch(_partition, [.. q.Requests.Select(Search)])));
         Command<GetPoints>(q => Sender.Tell(new PointsFound(_partition, ReadPoints(q))));
         Command<GetPartitionStats>(_ => Sender.Tell(Stats()));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));

@@ -3,7 +3,10 @@ namespace VLink.Cluster.Protocol;
 /// <summary>Creates a collection; refused when the name exists with a different spec (idempotent when equal).</summary>
 public sealed record CreateCollection(CollectionSpec Spec) : ICatalogCommand;
 
-/// <summary>Drops a collection from the catalog.</summary>
+/// <summary>
+/// Drops a collection from the catalog. Its partitions are not read again: a collection created later under the
+/// same name is a new generation with partitions of its own.
+/// </summary>
 public sealed record DropCollection(string Name) : ICatalogCommand;
 
 /// <summary>Records a partition key of a key-partitioned collection (a market), so searches expect it.</summary>
@@ -23,12 +26,21 @@ public sealed record CatalogAck(long Term, long Index) : IVLinkMessage;
 public sealed record CatalogRejected(string Reason) : IVLinkMessage;
 
 /// <summary>One collection and, for key partitioning, its known keys.</summary>
-public sealed record CollectionEntry(CollectionSpec Spec, IReadOnlyList<string> Keys)
+/// <param name="Spec">The collection's configuration.</param>
+/// <param name="Keys">The known partition keys (key partitioning only).</param>
+/// <param name="Generation">
+/// The catalog index of the entry that created the collection. Every partition of the collection carries it, so a
+/// collection dropped and created again under the same name never reads the partitions (journals) of the old one.
+/// </param>
+public sealed record CollectionEntry(CollectionSpec Spec, IReadOnlyList<string> Keys, long Generation)
 {
     /// <summary>Every partition a complete search of this collection must hear from.</summary>
     public IEnumerable<PartitionRef> Partitions() => Spec.Scheme == PartitionScheme.Hash
-        ? Enumerable.Range(0, Spec.PartitionCount).Select(i => new PartitionRef(Spec.Name, $"p{i}"))
-        : Keys.Select(k => new PartitionRef(Spec.Name, k));
+        ? Enumerable.Range(0, Spec.PartitionCount).Select(i => Partition($"p{i}"))
+        : Keys.Select(Partition);
+
+    /// <summary>The partition of this collection (and generation) with the given key.</summary>
+    public PartitionRef Partition(string key) => new(Spec.Name, key, Generation);
 }
 
 /// <summary>A versioned snapshot of the catalog: readers see whole states, each named by (term, index).</summary>

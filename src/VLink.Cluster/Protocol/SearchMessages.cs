@@ -19,10 +19,35 @@ public sealed record SearchPartition(PartitionRef Partition, SearchRequest Reque
 public sealed record PartitionHits(PartitionRef Partition, IReadOnlyList<SearchHit> Hits, int Points, long ElapsedMicros) : IVLinkMessage;
 
 /// <summary>Stage 1 of the gather: one message per node; the node's agent searches its local partitions of the collection.</summary>
-public sealed record NodeSearch(string Collection, SearchRequest Request) : IVLinkMessage;
+/// <param name="Collection">The collection searched.</param>
+/// <param name="Request">The query.</param>
+/// <param name="Generation">The collection's generation: partitions of a dropped collection of the same name are not searched.</param>
+public sealed record NodeSearch(string Collection, SearchRequest Request, long Generation) : IVLinkMessage;
 
 /// <summary>A node's merged top-k' and which partitions answered, with per-partition timings for the trace.</summary>
 public sealed record NodeHits(string Node, IReadOnlyList<SearchHit> Hits, IReadOnlyList<PartitionTiming> Partitions, long ElapsedMicros) : IVLinkMessage;
 
 /// <summary>How one partition did inside a node's answer.</summary>
 public sealed record PartitionTiming(string Partition, int Candidates, long ElapsedMicros);
+
+/// <summary>Searches one partition for several queries at once (one message per partition for a batch).</summary>
+/// <param name="Partition">The partition searched.</param>
+/// <param name="Requests">The queries, answered in this order.</param>
+public sealed record SearchPartitionBatch(PartitionRef Partition, IReadOnlyList<SearchRequest> Requests) : IPartitionMessage;
+
+/// <summary>One partition's local top-k' for each query of a <see cref="SearchPartitionBatch"/>, in request order.</summary>
+/// <param name="Partition">The partition that answered.</param>
+/// <param name="Answers">One answer per request, in request order.</param>
+public sealed record PartitionHitsBatch(PartitionRef Partition, IReadOnlyList<PartitionHits> Answers) : IVLinkMessage;
+
+/// <summary>Stage 1 of a batch gather: one message per node carrying every query of the batch.</summary>
+/// <param name="Collection">The collection searched.</param>
+/// <param name="Requests">The queries, answered in this order.</param>
+/// <param name="Generation">The collection's generation: partitions of a dropped collection of the same name are not searched.</param>
+public sealed record NodeSearchBatch(string Collection, IReadOnlyList<SearchRequest> Requests, long Generation) : IVLinkMessage;
+
+/// <summary>A node's answer to a <see cref="NodeSearchBatch"/>: one <see cref="NodeHits"/> per query, in request order.</summary>
+/// <param name="Node">The answering node's address.</param>
+/// <param name="Answers">One merged answer per request, in request order.</param>
+/// <param name="ElapsedMicros">Time the node spent on the whole batch.</param>
+public sealed record NodeHitsBatch(string Node, IReadOnlyList<NodeHits> Answers, long ElapsedMicros) : IVLinkMessage;

@@ -56,6 +56,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<PartitionHits>("PH", WritePartitionHits, ReadPartitionHits),
         Codec.Of<NodeSearch>("NS", WriteNodeSearch, ReadNodeSearch),
         Codec.Of<NodeHits>("NH", WriteNodeHits, ReadNodeHits),
+        Codec.Of<SearchPartitionBatch>("SB", WriteSearchPartitionBatch, ReadSearchPartitionBatch),
+        Codec.Of<PartitionHitsBatch>("PB", WritePartitionHitsBatch, ReadPartitionHitsBatch),
+        Codec.Of<NodeSearchBatch>("NB", WriteNodeSearchBatch, ReadNodeSearchBatch),
+        Codec.Of<NodeHitsBatch>("HB", WriteNodeHitsBatch, ReadNodeHitsBatch),
 
         // CatalogMessages.cs
         Codec.Of<CreateCollection>("CC", WriteCreateCollection, ReadCreateCollection),
@@ -155,9 +159,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     {
         w.String(p.Collection);
         w.String(p.Key);
+        w.Int64(p.Generation);
     }
 
-    private static PartitionRef ReadPartitionRef(Reader r) => new(r.String(), r.String());
+    private static PartitionRef ReadPartitionRef(Reader r) => new(r.String(), r.String(), r.Int64());
 
     private static void WritePointId(Writer w, PointId id)
     {
@@ -366,9 +371,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     {
         w.String(m.Collection);
         WriteSearchRequest(w, m.Request);
+        w.Int64(m.Generation);
     }
 
-    private static NodeSearch ReadNodeSearch(Reader r) => new(r.String(), ReadSearchRequest(r));
+    private static NodeSearch ReadNodeSearch(Reader r) => new(r.String(), ReadSearchRequest(r), r.Int64());
 
     private static void WriteNodeHits(Writer w, NodeHits m)
     {
@@ -379,6 +385,48 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     }
 
     private static NodeHits ReadNodeHits(Reader r) => new(r.String(), r.List(ReadSearchHit), r.List(ReadPartitionTiming), r.Int64());
+
+    private static void WriteSearchPartitionBatch(Writer w, SearchPartitionBatch m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.List(m.Requests, WriteSearchRequest);
+    }
+
+    private static SearchPartitionBatch ReadSearchPartitionBatch(Reader r) => new(ReadPartitionRef(r), r.List(ReadSearchRequest));
+
+    private static void WritePartitionHitsBatch(Writer w, PartitionHitsBatch m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.List(m.Answers, (w2, a) =>
+        {
+            Writer.Require(a);
+            WritePartitionHits(w2, a);
+        });
+    }
+
+    private static PartitionHitsBatch ReadPartitionHitsBatch(Reader r) => new(ReadPartitionRef(r), r.List(ReadPartitionHits));
+
+    private static void WriteNodeSearchBatch(Writer w, NodeSearchBatch m)
+    {
+        w.String(m.Collection);
+        w.List(m.Requests, WriteSearchRequest);
+        w.Int64(m.Generation);
+    }
+
+    private static NodeSearchBatch ReadNodeSearchBatch(Reader r) => new(r.String(), r.List(ReadSearchRequest), r.Int64());
+
+    private static void WriteNodeHitsBatch(Writer w, NodeHitsBatch m)
+    {
+        w.String(m.Node);
+        w.List(m.Answers, (w2, a) =>
+        {
+            Writer.Require(a);
+            WriteNodeHits(w2, a);
+        });
+        w.Int64(m.ElapsedMicros);
+    }
+
+    private static NodeHitsBatch ReadNodeHitsBatch(Reader r) => new(r.String(), r.List(ReadNodeHits), r.Int64());
 
     // ---- CatalogMessages.cs ----
 
@@ -422,9 +470,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Writer.Require(e);
         WriteCollectionSpec(w, e.Spec);
         w.List(e.Keys, (w2, key) => w2.String(key));
+        w.Int64(e.Generation);
     }
 
-    private static CollectionEntry ReadCollectionEntry(Reader r) => new(ReadCollectionSpec(r), r.List(r2 => r2.String()));
+    private static CollectionEntry ReadCollectionEntry(Reader r) => new(ReadCollectionSpec(r), r.List(r2 => r2.String()), r.Int64());
 
     private static void WriteCatalogSnapshot(Writer w, CatalogSnapshot m)
     {
