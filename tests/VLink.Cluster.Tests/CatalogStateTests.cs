@@ -272,4 +272,32 @@ public sealed class CatalogStateTests
         long generation = state.Collections["markets"].Generation;
         Assert.Equal([new PartitionRef("markets", "BTC", generation), new PartitionRef("markets", "ETH", generation)], state.Collections["markets"].Partitions());
     }
+
+    [Fact]
+    public void Settings_are_durable_entries_set_changed_and_removed_and_the_snapshot_names_its_schema()
+    {
+        var state = Commit(CatalogState.Empty, new SetSetting("gather.timeout", "5s"));
+        Assert.Equal("5s", state.ToSnapshot().Setting("gather.timeout"));
+        Assert.Equal(1, state.Index);
+        Assert.Equal((null, null), state.Decide(new SetSetting("gather.timeout", "5s")));
+        state = Commit(state, new SetSetting("gather.timeout", "9s"));
+        Assert.Equal("9s", state.ToSnapshot().Setting("gather.timeout"));
+        state = Commit(state, new SetSetting("gather.timeout", ""));
+        Assert.Null(state.ToSnapshot().Setting("gather.timeout"));
+        Assert.Equal(3, state.Index);
+        Assert.Equal((null, null), state.Decide(new SetSetting("gather.timeout", "")));
+        Assert.Equal(CatalogSnapshot.CurrentSchemaVersion, state.ToSnapshot().SchemaVersion);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("Upper")]
+    [InlineData("has space")]
+    [InlineData("slash/inside")]
+    public void A_setting_key_outside_the_alphabet_is_refused(string key)
+    {
+        var (change, error) = CatalogState.Empty.Decide(new SetSetting(key, "v"));
+        Assert.Null(change);
+        Assert.Contains("Setting key", error);
+    }
 }

@@ -59,6 +59,7 @@ public sealed class FailoverTests
             await AssertExactAsync(cluster.Node(1), queries, truth);
 
             // Step 2: the singleton's node (the oldest, node 0) leaves; the catalog comes back with a higher term.
+            await cluster.Node(1).ChangeCatalogAsync(new SetSetting("gather.over-fetch", "3"));
             var beforeFailover = await cluster.Node(1).CatalogAsync();
             Assert.True(beforeFailover.Term >= first.Term);
             await cluster.LeaveAsync(0);
@@ -68,6 +69,7 @@ public sealed class FailoverTests
             Assert.True(after.Term > beforeFailover.Term, $"term {after.Term} did not increase past {beforeFailover.Term}");
             Assert.Equal(beforeFailover.Index, after.Index);
             Assert.NotNull(after.Find("docs"));
+            Assert.Equal("3", after.Setting("gather.over-fetch"));
             // A change after failover is durable too.
             var ack = await cluster.Node(1).ChangeCatalogAsync(new CreateCollection(ClusterData.HashSpec("after-failover", 4, 2, 100)));
             Assert.Equal(after.Term, ack.Term);
@@ -82,6 +84,8 @@ public sealed class FailoverTests
                 s => s.Find("after-failover") is not null, TimeSpan.FromSeconds(30));
             Assert.NotNull(catalog.Find("docs"));
             Assert.NotNull(catalog.Find("after-failover"));
+            Assert.Equal("3", catalog.Setting("gather.over-fetch"));
+            Assert.Equal(CatalogSnapshot.CurrentSchemaVersion, catalog.SchemaVersion);
             await Eventually.Async(() => restarted.Node(2).Gather.SearchAsync("docs", queries[0], K, exact: true),
                 r => r.Complete, TimeSpan.FromSeconds(30));
             await AssertExactAsync(restarted.Node(2), queries, truth);

@@ -450,6 +450,9 @@ internal static class ProtocolSamples
                 new CollectionEntry(KeySpec, ["BTC-USD", "ETH-USD", "東京"], long.MaxValue),
             ]),
             ["CatalogSnapshot/empty"] = new CatalogSnapshot(0, 0, []),
+            ["CatalogSnapshot/settings"] = new CatalogSnapshot(2, 9, [], 3, [new("gather.timeout", "5s"), new("note", "Zürich ✓")]),
+            ["SetSetting"] = new SetSetting("gather.over-fetch", "2.5"),
+            ["SetSetting/remove"] = new SetSetting("gather.over-fetch", ""),
 
             // Events.cs
             ["PartitionInitialized"] = new PartitionInitialized(KeySpec),
@@ -463,6 +466,7 @@ internal static class ProtocolSamples
             ["CatalogTermStarted"] = new CatalogTermStarted(long.MaxValue),
             ["CatalogEntryAppended/create"] = new CatalogEntryAppended(2, 5, create),
             ["CatalogEntryAppended/drop"] = new CatalogEntryAppended(2, 6, new DropCollection("docs")),
+            ["CatalogEntryAppended/setting"] = new CatalogEntryAppended(2, 7, new SetSetting("k", "v")),
             ["CatalogEntryAppended/register"] = new CatalogEntryAppended(3, 7, new RegisterPartitionKey("markets", "東京")),
             ["CatalogEntryAppended/get"] = new CatalogEntryAppended(3, 8, GetCatalog.Instance),
         };

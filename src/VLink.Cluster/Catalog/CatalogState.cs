@@ -12,6 +12,9 @@ public sealed record CatalogState(long Term, long Index, ImmutableSortedDictiona
     /// <summary>The state before the first entry.</summary>
     public static CatalogState Empty { get; } = new(0, 0, ImmutableSortedDictionary<string, CollectionEntry>.Empty.WithComparers(StringComparer.Ordinal));
 
+    /// <summary>Cluster-wide settings (key → value).</summary>
+    public ImmutableSortedDictionary<string, string> Settings { get; init; } = ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
+
     /// <summary>
     /// Decides a change: an error when it is refused; <c>Change = null</c> when it is already in effect (so a retried
     /// command is acknowledged without a second entry); otherwise the change to persist.
@@ -42,6 +45,14 @@ public sealed record CatalogState(long Term, long Index, ImmutableSortedDictiona
                 if (string.IsNullOrEmpty(register.Key) || register.Key.Length > 128 || register.Key.Contains('/'))
                     return (null, $"Partition key '{register.Key}' must be 1-128 characters without '/'.");
                 return entry.Keys.Contains(register.Key) ? (null, null) : (register, null);
+            case SetSetting set:
+                if (string.IsNullOrEmpty(set.Key) || set.Key.Length > 128 || !set.Key.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '-' or '_'))
+                    return (null, $"Setting key '{set.Key}' must be 1-128 characters of lowercase letters, digits, '.', '-' or '_'.");
+                if (set.Value is null || set.Value.Length > 4096)
+                    return (null, $"The value of setting '{set.Key}' must be at most 4096 characters.");
+                string? current = Settings.GetValueOrDefault(set.Key);
+                bool unchanged = set.Value.Length == 0 ? current is null : current == set.Value;
+                return unchanged ? (null, null) : (set, null);
             default:
                 return (null, $"{command.GetType().Name} is not a catalog change.");
         }
@@ -58,12 +69,18 @@ public sealed record CatalogState(long Term, long Index, ImmutableSortedDictiona
                 Collections.SetItem(r.Collection, e with { Keys = [.. e.Keys.Append(r.Key).Order(StringComparer.Ordinal)] }),
             _ => Collections,
         };
-        return new CatalogState(entry.Term, entry.Index, collections);
+        var settings = entry.Change switch
+        {
+            SetSetting { Value.Length: 0 } remove => Settings.Remove(remove.Key),
+            SetSetting set => Settings.SetItem(set.Key, set.Value),
+            _ => Settings,
+        };
+        return new CatalogState(entry.Term, entry.Index, collections) { Settings = settings };
     }
 
     /// <summary>A new incarnation of the singleton took over.</summary>
     public CatalogState Apply(CatalogTermStarted started) => this with { Term = started.Term };
 
     /// <summary>The snapshot readers see.</summary>
-    public CatalogSnapshot ToSnapshot() => new(Term, Index, [.. Collections.Values]);
+    public CatalogSnapshot ToSnapshot() => new(Term, Index, [.. Collections.Values], CatalogSnapshot.CurrentSchemaVersion, [.. Settings]);
 }

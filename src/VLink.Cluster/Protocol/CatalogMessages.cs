@@ -12,6 +12,12 @@ public sealed record DropCollection(string Name) : ICatalogCommand;
 /// <summary>Records a partition key of a key-partitioned collection (a market), so searches expect it.</summary>
 public sealed record RegisterPartitionKey(string Collection, string Key) : ICatalogCommand;
 
+/// <summary>
+/// Sets a cluster-wide setting (a durable key/value in the catalog, e.g. an operator's default); an empty value
+/// removes it. Keys: 1-128 characters of lowercase letters, digits, '.', '-' and '_'; values up to 4,096 characters.
+/// </summary>
+public sealed record SetSetting(string Key, string Value) : ICatalogCommand;
+
 /// <summary>Asks for the current catalog.</summary>
 public sealed record GetCatalog : ICatalogCommand
 {
@@ -44,8 +50,27 @@ public sealed record CollectionEntry(CollectionSpec Spec, IReadOnlyList<string> 
 }
 
 /// <summary>A versioned snapshot of the catalog: readers see whole states, each named by (term, index).</summary>
-public sealed record CatalogSnapshot(long Term, long Index, IReadOnlyList<CollectionEntry> Collections) : IVLinkMessage
+/// <param name="Term">Incarnation of the catalog singleton that produced it.</param>
+/// <param name="Index">Number of the last durable entry it includes.</param>
+/// <param name="Collections">Collections and their partitions.</param>
+/// <param name="SchemaVersion">Version of the catalog's own schema (what its entries mean).</param>
+/// <param name="Settings">Cluster-wide settings, ordered by key.</param>
+public sealed record CatalogSnapshot(
+    long Term,
+    long Index,
+    IReadOnlyList<CollectionEntry> Collections,
+    int SchemaVersion = CatalogSnapshot.CurrentSchemaVersion,
+    IReadOnlyList<KeyValuePair<string, string>>? Settings = null) : IVLinkMessage
 {
+    /// <summary>The catalog schema this build writes and reads.</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    /// <summary>Cluster-wide settings, ordered by key (never null).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Settings { get; init; } = Settings ?? [];
+
     /// <summary>The entry of a collection, or null.</summary>
     public CollectionEntry? Find(string name) => Collections.FirstOrDefault(c => c.Spec.Name == name);
+
+    /// <summary>A setting's value, or null.</summary>
+    public string? Setting(string key) => Settings.FirstOrDefault(s => s.Key == key).Value;
 }

@@ -69,6 +69,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<CatalogAck>("CA", WriteCatalogAck, ReadCatalogAck),
         Codec.Of<CatalogRejected>("CR", WriteCatalogRejected, ReadCatalogRejected),
         Codec.Of<CatalogSnapshot>("CS", WriteCatalogSnapshot, ReadCatalogSnapshot),
+        Codec.Of<SetSetting>("CT", WriteSetSetting, ReadSetSetting),
 
         // Events.cs (journal and snapshot store)
         Codec.Of<PartitionInitialized>("EI", WritePartitionInitialized, ReadPartitionInitialized),
@@ -480,9 +481,24 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.Int64(m.Term);
         w.Int64(m.Index);
         w.List(m.Collections, WriteCollectionEntry);
+        w.Int32(m.SchemaVersion);
+        w.List(m.Settings, static (w2, kv) =>
+        {
+            w2.String(kv.Key);
+            w2.String(kv.Value);
+        });
     }
 
-    private static CatalogSnapshot ReadCatalogSnapshot(Reader r) => new(r.Int64(), r.Int64(), r.List(ReadCollectionEntry));
+    private static CatalogSnapshot ReadCatalogSnapshot(Reader r) =>
+        new(r.Int64(), r.Int64(), r.List(ReadCollectionEntry), r.Int32(), r.List(static r2 => new KeyValuePair<string, string>(r2.String(), r2.String())));
+
+    private static void WriteSetSetting(Writer w, SetSetting m)
+    {
+        w.String(m.Key);
+        w.String(m.Value);
+    }
+
+    private static SetSetting ReadSetSetting(Reader r) => new(r.String(), r.String());
 
     // ---- Events.cs ----
 
