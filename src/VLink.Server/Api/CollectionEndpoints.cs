@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using VLink.Cluster.Gather;
+using VLink.Cluster.Hosting;
+using VLink.Cluster.Protocol;
+using VLink.Core.Hnsw;
+using VLink.Core.Vectors;
+
+namespace VLink.Server.Api;
+
+/// <summary>Qdrant's collection routes: create, list, describe, delete.</summary>
+public static class CollectionEndpoints
+{
+    /// <summary>Partitions of a collection whose request names no <c>shard_number</c>.</summary>
+    public const int DefaultShardNumber = 4;
+
+    /// <summary>Maps the collection routes.</summary>
+    public static IEndpointRouteBuilder MapCollectionEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPut("/collections/{name}", CreateAsync);
+        app.MapGet("/collections", ListAsync);
+        app.MapGet("/collections/{name}", GetAsync);
+        app.MapDelete("/collections/{name}", DeleteAsync);
+        return app;
+    }
+
+    /// <summary>Qdrant's name of a metric.</summary>
+    public static string DistanceName(DistanceMetric metric) => metric switch
+    {
+        DistanceMetric.Cosine => "Cosine",
+        DistanceMetric.Dot => "Dot",
+        DistanceMetric.Euclidean => "Euclid",
+        _ => metric.ToString(),
+    };
+
+    /// <summary>The catalog entry of a collection; 404 when it does not exist.</summary>
+    public static async Task<CollectionEntry> FindAsync(VLinkNode node, string name) =>
+        (await node.CatalogAsync().ConfigureAwait(false)).Find(name) ?? throw new UnknownCollectionException(name);
+
+    private static async Task<IResult> CreateAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
+        var spec = ParseSpec(name, document.RootElement);
+        try
+        {
+            spec.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            string field = e.ParamName switch
+            {
+                nameof(CollectionSpec.Name) => "collection_name",
+                nameof(CollectionSpec.Dimension) => "vectors.size",
+                nameof(CollectionSpec.PartitionCount) => "shard_number",
+                nameof(HnswOptions.M) => "hnsw_config.m",
+                nameof(HnswOptions.EfConstruction) => "hnsw_config.ef_construct",
+                _ => e.ParamName ?? "body",
+            };
+            throw ApiException.BadField(field, e.Message);
+        }
+        try
+        {
+            await node.ChangeCatalogAsync(new CreateCollection(spec)).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ApiException(StatusCodes.Status409Conflict, "collection_name", $"collection_name: {e.Message}");
+        }
+        return Envelope.Ok(true, clock);
+    }
+
+    private static CollectionSpec ParseSpec(string name, JsonElement root)
+    {
+        var vectors = RequestJson.RequireObject(root, "vectors", "vectors");
+        int size = RequestJson.OptionalInt(vectors, "size", "vectors.size", 1, 65536)
+            ?? throw ApiException.BadField("vectors.size", "is required");
+        if (!RequestJson.TryGet(vectors, "distance", out var distance)) throw ApiException.BadField("vectors.distance", "is required");
+        var metric = distance.ValueKind == JsonValueKind.String ? distance.GetString() switch
+        {
+            "Cosine" => DistanceMetric.Cosine,
+            "Dot" => DistanceMetric.Dot,
+            "Euclid" => DistanceMetric.Euclidean,
+            _ => (DistanceMetric?)null,
+        } : null;
+        if (metric is null) throw ApiException.BadField("vectors.distance", "expected \"Cosine\", \"Dot\" or \"Euclid\"");
+        var hnsw = HnswOptions.Default;
+        if (RequestJson.TryGet(root, "hnsw_config", out var config))
+        {
+            if (config.ValueKind != JsonValueKind.Object) throw ApiException.BadField("hnsw_config", "expected an object");
+            if (RequestJson.OptionalInt(config, "m", "hnsw_config.m", 2, 256) is { } m) hnsw = hnsw with { M = m };
+            if (RequestJson.OptionalInt(config, "ef_construct", "hnsw_config.ef_construct", 4, 100_000) is { } ef) hnsw = hnsw with { EfConstruction = ef };
+        }
+        int shards = RequestJson.OptionalInt(root, "shard_number", "shard_number", 1, 65536) ?? DefaultShardNumber;
+        return new CollectionSpec(name, size, metric.Value, PartitionScheme.Hash, shards, hnsw);
+    }
+
+    private static async Task<IResult> ListAsync(VLinkNode node)
+    {
+        var clock = Stopwatch.StartNew();
+        var snapshot = await node.CatalogAsync().ConfigureAwait(false);
+        var list = new JsonArray();
+        foreach (var entry in snapshot.Collections.OrderBy(c => c.Spec.Name, StringComparer.Ordinal))
+            list.Add(new JsonObject { ["name"] = entry.Spec.Name });
+        return Envelope.Ok(new JsonObject { ["collections"] = list }, clock);
+    }
+
+    private static async Task<IResult> GetAsync(string name, VLinkNode node)
+    {
+        var clock = Stopwatch.StartNew();
+        var entry = await FindAsync(node, name).ConfigureAwait(false);
+        var spec = entry.Spec;
+        long? points = await CountPointsAsync(node, entry).ConfigureAwait(false);
+        var result = new JsonObject
+        {
+            ["status"] = "green",
+            ["optimizer_status"] = "ok",
+            ["points_count"] = points,
+            ["segments_count"] = spec.Scheme == PartitionScheme.Hash ? spec.PartitionCount : entry.Keys.Count,
+            ["config"] = new JsonObject
+            {
+                ["params"] = new JsonObject
+                {
+                    ["vectors"] = new JsonObject { ["size"] = spec.Dimension, ["distance"] = DistanceName(spec.Metric) },
+                    ["shard_number"] = spec.PartitionCount,
+                    ["replication_factor"] = 1,
+                },
+                ["hnsw_config"] = new JsonObject { ["m"] = spec.Hnsw.M, ["ef_construct"] = spec.Hnsw.EfConstruction },
+            },
+            ["payload_schema"] = new JsonObject(),
+        };
+        return Envelope.Ok(result, clock);
+    }
+
+    /// <summary>Sums the points of every partition; null when some partition does not answer in time.</summary>
+    private static async Task<long?> CountPointsAsync(VLinkNode node, CollectionEntry entry)
+    {
+        try
+        {
+            var stats = await Task.WhenAll(entry.Partitions().Select(p =>
+                node.Partitions.Ask<PartitionStats>(new GetPartitionStats(p), node.Settings.Gather.Timeout))).ConfigureAwait(false);
+            return stats.Sum(s => (long)s.Points);
+        }
+        catch (AskTimeoutException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<IResult> DeleteAsync(string name, VLinkNode node)
+    {
+        var clock = Stopwatch.StartNew();
+        await FindAsync(node, name).ConfigureAwait(false);
+        try
+        {
+            await node.ChangeCatalogAsync(new DropCollection(name)).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+            // Dropped concurrently by someone else: gone either way.
+            throw new UnknownCollectionException(name);
+        }
+        return Envelope.Ok(true, clock);
+    }
+}

@@ -1,0 +1,46 @@
+using Akka.Actor;
+using Microsoft.AspNetCore.WebUtilities;
+using VLink.Cluster.Gather;
+
+namespace VLink.Server.Api;
+
+/// <summary>Turns the API's failures into RFC 7807 problem details (<c>application/problem+json</c>).</summary>
+public static class Problems
+{
+    /// <summary>Adds the middleware that answers refused requests with problem details naming the field.</summary>
+    public static IApplicationBuilder UseVLinkProblems(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Map(e) is { } problem && !context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            await Write(context, problem.Status, problem.Field, problem.Detail).ConfigureAwait(false);
+        }
+    });
+
+    /// <summary>Writes one problem-details answer.</summary>
+    public static Task Write(HttpContext context, int status, string? field, string detail)
+    {
+        var extensions = new Dictionary<string, object?>();
+        if (field is not null) extensions["field"] = field;
+        return Results.Problem(
+            detail: detail,
+            statusCode: status,
+            title: ReasonPhrases.GetReasonPhrase(status),
+            instance: context.Request.Path,
+            extensions: extensions).ExecuteAsync(context);
+    }
+
+    private static (int Status, string? Field, string Detail)? Map(Exception e) => e switch
+    {
+        ApiException api => (api.Status, api.Field, api.Message),
+        UnknownCollectionException unknown => (StatusCodes.Status404NotFound, "collection_name", $"collection_name: collection '{unknown.Collection}' does not exist"),
+        BadHttpRequestException bad => (bad.StatusCode, "body", $"body: {bad.Message}"),
+        AskTimeoutException => (StatusCodes.Status503ServiceUnavailable, null, "The cluster did not answer in time."),
+        ArgumentException arg => (StatusCodes.Status400BadRequest, arg.ParamName, arg.Message),
+        _ => null,
+    };
+}

@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Text.Json;
+using VLink.Core.Indexing;
+
+namespace VLink.Server.Api;
+
+/// <summary>Reads request bodies and their fields, throwing <see cref="ApiException"/> naming the field on bad input.</summary>
+public static class RequestJson
+{
+    /// <summary>The largest <c>limit</c> a search accepts.</summary>
+    public const int MaxLimit = 10_000;
+
+    /// <summary>Parses the request body as a JSON object (400 when it is missing, malformed or not an object).</summary>
+    public static async Task<JsonDocument> ReadObjectAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, default, cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            throw ApiException.BadField("body", $"malformed JSON ({e.Message})");
+        }
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            throw ApiException.BadField("body", "expected a JSON object");
+        }
+        return document;
+    }
+
+    /// <summary>A property when present and not null.</summary>
+    public static bool TryGet(JsonElement obj, string name, out JsonElement value)
+    {
+        if (obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null) return true;
+        value = default;
+        return false;
+    }
+
+    /// <summary>A required object property.</summary>
+    public static JsonElement RequireObject(JsonElement obj, string name, string path)
+    {
+        if (!TryGet(obj, name, out var value)) throw ApiException.BadField(path, "is required");
+        if (value.ValueKind != JsonValueKind.Object) throw ApiException.BadField(path, "expected an object");
+        return value;
+    }
+
+    /// <summary>An optional integer within [min, max].</summary>
+    public static int? OptionalInt(JsonElement obj, string name, string path, int min, int max)
+    {
+        if (!TryGet(obj, name, out var value)) return null;
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out long n))
+            throw ApiException.BadField(path, "expected an integer");
+        if (n < min || n > max)
+            throw ApiException.BadField(path, string.Create(CultureInfo.InvariantCulture, $"must be between {min} and {max}, got {n}"));
+        return (int)n;
+    }
+
+    /// <summary>An optional boolean.</summary>
+    public static bool? OptionalBool(JsonElement obj, string name, string path)
+    {
+        if (!TryGet(obj, name, out var value)) return null;
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw ApiException.BadField(path, "expected true or false"),
+        };
+    }
+
+    /// <summary>An optional finite number.</summary>
+    public static double? OptionalNumber(JsonElement obj, string name, string path)
+    {
+        if (!TryGet(obj, name, out var value)) return null;
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out double d) || !double.IsFinite(d))
+            throw ApiException.BadField(path, "expected a finite number");
+        return d;
+    }
+
+    /// <summary>A required vector of <paramref name="dimension"/> finite floats (non-zero for cosine).</summary>
+    public static float[] RequireVector(JsonElement obj, string name, string path, int dimension, bool nonZero)
+    {
+        if (!TryGet(obj, name, out var value)) throw ApiException.BadField(path, "is required");
+        if (value.ValueKind != JsonValueKind.Array) throw ApiException.BadField(path, "expected an array of numbers");
+        int length = value.GetArrayLength();
+        if (length != dimension)
+            throw ApiException.BadField(path, string.Create(CultureInfo.InvariantCulture, $"wrong vector dimension: expected {dimension}, got {length}"));
+        var vector = new float[length];
+        int i = 0;
+        bool allZero = true;
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetDouble(out double d))
+                throw ApiException.BadField(string.Create(CultureInfo.InvariantCulture, $"{path}[{i}]"), "expected a number (NaN and infinity are not allowed)");
+            float f = (float)d;
+            if (!float.IsFinite(f))
+                throw ApiException.BadField(string.Create(CultureInfo.InvariantCulture, $"{path}[{i}]"), "is not a finite 32-bit float");
+            allZero &= f == 0f;
+            vector[i++] = f;
+        }
+        if (nonZero && allZero) throw ApiException.BadField(path, "a zero vector has no direction for cosine distance");
+        return vector;
+    }
+
+    /// <summary>A point id: an unsigned integer or a UUID string (normalised to lowercase hyphenated form).</summary>
+    public static PointId ReadId(JsonElement value, string path)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Number when value.TryGetUInt64(out ulong n):
+                return new PointId(n);
+            case JsonValueKind.String when Guid.TryParse(value.GetString(), out var uuid):
+                return new PointId(uuid.ToString("D"));
+            default:
+                throw ApiException.BadField(path, "a point id must be an unsigned integer or a UUID string");
+        }
+    }
+
+    /// <summary>Reads the <c>with_payload</c> selector: true/false, or a list of top-level payload keys to include.</summary>
+    public static PayloadSelector ReadPayloadSelector(JsonElement obj, string name, bool defaultValue)
+    {
+        if (!TryGet(obj, name, out var value)) return defaultValue ? PayloadSelector.All : PayloadSelector.None;
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.True: return PayloadSelector.All;
+            case JsonValueKind.False: return PayloadSelector.None;
+            case JsonValueKind.Array:
+                var keys = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var item in value.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.String) throw ApiException.BadField(name, "expected true, false or an array of payload keys");
+                    keys.Add(item.GetString()!);
+                }
+                return new PayloadSelector(true, keys);
+            default:
+                throw ApiException.BadField(name, "expected true, false or an array of payload keys");
+        }
+    }
+}
+
+/// <summary>Which payload to return with points: none, all, or the listed top-level keys.</summary>
+/// <param name="Wanted">Whether any payload is returned.</param>
+/// <param name="Keys">The top-level keys to include, or null for all.</param>
+public sealed record PayloadSelector(bool Wanted, IReadOnlySet<string>? Keys)
+{
+    /// <summary>No payload.</summary>
+    public static PayloadSelector None { get; } = new(false, null);
+
+    /// <summary>The whole payload.</summary>
+    public static PayloadSelector All { get; } = new(true, null);
+}

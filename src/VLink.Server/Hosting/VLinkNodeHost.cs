@@ -1,0 +1,81 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Microsoft.Extensions.Options;
+using VLink.Cluster.Hosting;
+
+namespace VLink.Server.Hosting;
+
+/// <summary>
+/// Runs this process's cluster node: creates the actor system on start, starts the <see cref="VLinkNode"/> in it,
+/// and leaves the cluster and terminates the system on shutdown.
+/// </summary>
+public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILogger<VLinkNodeHost> logger) : IHostedService
+{
+    private volatile VLinkNode? _node;
+
+    /// <summary>The running node, or null before start and after stop.</summary>
+    public VLinkNode? Node => _node;
+
+    /// <summary>The running node; throws <see cref="InvalidOperationException"/> when it is not running.</summary>
+    public VLinkNode RequireNode() => _node ?? throw new InvalidOperationException("The VLink node is not running.");
+
+    /// <summary>Builds the node's address from the options (creating the data directory for SQLite).</summary>
+    public static NodeAddress AddressOf(VLinkServerOptions o)
+    {
+        string connection;
+        if (o.Persistence == PersistenceKind.Sqlite)
+        {
+            string data = Path.GetFullPath(o.DataDirectory);
+            Directory.CreateDirectory(data);
+            connection = string.IsNullOrWhiteSpace(o.Connection) ? VLinkConfig.SqliteConnection(data) : o.Connection;
+        }
+        else
+        {
+            connection = string.IsNullOrWhiteSpace(o.Connection)
+                ? throw new InvalidOperationException("VLink:Connection must name the PostgreSQL database when VLink:Persistence is postgres.")
+                : o.Connection;
+        }
+        return new NodeAddress(o.Host, o.AkkaPort, o.Seeds, o.Persistence, connection);
+    }
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        var address = AddressOf(o);
+        var system = ActorSystem.Create(address.SystemName, VLinkConfig.Build(address, o.ExtraHocon));
+        _node = VLinkNode.Start(system);
+        logger.LogInformation("VLink node started at {Host}:{Port} ({Persistence})", o.Host, o.AkkaPort, o.Persistence);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var node = _node;
+        if (node is null) return;
+        _node = null;
+        // Leave the cluster gracefully (hands partitions and the catalog over), then terminate the system.
+        await CoordinatedShutdown.Get(node.System).Run(CoordinatedShutdown.ClrExitReason.Instance).ConfigureAwait(false);
+        await node.System.WhenTerminated.ConfigureAwait(false);
+        logger.LogInformation("VLink node stopped");
+    }
+
+    /// <summary>True once the node is Up in the cluster and the catalog answers.</summary>
+    public async Task<(bool Ready, string Reason)> ReadinessAsync()
+    {
+        var node = _node;
+        if (node is null) return (false, "the node is not running");
+        var status = Akka.Cluster.Cluster.Get(node.System).SelfMember.Status;
+        if (status != MemberStatus.Up) return (false, $"the node is {status} in the cluster, not Up");
+        try
+        {
+            await node.CatalogAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            return (true, "ready");
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or TimeoutException)
+        {
+            return (false, "the catalog does not answer");
+        }
+    }
+}

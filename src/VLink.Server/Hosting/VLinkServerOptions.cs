@@ -1,0 +1,34 @@
+using VLink.Cluster.Hosting;
+
+namespace VLink.Server.Hosting;
+
+/// <summary>The node's settings, read from the configuration section <c>VLink</c>.</summary>
+public sealed class VLinkServerOptions
+{
+    /// <summary>The configuration section the options are read from.</summary>
+    public const string Section = "VLink";
+
+    /// <summary>Address other nodes reach this one at (also the HTTP listen address by default). Default 127.0.0.1.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>Akka.Remote port. Default 4053.</summary>
+    public int AkkaPort { get; set; } = 4053;
+
+    /// <summary>HTTP port, used when no URLs are configured otherwise. Default 6333 (Qdrant's).</summary>
+    public int HttpPort { get; set; } = 6333;
+
+    /// <summary>Seed nodes as host:port; empty forms a new cluster with this node as its seed.</summary>
+    public List<string> Seeds { get; set; } = [];
+
+    /// <summary>Folder of the node's local data (the SQLite journal). Created when missing. Default ./vlink-data.</summary>
+    public string DataDirectory { get; set; } = "./vlink-data";
+
+    /// <summary>Journal kind: sqlite (default) or postgres.</summary>
+    public PersistenceKind Persistence { get; set; } = PersistenceKind.Sqlite;
+
+    /// <summary>Journal connection string; for SQLite it defaults to a file in <see cref="DataDirectory"/>.</summary>
+    public string? Connection { get; set; }
+
+    /// <summary>HOCON layered over VLink's own configuration (operators' and tests' overrides); optional.</summary>
+    public string? ExtraHocon { get; set; }
+}

@@ -1,0 +1,52 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace VLink.Server.Tests;
+
+[Collection(ServerCollection.Name)]
+public sealed class CollectionApiTests(ServerFixture server)
+{
+    [Fact]
+    public async Task Health_and_readiness_answer_200()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/readyz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Create_list_get_delete()
+    {
+        var client = server.Client;
+        await Api.CreateCollection(client, "lifecycle", 4, "Dot", shards: 3);
+        // Creating again with the same configuration is accepted (idempotent).
+        await Api.CreateCollection(client, "lifecycle", 4, "Dot", shards: 3);
+
+        var list = await Api.Ok(await client.GetAsync("/collections"));
+        Assert.Contains(list["result"]!["collections"]!.AsArray(), c => (string?)c!["name"] == "lifecycle");
+
+        await Api.Ok(await Api.Send(client, HttpMethod.Put, "/collections/lifecycle/points",
+            """{"points":[{"id":1,"vector":[1,0,0,0]},{"id":2,"vector":[0,1,0,0]}]}"""));
+        var info = (await Api.Ok(await client.GetAsync("/collections/lifecycle")))["result"]!;
+        Assert.Equal("green", (string?)info["status"]);
+        Assert.Equal(2, (long)info["points_count"]!);
+        Assert.Equal(4, (int)info["config"]!["params"]!["vectors"]!["size"]!);
+        Assert.Equal("Dot", (string?)info["config"]!["params"]!["vectors"]!["distance"]);
+        Assert.Equal(3, (int)info["config"]!["params"]!["shard_number"]!);
+        Assert.Equal(16, (int)info["config"]!["hnsw_config"]!["m"]!);
+        Assert.Equal(100, (int)info["config"]!["hnsw_config"]!["ef_construct"]!);
+
+        var deleted = await Api.Ok(await client.DeleteAsync("/collections/lifecycle"));
+        Assert.True((bool)deleted["result"]!);
+        await Api.Problem(await client.GetAsync("/collections/lifecycle"), HttpStatusCode.NotFound, "collection_name");
+        var after = await Api.Ok(await client.GetAsync("/collections"));
+        Assert.DoesNotContain(after["result"]!["collections"]!.AsArray(), c => (string?)c!["name"] == "lifecycle");
+    }
+
+    [Fact]
+    public async Task Conflicting_create_is_409()
+    {
+        await Api.CreateCollection(server.Client, "conflict", 4, "Cosine");
+        var response = await Api.Send(server.Client, HttpMethod.Put, "/collections/conflict", """{"vectors":{"size":5,"distance":"Cosine"}}""");
+        await Api.Problem(response, HttpStatusCode.Conflict, "collection_name");
+    }
+}
