@@ -415,6 +415,8 @@ internal static class ProtocolSamples
             // SearchMessages.cs
             ["SearchPartition/1537d ef"] = new SearchPartition(market, new SearchRequest(Vector(rng, 1537), 10, 25, 300, false)),
             ["SearchPartition/3d exact"] = new SearchPartition(p3, new SearchRequest([-0f, 1f, float.Epsilon], 1, 1, null, true)),
+            ["SearchPartition/filter"] = new SearchPartition(p3, new SearchRequest([1f, 2f, 3f], 5, 10, 64, false,
+                System.Text.Encoding.UTF8.GetBytes("""{"must":[{"key":"city","match":{"value":"Zürich"}}]}"""))),
             ["PartitionHits"] = new PartitionHits(p3, hits, 2_001, 12_345),
             ["PartitionHits/empty"] = new PartitionHits(market, [], 0, 0),
             ["NodeSearch"] = new NodeSearch("markets", new SearchRequest(Vector(rng, 1), 5, 10, 64, true), long.MaxValue),

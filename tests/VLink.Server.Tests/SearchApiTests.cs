@@ -67,6 +67,59 @@ public sealed class SearchApiTests(ServerFixture server)
         Assert.All(cutHits, h => Assert.Null(h!["payload"]));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_filtered_search_returns_only_matching_points_and_the_filtered_brute_force_top10(bool exact)
+    {
+        var client = server.Client;
+        string name = "filtered-" + (exact ? "exact" : "ann");
+        await Api.CreateCollection(client, name, Dim, "Euclid");
+        var rng = new Random(11);
+        var vectors = Enumerable.Range(0, Count).Select(_ => Enumerable.Range(0, Dim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray()).ToArray();
+        var points = new JsonArray();
+        for (int i = 0; i < Count; i++)
+            points.Add(new JsonObject { ["id"] = i, ["vector"] = Api.Vector(vectors[i]), ["payload"] = new JsonObject { ["n"] = i, ["colour"] = i % 3 == 0 ? "red" : "blue" } });
+        await Api.Ok(await Api.Send(client, HttpMethod.Put, $"/collections/{name}/points", new JsonObject { ["points"] = points }));
+
+        var query = vectors[42].Select(x => x + 0.01f).ToArray();
+        var filter = new JsonObject
+        {
+            ["must"] = new JsonArray(new JsonObject { ["key"] = "colour", ["match"] = new JsonObject { ["value"] = "red" } }),
+            ["must_not"] = new JsonArray(new JsonObject { ["key"] = "n", ["range"] = new JsonObject { ["lt"] = 30 } }),
+        };
+        var body = await Api.Ok(await Api.Send(client, HttpMethod.Post, $"/collections/{name}/points/search", new JsonObject
+        {
+            ["vector"] = Api.Vector(query),
+            ["limit"] = 10,
+            ["filter"] = filter,
+            ["with_payload"] = true,
+            ["params"] = new JsonObject { ["exact"] = exact },
+        }));
+        Assert.True((bool)body["complete"]!);
+        var ids = body["result"]!.AsArray().Select(h => (int)h!["id"]!).ToList();
+        Assert.All(ids, id => Assert.True(id % 3 == 0 && id >= 30, $"point {id} does not match the filter"));
+        var expected = Enumerable.Range(0, Count).Where(i => i % 3 == 0 && i >= 30)
+            .OrderBy(i => vectors[i].Zip(query, (a, b) => (double)(a - b) * (a - b)).Sum()).Take(10).ToList();
+        if (exact) Assert.Equal(expected, ids);
+        else Assert.True(ids.Intersect(expected).Count() >= 9, $"recall {ids.Intersect(expected).Count()}/10");
+    }
+
+    [Fact]
+    public async Task A_malformed_filter_is_a_400_naming_its_path()
+    {
+        var client = server.Client;
+        await Api.CreateCollection(client, "filter-errors", Dim, "Cosine");
+        var response = await Api.Send(client, HttpMethod.Post, "/collections/filter-errors/points/search", new JsonObject
+        {
+            ["vector"] = Api.Vector(Enumerable.Repeat(0.5f, Dim).ToArray()),
+            ["filter"] = new JsonObject { ["must"] = new JsonArray(new JsonObject { ["key"] = "price", ["range"] = new JsonObject { ["gte"] = "ten" } }) },
+        });
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("filter.must[0].range.gte", text);
+    }
+
     [Fact]
     public async Task Retrieve_by_ids_returns_payloads_and_vectors()
     {

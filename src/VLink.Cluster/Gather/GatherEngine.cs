@@ -73,7 +73,14 @@ public sealed class GatherEngine
 
     /// <summary>Searches a collection across the cluster.</summary>
     /// <exception cref="UnknownCollectionException">No such collection.</exception>
-    public async Task<GlobalSearchResult> SearchAsync(string collection, float[] vector, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default)
+    /// <param name="collection">Collection to search.</param>
+    /// <param name="vector">Query vector.</param>
+    /// <param name="k">Results wanted.</param>
+    /// <param name="ef">HNSW ef, or null for the collection's default.</param>
+    /// <param name="exact">Exact scan everywhere.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <param name="filter">A Qdrant-style payload filter as UTF-8 JSON (validated by the caller), or null.</param>
+    public async Task<GlobalSearchResult> SearchAsync(string collection, float[] vector, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default, byte[]? filter = null)
     {
         ArgumentNullException.ThrowIfNull(vector);
         if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be positive, got {k}.");
@@ -81,7 +88,7 @@ public sealed class GatherEngine
         var entry = await CollectionAsync(collection).ConfigureAwait(false);
         Core.Vectors.VectorValidation.Validate(vector, entry.Spec.Dimension, nameof(vector));
         int fetchK = Math.Max(k, (int)Math.Ceiling(k * _settings.OverFetch));
-        var request = new SearchRequest(vector, k, fetchK, ef, exact);
+        var request = new SearchRequest(vector, k, fetchK, ef, exact, filter);
         var deadline = clock.Elapsed + _settings.Timeout;
 
         var members = Akka.Cluster.Cluster.Get(_system).State.Members

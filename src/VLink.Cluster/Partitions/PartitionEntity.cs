@@ -51,8 +51,29 @@ public sealed class PartitionEntity : ReceivePersistentActor
 
         Command<UpsertPoints>(HandleUpsert);
         Command<DeletePoints>(HandleDelete);
-        Command<SearchPartition>(q => Sender.Tell(Search(q.Request)));
-        Command<SearchPartitionBatch>(q => Sender.Tell(new PartitionHitsBatch(_partition, [.. q.Requests.Select(Search)])));
+        Command<SearchPartition>(q =>
+        {
+            try
+            {
+                Sender.Tell(Search(q.Request));
+            }
+            catch (ArgumentException e)
+            {
+                // A malformed filter fails this ask (the partition counts as not answering); the entity lives on.
+                Sender.Tell(new Status.Failure(e));
+            }
+        });
+        Command<SearchPartitionBatch>(q =>
+        {
+            try
+            {
+                Sender.Tell(new PartitionHitsBatch(_partition, [.. q.Requests.Select(Search)]));
+            }
+            catch (ArgumentException e)
+            {
+                Sender.Tell(new Status.Failure(e));
+            }
+        });
         Command<GetPoints>(q => Sender.Tell(new PointsFound(_partition, ReadPoints(q))));
         Command<GetPartitionStats>(_ => Sender.Tell(Stats()));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));

@@ -13,6 +13,8 @@ namespace VLink.Cluster.Partitions;
 public sealed class PartitionState : IDisposable
 {
     private readonly Dictionary<PointId, byte[]> _payloads = [];
+    // Parsed payloads for filters, filled on first use and dropped when the point changes.
+    private readonly Dictionary<PointId, System.Text.Json.JsonElement> _parsed = [];
 
     private PartitionState(CollectionSpec spec, IVectorIndex index)
     {
@@ -66,6 +68,7 @@ public sealed class PartitionState : IDisposable
         foreach (var p in e.Points)
         {
             Index.Upsert(p.Id, p.Vector);
+            _parsed.Remove(p.Id);
             if (p.Payload is { Length: > 0 }) _payloads[p.Id] = p.Payload;
             else _payloads.Remove(p.Id);
         }
@@ -80,9 +83,19 @@ public sealed class PartitionState : IDisposable
         foreach (var id in e.Ids)
         {
             if (Index.Delete(id)) deleted++;
+            _parsed.Remove(id);
             _payloads.Remove(id);
         }
         return deleted;
+    }
+
+    private System.Text.Json.JsonElement? ParsedPayload(PointId id)
+    {
+        if (_parsed.TryGetValue(id, out var element)) return element;
+        if (!_payloads.TryGetValue(id, out var bytes)) return null;
+        element = System.Text.Json.JsonSerializer.Deserialize<System.Text.Json.JsonElement>(bytes);
+        _parsed[id] = element;
+        return element;
     }
 
     /// <summary>The payload of a point, or null.</summary>
@@ -109,8 +122,11 @@ public sealed class PartitionState : IDisposable
     }
 
     /// <summary>Searches the partition's index for the request's k' nearest points.</summary>
+    /// <exception cref="ArgumentException">The request's filter is not a valid filter.</exception>
     public IReadOnlyList<SearchHit> Search(SearchRequest request, IPointFilter? filter = null)
     {
+        if (filter is null && request.Filter is { } json)
+            filter = new Core.Filtering.PayloadFilterAdapter(Core.Filtering.PayloadFilter.Parse(System.Text.Encoding.UTF8.GetString(json)), ParsedPayload);
         var options = new SearchOptions { Ef = request.Ef, Exact = request.Exact, Filter = filter };
         return Index.Search(request.Vector, Math.Max(request.K, request.FetchK), options);
     }

@@ -10,7 +10,8 @@ namespace VLink.Cluster.Protocol;
 /// <param name="FetchK">Results each partition and node returns (k' = ⌈k × over-fetch⌉ ≥ k).</param>
 /// <param name="Ef">HNSW ef, or null for the partition's default.</param>
 /// <param name="Exact">Exact scan everywhere: the global answer is then exactly the brute-force top-k.</param>
-public sealed record SearchRequest(float[] Vector, int K, int FetchK, int? Ef, bool Exact);
+/// <param name="Filter">A Qdrant-style payload filter as UTF-8 JSON, evaluated inside each partition's traversal; null for none.</param>
+public sealed record SearchRequest(float[] Vector, int K, int FetchK, int? Ef, bool Exact, byte[]? Filter = null);
 
 /// <summary>Searches one partition (used when a partition must be woken through its shard region).</summary>
 public sealed record SearchPartition(PartitionRef Partition, SearchRequest Request) : IPartitionMessage;

@@ -328,9 +328,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.Int32(q.FetchK);
         w.OptionalInt32(q.Ef);
         w.Bool(q.Exact);
+        w.OptionalBytes(q.Filter);
     }
 
-    private static SearchRequest ReadSearchRequest(Reader r) => new(r.Floats(), r.Int32(), r.Int32(), r.OptionalInt32(), r.Bool());
+    private static SearchRequest ReadSearchRequest(Reader r) => new(r.Floats(), r.Int32(), r.Int32(), r.OptionalInt32(), r.Bool(), r.OptionalBytes());
 
     private static void WriteSearchHit(Writer w, SearchHit h)
     {

@@ -95,8 +95,22 @@ public static class PointEndpoints
         double? threshold = RequestJson.OptionalNumber(root, "score_threshold", "score_threshold");
         var payload = RequestJson.ReadPayloadSelector(root, "with_payload", defaultValue: false);
         bool withVector = RequestJson.OptionalBool(root, "with_vector", "with_vector") ?? false;
+        byte[]? filter = null;
+        if (RequestJson.TryGet(root, "filter", out var filterJson) && filterJson.ValueKind != JsonValueKind.Null)
+        {
+            try
+            {
+                // Validated here, so every partition receives a filter it can parse.
+                Core.Filtering.PayloadFilter.Parse(filterJson, "filter");
+            }
+            catch (Core.Filtering.FilterParseException e)
+            {
+                throw ApiException.BadField(e.Path, e.Problem);
+            }
+            filter = System.Text.Encoding.UTF8.GetBytes(filterJson.GetRawText());
+        }
 
-        var answer = await node.Gather.SearchAsync(name, vector, limit + offset, ef, exact, cancellationToken).ConfigureAwait(false);
+        var answer = await node.Gather.SearchAsync(name, vector, limit + offset, ef, exact, cancellationToken, filter).ConfigureAwait(false);
         var hits = answer.Hits.Skip(offset)
             .Select(h => (h.Id, Score: Score(spec.Metric, h.Distance)))
             // Qdrant keeps scores at least the threshold for similarities, at most it for distances.
