@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Akka.Actor;
@@ -87,19 +88,12 @@ public sealed class GatherEngine
         var clock = Stopwatch.StartNew();
         var entry = await CollectionAsync(collection).ConfigureAwait(false);
         Core.Vectors.VectorValidation.Validate(vector, entry.Spec.Dimension, nameof(vector));
-        int fetchK = Math.Max(k, (int)Math.Ceiling(k * _settings.OverFetch));
-        var request = new SearchRequest(vector, k, fetchK, ef, exact, filter);
+        var request = new SearchRequest(vector, k, FetchK(k), ef, exact, filter);
         var deadline = clock.Elapsed + _settings.Timeout;
 
-        var members = Akka.Cluster.Cluster.Get(_system).State.Members
-            .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp)
-            .Select(m => m.Address)
-            .ToList();
+        var members = UpMembers();
         var message = new NodeSearch(collection, request, entry.Generation);
-        var nodeAnswers = await Source.From(members)
-            .SelectAsyncUnordered(Math.Max(1, members.Count), address => AskNode(address, message, _settings.Timeout))
-            .RunWith(Sink.Seq<(Address Address, NodeHits? Hits)>(), _materializer)
-            .ConfigureAwait(false);
+        var nodeAnswers = await ScatterAsync(members, address => AskNode(address, message, _settings.Timeout)).ConfigureAwait(false);
 
         var lists = new List<IReadOnlyList<SearchHit>>();
         var answered = new HashSet<string>();
@@ -156,19 +150,13 @@ public sealed class GatherEngine
             Core.Vectors.VectorValidation.Validate(vectors[q], entry.Spec.Dimension, $"{nameof(vectors)}[{q}]");
         }
         if (vectors.Count == 0) return [];
-        int fetchK = Math.Max(k, (int)Math.Ceiling(k * _settings.OverFetch));
+        int fetchK = FetchK(k);
         var requests = vectors.Select(v => new SearchRequest(v, k, fetchK, ef, exact)).ToList();
         var deadline = clock.Elapsed + _settings.Timeout;
 
-        var members = Akka.Cluster.Cluster.Get(_system).State.Members
-            .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp)
-            .Select(m => m.Address)
-            .ToList();
+        var members = UpMembers();
         var message = new NodeSearchBatch(collection, requests, entry.Generation);
-        var nodeAnswers = await Source.From(members)
-            .SelectAsyncUnordered(Math.Max(1, members.Count), address => AskNodeBatch(address, message, _settings.Timeout))
-            .RunWith(Sink.Seq<(Address Address, NodeHitsBatch? Hits)>(), _materializer)
-            .ConfigureAwait(false);
+        var nodeAnswers = await ScatterAsync(members, address => AskNodeBatch(address, message, _settings.Timeout)).ConfigureAwait(false);
 
         int count = requests.Count;
         var lists = Enumerable.Range(0, count).Select(_ => new List<IReadOnlyList<SearchHit>>()).ToArray();
@@ -230,6 +218,19 @@ public sealed class GatherEngine
         }
         return answers;
     }
+
+    private int FetchK(int k) => Math.Max(k, (int)Math.Ceiling(k * _settings.OverFetch));
+
+    private List<Address> UpMembers() => [.. Akka.Cluster.Cluster.Get(_system).State.Members
+        .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp)
+        .Select(m => m.Address)];
+
+    /// <summary>One request per node, all in flight at once (Akka.Streams); answers in arrival order.</summary>
+    private Task<IImmutableList<(Address Address, T? Hits)>> ScatterAsync<T>(List<Address> members, Func<Address, Task<(Address, T?)>> ask)
+        where T : class =>
+        Source.From(members)
+            .SelectAsyncUnordered(Math.Max(1, members.Count), ask)
+            .RunWith(Sink.Seq<(Address Address, T? Hits)>(), _materializer);
 
     /// <summary>Forgets the cached catalog (after a collection change made through this node).</summary>
     public void InvalidateCatalog() => _catalogCache = null;
