@@ -21,8 +21,8 @@ public static class PointEndpoints
     public static IEndpointRouteBuilder MapPointEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPut("/collections/{name}/points", UpsertAsync);
-        app.MapPost("/collections/{name}/points/search", SearchAsync);
-        app.MapPost("/collections/{name}/points", RetrieveAsync);
+        app.MapPost("/collections/{name}/points/search", SearchAsync).RequireRole(VLinkRole.Read);
+        app.MapPost("/collections/{name}/points", RetrieveAsync).RequireRole(VLinkRole.Read);
         return app;
     }
 

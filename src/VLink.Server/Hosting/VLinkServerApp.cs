@@ -45,14 +45,14 @@ public static class VLinkServerApp
         app.UseVLinkProblems();
         app.UseStatusCodePages();
 
-        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).AllowAnyone();
         app.MapGet("/readyz", async (VLinkNodeHost host) =>
         {
             var (ready, reason) = await host.ReadinessAsync().ConfigureAwait(false);
             return ready
                 ? Results.Ok(new { status = "ready" })
                 : Results.Json(new { status = "not ready", reason }, statusCode: StatusCodes.Status503ServiceUnavailable);
-        });
+        }).AllowAnyone();
         app.MapCollectionEndpoints();
         app.MapPointEndpoints();
     }
