@@ -38,6 +38,8 @@ public sealed class CollectionApiTests(ServerFixture server)
         var deleted = await Api.Ok(await client.DeleteAsync("/collections/lifecycle"));
         Assert.True((bool)deleted["result"]!);
         await Api.Problem(await client.GetAsync("/collections/lifecycle"), HttpStatusCode.NotFound, "collection_name");
+        var again = await Api.Ok(await client.DeleteAsync("/collections/lifecycle"));
+        Assert.False((bool)again["result"]!);
         var after = await Api.Ok(await client.GetAsync("/collections"));
         Assert.DoesNotContain(after["result"]!["collections"]!.AsArray(), c => (string?)c!["name"] == "lifecycle");
     }

@@ -152,7 +152,8 @@ public static class CollectionEndpoints
     private static async Task<IResult> DeleteAsync(string name, VLinkNode node)
     {
         var clock = Stopwatch.StartNew();
-        await FindAsync(node, name).ConfigureAwait(false);
+        // Idempotent, as Qdrant's: deleting a collection that is not there answers false (clients' "recreate" relies on it).
+        if ((await node.CatalogAsync().ConfigureAwait(false)).Find(name) is null) return Envelope.Ok(false, clock);
         try
         {
             await node.ChangeCatalogAsync(new DropCollection(name)).ConfigureAwait(false);
@@ -160,7 +161,7 @@ public static class CollectionEndpoints
         catch (InvalidOperationException)
         {
             // Dropped concurrently by someone else: gone either way.
-            throw new UnknownCollectionException(name);
+            return Envelope.Ok(false, clock);
         }
         return Envelope.Ok(true, clock);
     }
