@@ -232,6 +232,30 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
     }
 
     [Fact]
+    public void Version_1_points_and_snapshots_are_still_read_without_documents()
+    {
+        // Version 1 wrote no document after a point's payload and no document list after a snapshot's payloads:
+        // the same bytes as version 2 minus those trailing fields.
+        var upserted = new PointsUpserted([new PointWrite(9UL, [1f, 2f], [7])]);
+        byte[] v2 = _serializer.ToBinary(upserted);
+        Assert.Equal(0, v2[^1]); // the absent document
+        byte[] v1 = [1, .. v2[1..^1]];
+        DeepEquality.AssertEqual(upserted, _serializer.FromBinary(v1, "EU"));
+
+        var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [new KeyValuePair<PointId, byte[]>(2UL, [5])]);
+        byte[] snapshotV2 = _serializer.ToBinary(snapshot);
+        Assert.Equal(0, snapshotV2[^1]); // an empty document list
+        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV2[1..^1]], "ES");
+        DeepEquality.AssertEqual(snapshot, back);
+        Assert.Empty(back.Documents);
+
+        // A version 1 reading of version 2 bytes would see trailing bytes: the version decides the layout.
+        byte[] withDocument = _serializer.ToBinary(new PointsUpserted([new PointWrite(9UL, [1f, 2f], null, "x")]));
+        withDocument[0] = 1;
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(withDocument, "EU"));
+    }
+
+    [Fact]
     public void Damaged_fields_are_refused()
     {
         // PointsDeleted([5]): version, count 1, tag 0, 8 bytes of id.
@@ -374,8 +398,8 @@ internal static class ProtocolSamples
         [
             new(0UL, Vector(rng, 3), json),
             new(ulong.MaxValue, Vector(rng, 3), null),
-            new("3f2504e0-4f89-11d3-9a0c-0305e82c3301", Vector(rng, 3), []),
-            new("ünï 🚀", [-0f, float.Epsilon, 1f], [0, 255, 128]),
+            new("3f2504e0-4f89-11d3-9a0c-0305e82c3301", Vector(rng, 3), [], "Grüße aus Zürich 🚀\nline two"),
+            new("ünï 🚀", [-0f, float.Epsilon, 1f], [0, 255, 128], ""),
         ];
         PointWrite[] wide = [new(7UL, Vector(rng, 1537), json), new("wide", [.. special, .. Vector(rng, 1537 - special.Length)], null)];
         PointWrite[] single = [new(1UL, [0.5f], null), new("one", [float.MaxValue], [42])];
@@ -406,6 +430,7 @@ internal static class ProtocolSamples
                 new PointRecord(1UL, Vector(rng, 3), json),
                 new PointRecord("no-vector", null, json),
                 new PointRecord("nothing", null, null),
+                new PointRecord("text only", null, null, "a document"),
                 new PointRecord(ulong.MaxValue, special, []),
             ]),
             ["PointsFound/empty"] = new PointsFound(market, []),
@@ -465,6 +490,8 @@ internal static class ProtocolSamples
             ["PointsDeleted/empty"] = new PointsDeleted([]),
             ["PartitionSnapshot/graph"] = new PartitionSnapshot(HashSpec, indexBytes, true, snapshotPayloads),
             ["PartitionSnapshot/empty"] = new PartitionSnapshot(DotSpec, [], false, []),
+            ["PartitionSnapshot/documents"] = new PartitionSnapshot(HashSpec, [1, 2], false, snapshotPayloads,
+                [new KeyValuePair<PointId, string>(1UL, "first"), new KeyValuePair<PointId, string>("z", ""), new KeyValuePair<PointId, string>(ulong.MaxValue, "東京 ✓")]),
             ["CatalogTermStarted"] = new CatalogTermStarted(long.MaxValue),
             ["CatalogEntryAppended/create"] = new CatalogEntryAppended(2, 5, create),
             ["CatalogEntryAppended/drop"] = new CatalogEntryAppended(2, 6, new DropCollection("docs")),

@@ -143,7 +143,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
         foreach (var id in query.Ids)
         {
             if (!_state.Index.Contains(id)) continue;
-            found.Add(new PointRecord(id, query.WithVector ? _state.Index.GetVector(id) : null, _state.Payload(id)));
+            found.Add(new PointRecord(id, query.WithVector ? _state.Index.GetVector(id) : null, _state.Payload(id), _state.Document(id)));
         }
         return found;
     }

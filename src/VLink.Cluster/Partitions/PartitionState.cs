@@ -13,6 +13,7 @@ namespace VLink.Cluster.Partitions;
 public sealed class PartitionState : IDisposable
 {
     private readonly Dictionary<PointId, byte[]> _payloads = [];
+    private readonly Dictionary<PointId, string> _documents = [];
     // Parsed payloads for filters, filled on first use and dropped when the point changes.
     private readonly Dictionary<PointId, System.Text.Json.JsonElement> _parsed = [];
 
@@ -71,6 +72,8 @@ public sealed class PartitionState : IDisposable
             _parsed.Remove(p.Id);
             if (p.Payload is { Length: > 0 }) _payloads[p.Id] = p.Payload;
             else _payloads.Remove(p.Id);
+            if (p.Document is not null) _documents[p.Id] = p.Document;
+            else _documents.Remove(p.Id);
         }
         PromoteIfLarge();
         return e.Points.Count;
@@ -85,6 +88,7 @@ public sealed class PartitionState : IDisposable
             if (Index.Delete(id)) deleted++;
             _parsed.Remove(id);
             _payloads.Remove(id);
+            _documents.Remove(id);
         }
         return deleted;
     }
@@ -101,6 +105,9 @@ public sealed class PartitionState : IDisposable
     /// <summary>The payload of a point, or null.</summary>
     public byte[]? Payload(PointId id) => _payloads.GetValueOrDefault(id);
 
+    /// <summary>The document of a point, or null.</summary>
+    public string? Document(PointId id) => _documents.GetValueOrDefault(id);
+
     /// <summary>Serialises the whole state (index in VLink's binary format, plus payloads) as a snapshot.</summary>
     public PartitionSnapshot ToSnapshot()
     {
@@ -108,7 +115,7 @@ public sealed class PartitionState : IDisposable
         bool graph = Index is HnswIndex;
         if (Index is HnswIndex hnsw) hnsw.Save(buffer);
         else ((FlatIndex)Index).Save(buffer);
-        return new PartitionSnapshot(Spec, buffer.ToArray(), graph, [.. _payloads]);
+        return new PartitionSnapshot(Spec, buffer.ToArray(), graph, [.. _payloads], [.. _documents]);
     }
 
     /// <summary>Rebuilds a state from a snapshot.</summary>
@@ -118,6 +125,7 @@ public sealed class PartitionState : IDisposable
         IVectorIndex index = snapshot.IsGraph ? HnswIndex.Load(buffer) : FlatIndex.Load(buffer);
         var state = new PartitionState(snapshot.Spec, index);
         foreach (var (id, payload) in snapshot.Payloads) state._payloads[id] = payload;
+        foreach (var (id, document) in snapshot.Documents) state._documents[id] = document;
         return state;
     }
 

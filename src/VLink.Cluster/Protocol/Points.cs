@@ -2,8 +2,11 @@ using VLink.Core.Indexing;
 
 namespace VLink.Cluster.Protocol;
 
-/// <summary>One point to store: id, vector, and an optional payload (UTF-8 JSON object, opaque to the cluster).</summary>
-public sealed record PointWrite(PointId Id, float[] Vector, byte[]? Payload);
+/// <summary>
+/// One point to store: id, vector, an optional payload (UTF-8 JSON object, opaque to the cluster) and an optional
+/// document (the point's source text, stored beside the payload and returned with it).
+/// </summary>
+public sealed record PointWrite(PointId Id, float[] Vector, byte[]? Payload, string? Document = null);
 
-/// <summary>A stored point as read back.</summary>
-public sealed record PointRecord(PointId Id, float[]? Vector, byte[]? Payload);
+/// <summary>A stored point as read back (the vector only when asked for).</summary>
+public sealed record PointRecord(PointId Id, float[]? Vector, byte[]? Payload, string? Document = null);

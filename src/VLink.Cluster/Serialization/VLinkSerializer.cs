@@ -29,14 +29,19 @@ namespace VLink.Cluster.Serialization;
 /// <item><description>Lists: count, then the items. A nested catalog command: its manifest (a string), then its fields.</description></item>
 /// </list>
 /// <para>Manifests are short and stable: journal entries name them forever, so a manifest is never reused or changed.</para>
+/// <para>Version history: 1 — the first layout; 2 — points and point records end with an optional document (a string),
+/// and partition snapshots end with the list of (id, document). Version 1 payloads are still read (no documents).</para>
 /// </remarks>
 public sealed class VLinkSerializer : SerializerWithStringManifest
 {
     /// <summary>The serializer's id, as bound in <c>hocon/vlink.conf</c>.</summary>
     public const int SerializerId = 4711;
 
-    /// <summary>The version byte every payload starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 1;
+    /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
+    public const byte FormatVersion = 2;
+
+    /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
+    public const byte OldestReadableVersion = 1;
 
     // One row per message: its type, its manifest, how it is written and how it is read.
     private static readonly Codec[] Codecs =
@@ -121,8 +126,9 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         {
             var reader = new Reader(bytes);
             byte version = reader.Byte();
-            if (version != FormatVersion)
-                throw new SerializationException($"format version {version} is not supported (this node reads version {FormatVersion})");
+            if (version is < OldestReadableVersion or > FormatVersion)
+                throw new SerializationException($"format version {version} is not supported (this node reads versions {OldestReadableVersion} to {FormatVersion})");
+            reader.Version = version;
             object message = codec.Read(reader);
             reader.End();
             return message;
@@ -138,12 +144,13 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     private static int SizeHint(object message)
     {
         static long Points(IReadOnlyList<PointWrite>? points) =>
-            points?.Sum(p => 32L + sizeof(float) * (long)(p?.Vector?.Length ?? 0) + (p?.Payload?.Length ?? 0)) ?? 0;
+            points?.Sum(p => 32L + sizeof(float) * (long)(p?.Vector?.Length ?? 0) + (p?.Payload?.Length ?? 0) + 3L * (p?.Document?.Length ?? 0)) ?? 0;
         long size = 256 + message switch
         {
             UpsertPoints m => Points(m.Points),
             PointsUpserted m => Points(m.Points),
-            PartitionSnapshot m => (m.Index?.Length ?? 0) + (m.Payloads?.Sum(p => 32L + (p.Value?.Length ?? 0)) ?? 0),
+            PartitionSnapshot m => (m.Index?.Length ?? 0) + (m.Payloads?.Sum(p => 32L + (p.Value?.Length ?? 0)) ?? 0)
+                + (m.Documents?.Sum(p => 32L + 3L * (p.Value?.Length ?? 0)) ?? 0),
             _ => 0,
         };
         return (int)Math.Min(size, Array.MaxLength);
@@ -236,9 +243,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         WritePointId(w, p.Id);
         w.Floats(p.Vector);
         w.OptionalBytes(p.Payload);
+        w.OptionalString(p.Document);
     }
 
-    private static PointWrite ReadPointWrite(Reader r) => new(ReadPointId(r), r.Floats(), r.OptionalBytes());
+    private static PointWrite ReadPointWrite(Reader r) => new(ReadPointId(r), r.Floats(), r.OptionalBytes(), r.Version >= 2 ? r.OptionalString() : null);
 
     private static void WritePointRecord(Writer w, PointRecord p)
     {
@@ -246,9 +254,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         WritePointId(w, p.Id);
         w.OptionalFloats(p.Vector);
         w.OptionalBytes(p.Payload);
+        w.OptionalString(p.Document);
     }
 
-    private static PointRecord ReadPointRecord(Reader r) => new(ReadPointId(r), r.OptionalFloats(), r.OptionalBytes());
+    private static PointRecord ReadPointRecord(Reader r) => new(ReadPointId(r), r.OptionalFloats(), r.OptionalBytes(), r.Version >= 2 ? r.OptionalString() : null);
 
     // ---- PartitionCommands.cs ----
 
@@ -525,13 +534,19 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             WritePointId(w2, p.Key);
             w2.Bytes(p.Value);
         });
+        w.List(m.Documents, (w2, d) =>
+        {
+            WritePointId(w2, d.Key);
+            w2.String(d.Value);
+        });
     }
 
     private static PartitionSnapshot ReadPartitionSnapshot(Reader r) => new(
         ReadCollectionSpec(r),
         r.Bytes(),
         r.Bool(),
-        r.List(r2 => new KeyValuePair<PointId, byte[]>(ReadPointId(r2), r2.Bytes())));
+        r.List(r2 => new KeyValuePair<PointId, byte[]>(ReadPointId(r2), r2.Bytes())),
+        r.Version >= 2 ? r.List(r2 => new KeyValuePair<PointId, string>(ReadPointId(r2), r2.String())) : []);
 
     private static void WriteCatalogTermStarted(Writer w, CatalogTermStarted m) => w.Int64(m.Term);
 
@@ -681,6 +696,12 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             if (value is not null) Bytes(value);
         }
 
+        public void OptionalString(string? value)
+        {
+            Bool(value is not null);
+            if (value is not null) String(value);
+        }
+
         public void OptionalFloats(float[]? value)
         {
             Bool(value is not null);
@@ -708,6 +729,9 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         private int _position;
 
         private int Remaining => data.Length - _position;
+
+        /// <summary>The format version of the payload being read (older versions lack later fields).</summary>
+        public byte Version { get; set; } = FormatVersion;
 
         public static SerializationException Damaged(string problem) => new(problem);
 
@@ -796,6 +820,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         public byte[]? OptionalBytes() => Bool() ? Bytes() : null;
 
         public float[]? OptionalFloats() => Bool() ? Floats() : null;
+
+        public string? OptionalString() => Bool() ? String() : null;
 
         public int? OptionalInt32() => Bool() ? Int32() : null;
 

@@ -37,7 +37,7 @@ public static class PointEndpoints
     };
 
     /// <summary>A point id as Qdrant writes it: a number or a UUID string.</summary>
-    public static JsonNode IdNode(PointId id) => id.IsNumber ? JsonValue.Create(id.Number) : JsonValue.Create(id.Text!);
+    public static JsonNode IdNode(PointId id) => PointJson.IdNode(id);
 
     private static async Task<IResult> UpsertAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
     {
@@ -54,21 +54,7 @@ public static class PointEndpoints
         var writes = new List<PointWrite>(count);
         int i = 0;
         foreach (var point in points.EnumerateArray())
-        {
-            string path = string.Create(CultureInfo.InvariantCulture, $"points[{i}]");
-            if (point.ValueKind != JsonValueKind.Object) throw ApiException.BadField(path, "expected an object");
-            if (!RequestJson.TryGet(point, "id", out var idElement)) throw ApiException.BadField(path + ".id", "is required");
-            var id = RequestJson.ReadId(idElement, path + ".id");
-            var vector = RequestJson.RequireVector(point, "vector", path + ".vector", spec.Dimension, spec.Metric == DistanceMetric.Cosine);
-            byte[]? payload = null;
-            if (RequestJson.TryGet(point, "payload", out var payloadElement))
-            {
-                if (payloadElement.ValueKind != JsonValueKind.Object) throw ApiException.BadField(path + ".payload", "expected an object");
-                payload = JsonSerializer.SerializeToUtf8Bytes(payloadElement);
-            }
-            writes.Add(new PointWrite(id, vector, payload));
-            i++;
-        }
+            writes.Add(PointJson.Parse(point, string.Create(CultureInfo.InvariantCulture, $"points[{i++}]"), spec));
         if (writes.Count > 0) await node.UpsertAsync(name, writes).ConfigureAwait(false);
         return Envelope.Ok(new JsonObject { ["operation_id"] = 0, ["status"] = "completed" }, clock);
     }
@@ -125,8 +111,8 @@ public static class PointEndpoints
             var item = new JsonObject { ["id"] = IdNode(id), ["version"] = 0, ["score"] = score };
             PointRecord? record = null;
             records?.TryGetValue(id, out record);
-            item["payload"] = payload.Wanted ? PayloadNode(record?.Payload, payload) : null;
-            item["vector"] = withVector && record?.Vector is { } v ? VectorNode(v) : null;
+            item["payload"] = payload.Wanted ? PointJson.PayloadNode(record?.Payload, record?.Document, payload) : null;
+            item["vector"] = withVector && record?.Vector is { } v ? PointJson.VectorNode(v) : null;
             result.Add(item);
         }
         var missing = new JsonArray([.. answer.MissingPartitions.Select(p => (JsonNode)JsonValue.Create(p))]);
@@ -151,13 +137,7 @@ public static class PointEndpoints
         var result = new JsonArray();
         foreach (var id in ids.Distinct())
         {
-            if (!records.TryGetValue(id, out var record)) continue;
-            result.Add(new JsonObject
-            {
-                ["id"] = IdNode(id),
-                ["payload"] = payload.Wanted ? PayloadNode(record.Payload, payload) : null,
-                ["vector"] = withVector && record.Vector is { } v ? VectorNode(v) : null,
-            });
+            if (records.TryGetValue(id, out var record)) result.Add(PointJson.Render(record, payload, withVector));
         }
         return Envelope.Ok(result, clock);
     }
@@ -179,17 +159,4 @@ public static class PointEndpoints
                 found[point.Id] = point;
         return found;
     }
-
-    private static JsonNode? PayloadNode(byte[]? payload, PayloadSelector selector)
-    {
-        if (payload is null || payload.Length == 0) return new JsonObject();
-        var node = JsonNode.Parse(payload);
-        if (selector.Keys is null || node is not JsonObject all) return node;
-        var picked = new JsonObject();
-        foreach (var (key, value) in all)
-            if (selector.Keys.Contains(key)) picked[key] = value?.DeepClone();
-        return picked;
-    }
-
-    private static JsonArray VectorNode(float[] vector) => new([.. vector.Select(f => (JsonNode)JsonValue.Create(f))]);
 }
