@@ -122,12 +122,16 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
     }
 
     [Fact]
-    public void GetCatalog_comes_back_as_the_singleton_instance()
+    public void Messages_without_fields_come_back_as_their_singleton_instances()
     {
-        byte[] bytes = _serializer.ToBinary(GetCatalog.Instance);
+        IVLinkMessage[] singletons = [GetCatalog.Instance, GetCatalogStatus.Instance, GetNodeInventory.Instance];
+        foreach (var message in singletons)
+        {
+            byte[] bytes = _serializer.ToBinary(message);
 
-        Assert.Same(GetCatalog.Instance, _serializer.FromBinary(bytes, _serializer.Manifest(GetCatalog.Instance)));
-        Assert.Equal([VLinkSerializer.FormatVersion], bytes);
+            Assert.Same(message, _serializer.FromBinary(bytes, _serializer.Manifest(message)));
+            Assert.Equal([VLinkSerializer.FormatVersion], bytes);
+        }
     }
 
     [Fact]
@@ -480,6 +484,14 @@ internal static class ProtocolSamples
             ["CatalogSnapshot/settings"] = new CatalogSnapshot(2, 9, [], 3, [new("gather.timeout", "5s"), new("note", "Zürich ✓")]),
             ["SetSetting"] = new SetSetting("gather.over-fetch", "2.5"),
             ["SetSetting/remove"] = new SetSetting("gather.over-fetch", ""),
+
+            // InspectionMessages.cs
+            ["GetNodeInventory"] = GetNodeInventory.Instance,
+            ["NodeInventory"] = new NodeInventory("akka.tcp://vlink@10.0.0.7:4053",
+                [new PartitionStats(p3, 123_456, "hnsw", 9_876_543_210L, 4_000_000_001L), new PartitionStats(market, 0, "empty", 0, 0)], 2),
+            ["NodeInventory/empty"] = new NodeInventory("", [], 0),
+            ["GetCatalogStatus"] = GetCatalogStatus.Instance,
+            ["CatalogStatus"] = new CatalogStatus("akka.tcp://vlink@東京:4053", long.MaxValue, 1_000_000_000_000L, int.MaxValue, 1),
 
             // Events.cs
             ["PartitionInitialized"] = new PartitionInitialized(KeySpec),

@@ -35,6 +35,8 @@ public sealed class CatalogActor : ReceivePersistentActor
             }));
 
         Command<GetCatalog>(_ => Sender.Tell(_state.ToSnapshot()));
+        Command<GetCatalogStatus>(_ => Sender.Tell(new CatalogStatus(
+            Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString(), _state.Term, _state.Index, _state.Collections.Count, CatalogSnapshot.CurrentSchemaVersion)));
         Command<ICatalogCommand>(Change);
     }
 

@@ -102,6 +102,15 @@ public sealed class VLinkNode
     public Task<CatalogSnapshot> CatalogAsync(TimeSpan? timeout = null) =>
         Catalog.Ask<CatalogSnapshot>(GetCatalog.Instance, timeout ?? Settings.Gather.Timeout);
 
+    /// <summary>Where the catalog singleton runs and how far its log is.</summary>
+    public Task<CatalogStatus> CatalogStatusAsync(TimeSpan? timeout = null) =>
+        Catalog.Ask<CatalogStatus>(GetCatalogStatus.Instance, timeout ?? Settings.Gather.Timeout);
+
+    /// <summary>What the node at <paramref name="node"/> hosts, asked of its agent (this node's own agent when local).</summary>
+    public Task<NodeInventory> InventoryAsync(Address node, TimeSpan? timeout = null) =>
+        System.ActorSelection(new RootActorPath(node) / "user" / NodeAgent.Name)
+            .Ask<NodeInventory>(GetNodeInventory.Instance, timeout ?? Settings.Gather.Timeout);
+
     /// <summary>
     /// Upserts points into a collection: hash collections spread them by id; key collections take them into the
     /// partition <paramref name="key"/> (registered in the catalog first). Returns once every partition journalled its share.

@@ -10,6 +10,7 @@ namespace VLink.Cluster.Partitions;
 /// <see cref="NodeSearch"/> by searching all of the collection's local partitions (of the asked generation) and
 /// merging their top-k' (stage 1 of the gather), so a global search costs one message per node, not per partition.
 /// A <see cref="NodeSearchBatch"/> sends one <see cref="SearchPartitionBatch"/> per local partition and merges per query.
+/// A <see cref="GetNodeInventory"/> is answered with every local partition's statistics (for operators).
 /// </summary>
 public sealed class NodeAgent : ReceiveActor
 {
@@ -57,8 +58,27 @@ public sealed class NodeAgent : ReceiveActor
                 if (entity.Equals(t.ActorRef)) _local.Remove(partition);
         });
         Receive<ListPartitions>(_ => Sender.Tell(new LocalPartitions([.. _local.Keys])));
+        Receive<GetNodeInventory>(_ => HandleInventory());
         Receive<NodeSearch>(HandleSearch);
         Receive<NodeSearchBatch>(HandleSearchBatch);
+    }
+
+    private void HandleInventory()
+    {
+        string node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+        var asks = _local.Select(p => p.Value.Ask<PartitionStats>(new GetPartitionStats(p.Key), _partitionTimeout)
+            .ContinueWith(x => x.IsCompletedSuccessfully ? x.Result : null, TaskScheduler.Default)).ToList();
+        Task.WhenAll(asks)
+            .ContinueWith(all =>
+            {
+                var answered = all.Result.Where(s => s is not null).Select(s => s!)
+                    .OrderBy(s => s.Partition.Collection, StringComparer.Ordinal)
+                    .ThenBy(s => s.Partition.Generation)
+                    .ThenBy(s => s.Partition.Key, StringComparer.Ordinal)
+                    .ToList();
+                return new NodeInventory(node, answered, asks.Count - answered.Count);
+            }, TaskScheduler.Default)
+            .PipeTo(Sender);
     }
 
     private void HandleSearch(NodeSearch search)

@@ -76,6 +76,12 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<CatalogSnapshot>("CS", WriteCatalogSnapshot, ReadCatalogSnapshot),
         Codec.Of<SetSetting>("CT", WriteSetSetting, ReadSetSetting),
 
+        // InspectionMessages.cs
+        Codec.Of<GetNodeInventory>("NI", WriteGetNodeInventory, ReadGetNodeInventory),
+        Codec.Of<NodeInventory>("NV", WriteNodeInventory, ReadNodeInventory),
+        Codec.Of<GetCatalogStatus>("CQ", WriteGetCatalogStatus, ReadGetCatalogStatus),
+        Codec.Of<CatalogStatus>("CN", WriteCatalogStatus, ReadCatalogStatus),
+
         // Events.cs (journal and snapshot store)
         Codec.Of<PartitionInitialized>("EI", WritePartitionInitialized, ReadPartitionInitialized),
         Codec.Of<PointsUpserted>("EU", WritePointsUpserted, ReadPointsUpserted),
@@ -326,6 +332,46 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     }
 
     private static PartitionStats ReadPartitionStats(Reader r) => new(ReadPartitionRef(r), r.Int32(), r.String(), r.Int64(), r.Int64());
+
+    // ---- InspectionMessages.cs ----
+
+    private static void WriteGetNodeInventory(Writer w, GetNodeInventory m)
+    {
+        // No fields: the version byte alone.
+    }
+
+    private static GetNodeInventory ReadGetNodeInventory(Reader r) => GetNodeInventory.Instance;
+
+    private static void WriteNodeInventory(Writer w, NodeInventory m)
+    {
+        w.String(m.Node);
+        w.List(m.Partitions, (w2, s) =>
+        {
+            Writer.Require(s);
+            WritePartitionStats(w2, s);
+        });
+        w.Int32(m.Unanswered);
+    }
+
+    private static NodeInventory ReadNodeInventory(Reader r) => new(r.String(), r.List(ReadPartitionStats), r.Int32());
+
+    private static void WriteGetCatalogStatus(Writer w, GetCatalogStatus m)
+    {
+        // No fields: the version byte alone.
+    }
+
+    private static GetCatalogStatus ReadGetCatalogStatus(Reader r) => GetCatalogStatus.Instance;
+
+    private static void WriteCatalogStatus(Writer w, CatalogStatus m)
+    {
+        w.String(m.Node);
+        w.Int64(m.Term);
+        w.Int64(m.Index);
+        w.Int32(m.Collections);
+        w.Int32(m.SchemaVersion);
+    }
+
+    private static CatalogStatus ReadCatalogStatus(Reader r) => new(r.String(), r.Int64(), r.Int64(), r.Int32(), r.Int32());
 
     // ---- SearchMessages.cs ----
 

@@ -55,5 +55,6 @@ public static class VLinkServerApp
         }).AllowAnyone();
         app.MapCollectionEndpoints();
         app.MapPointEndpoints();
+        app.MapClusterEndpoints();
     }
 }
