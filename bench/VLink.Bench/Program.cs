@@ -2,6 +2,7 @@ using VLink.Bench.Ann;
 using VLink.Bench.Cli;
 using VLink.Bench.Cluster;
 using VLink.Bench.Exact;
+using VLink.Bench.Http;
 using VLink.Bench.Io;
 using VLink.Bench.Synth;
 
@@ -10,7 +11,8 @@ namespace VLink.Bench;
 /// <summary>
 /// VLink's benchmark harness. Commands: <c>ann</c> (VLink vs hnswlib), <c>synth</c> (synthetic data),
 /// <c>truth</c> (exact ground truth), <c>glove-convert</c> (GloVe JSON to TEXMEX), <c>gather</c> (scatter-gather
-/// overhead on a loopback cluster), <c>recovery</c> (a large partition's recovery: journal replay vs snapshot).
+/// overhead on a loopback cluster), <c>recovery</c> (a large partition's recovery: journal replay vs snapshot), <c>http</c> (end-to-end
+/// <c>/points/search</c> latency and throughput against node processes).
 /// Exit codes: 0 success, 1 unexpected failure, 2 bad command line or bad input file.
 /// </summary>
 public static class Program
@@ -23,6 +25,7 @@ public static class Program
         ("glove-convert", GloveConvertCommand.Flags, GloveConvertCommand.Usage, GloveConvertCommand.Run),
         ("gather", GatherCommand.Flags, GatherCommand.Usage, GatherCommand.Run),
         ("recovery", RecoveryCommand.Flags, RecoveryCommand.Usage, RecoveryCommand.Run),
+        ("http", HttpCommand.Flags, HttpCommand.Usage, HttpCommand.Run),
     ];
 
     /// <summary>Entry point.</summary>

@@ -75,7 +75,7 @@ public static class SynthCommand
         return 0;
     }
 
-    private sealed class MixtureModel
+    internal sealed class MixtureModel
     {
         private readonly int _dim;
         private readonly float[] _centres;
