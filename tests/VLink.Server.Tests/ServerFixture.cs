@@ -7,40 +7,107 @@ namespace VLink.Server.Tests;
 
 /// <summary>
 /// One server (one cluster node on a free loopback port, SQLite in a temporary folder) shared by every test of
-/// the collection; waits until /readyz answers 200.
+/// the collection, with one API key of each role; <see cref="Client"/> sends the admin key.
 /// </summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("vlink-server-test-").FullName;
-    private WebApplicationFactory<Program>? _factory;
+    public const string ReadKey = "test-read-key-5b1f0c";
+    public const string WriteKey = "test-write-key-93d2aa";
+    public const string AdminKey = "test-admin-key-e07c41";
 
+    private readonly string _data = Directory.CreateTempSubdirectory("vlink-server-test-").FullName;
+    private ServerNode? _node;
+
+    /// <summary>A client sending the admin key.</summary>
     public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>A new client sending <paramref name="key"/> in the api-key header (or no key when null).</summary>
+    public HttpClient ClientWith(string? key) => _node!.ClientWith(key);
 
     public async Task InitializeAsync()
     {
-        int akkaPort = FreePort();
-        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b => b
-            .UseSetting("VLink:DataDirectory", _data)
-            .UseSetting("VLink:Host", "127.0.0.1")
-            .UseSetting("VLink:AkkaPort", akkaPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            .UseSetting("VLink:ExtraHocon", "akka.loglevel = WARNING\nvlink.gather.timeout = 5s"));
-        Client = _factory.CreateClient();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
+        _node = await ServerNode.StartAsync(_data, new Dictionary<string, string?>
         {
-            var response = await Client.GetAsync("/readyz");
-            if (response.StatusCode == HttpStatusCode.OK) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("The server did not become ready: " + await response.Content.ReadAsStringAsync());
-            await Task.Delay(200);
-        }
+            ["VLink:ApiKeys:0:Key"] = ReadKey,
+            ["VLink:ApiKeys:0:Role"] = "read",
+            ["VLink:ApiKeys:1:Key"] = WriteKey,
+            ["VLink:ApiKeys:1:Role"] = "write",
+            ["VLink:ApiKeys:2:Key"] = AdminKey,
+            ["VLink:ApiKeys:2:Role"] = "admin",
+        });
+        Client = ClientWith(AdminKey);
     }
 
     public async Task DisposeAsync()
     {
-        Client?.Dispose();
-        if (_factory is not null) await _factory.DisposeAsync();
+        if (_node is not null) await _node.DisposeAsync();
+        ServerNode.DeleteFolder(_data);
+    }
+}
+
+/// <summary>
+/// A server started for a test: one cluster node on a free loopback port with its data in a given folder and the
+/// given settings; started once /readyz answers 200.
+/// </summary>
+public sealed class ServerNode : IAsyncDisposable
+{
+    private readonly WebApplicationFactory<Program> _factory;
+    private readonly List<HttpClient> _clients = [];
+
+    private ServerNode(WebApplicationFactory<Program> factory) => _factory = factory;
+
+    /// <summary>Builds the application (running its entry point) without waiting for readiness.</summary>
+    public static WebApplicationFactory<Program> Factory(string dataDirectory, IReadOnlyDictionary<string, string?> settings) =>
+        new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("VLink:DataDirectory", dataDirectory)
+                .UseSetting("VLink:Host", "127.0.0.1")
+                .UseSetting("VLink:AkkaPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture))
+                .UseSetting("VLink:ExtraHocon", "akka.loglevel = WARNING\nvlink.gather.timeout = 5s");
+            foreach (var (key, value) in settings) b.UseSetting(key, value);
+        });
+
+    public static async Task<ServerNode> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> settings)
+    {
+        var node = new ServerNode(Factory(dataDirectory, settings));
+        var client = node.ClientWith(null);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var response = await client.GetAsync("/readyz");
+            if (response.StatusCode == HttpStatusCode.OK) return node;
+            if (DateTime.UtcNow > deadline)
+            {
+                await node.DisposeAsync();
+                throw new TimeoutException("The server did not become ready: " + await response.Content.ReadAsStringAsync());
+            }
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>A new client sending <paramref name="key"/> in the api-key header (or no key when null).</summary>
+    public HttpClient ClientWith(string? key)
+    {
+        var client = _factory.CreateClient();
+        if (key is not null) client.DefaultRequestHeaders.Add("api-key", key);
+        lock (_clients) _clients.Add(client);
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        lock (_clients)
+        {
+            foreach (var client in _clients) client.Dispose();
+            _clients.Clear();
+        }
+        await _factory.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_data, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    public static void DeleteFolder(string path)
+    {
+        try { Directory.Delete(path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private static int FreePort()

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using VLink.Cluster.Hosting;
 using VLink.Server.Api;
 
@@ -28,6 +29,10 @@ public static class VLinkServerApp
         builder.Services.AddTransient<VLinkNode>(sp => sp.GetRequiredService<VLinkNodeHost>().Node
             ?? throw new ApiException(StatusCodes.Status503ServiceUnavailable, null, "The VLink node is not running."));
         builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton(sp => ApiKeyRing.Load(
+            sp.GetRequiredService<IOptions<VLinkServerOptions>>().Value,
+            Console.Out,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<ApiKeyRing>()));
 
         // Qdrant's port unless the operator names URLs or ports the usual ASP.NET Core way.
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) &&
@@ -44,6 +49,7 @@ public static class VLinkServerApp
     {
         app.UseVLinkProblems();
         app.UseStatusCodePages();
+        app.UseVLinkApiKeys();
 
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).AllowAnyone();
         app.MapGet("/readyz", async (VLinkNodeHost host) =>

@@ -31,4 +31,26 @@ public sealed class VLinkServerOptions
 
     /// <summary>HOCON layered over VLink's own configuration (operators' and tests' overrides); optional.</summary>
     public string? ExtraHocon { get; set; }
+
+    /// <summary>
+    /// Whether requests need an API key. Default true: with no keys configured the first start generates an admin key
+    /// into <c>{DataDirectory}/api-keys.json</c> and prints it once.
+    /// </summary>
+    public bool AuthEnabled { get; set; } = true;
+
+    /// <summary>API keys given in configuration (<c>VLink:ApiKeys:0:Key</c>, <c>VLink:ApiKeys:0:Role</c>, ...).</summary>
+    public List<ApiKeyOptions> ApiKeys { get; set; } = [];
+
+    /// <summary>A JSON file of API keys, <c>[{"key": "...", "role": "read|write|admin"}]</c>; optional.</summary>
+    public string? ApiKeysFile { get; set; }
+}
+
+/// <summary>One API key given in configuration.</summary>
+public sealed class ApiKeyOptions
+{
+    /// <summary>The secret the client sends in the <c>api-key</c> header or as <c>Authorization: Bearer</c>.</summary>
+    public string Key { get; set; } = "";
+
+    /// <summary>What the key may do: read, write or admin.</summary>
+    public string Role { get; set; } = "";
 }
