@@ -108,7 +108,7 @@ public sealed class ApiKeyRing
             }
         }
         var ring = Of(keys);
-        logger.LogInformation("API keys required: {KeyCount} keys accepted", ring.Count);
+        logger.LogInformation("API keys required ({KeyCount} accepted)", ring.Count);
         return ring;
     }
 

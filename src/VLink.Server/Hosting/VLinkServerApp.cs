@@ -50,6 +50,7 @@ public static class VLinkServerApp
         app.UseVLinkProblems();
         app.UseStatusCodePages();
         app.UseVLinkApiKeys();
+        app.UseVLinkBodyLimit();
 
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).AllowAnyone();
         app.MapGet("/readyz", async (VLinkNodeHost host) =>

@@ -41,6 +41,12 @@ public sealed class VLinkServerOptions
     /// <summary>API keys given in configuration (<c>VLink:ApiKeys:0:Key</c>, <c>VLink:ApiKeys:0:Role</c>, ...).</summary>
     public List<ApiKeyOptions> ApiKeys { get; set; } = [];
 
+    /// <summary>
+    /// The largest request body in bytes (default 64 MiB); larger bodies are refused with 413. The streamed point
+    /// import has no cap.
+    /// </summary>
+    public long MaxBodyBytes { get; set; } = Api.BodyLimit.DefaultMaxBodyBytes;
+
     /// <summary>A JSON file of API keys, <c>[{"key": "...", "role": "read|write|admin"}]</c>; optional.</summary>
     public string? ApiKeysFile { get; set; }
 }
