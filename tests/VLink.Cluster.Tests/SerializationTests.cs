@@ -111,6 +111,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
             [typeof(PointsUpserted)] = "EU",
             [typeof(PointsDeleted)] = "ED",
             [typeof(PartitionSnapshot)] = "ES",
+            [typeof(PayloadChanged)] = "EP",
             [typeof(CatalogTermStarted)] = "ET",
             [typeof(CatalogEntryAppended)] = "EA",
             [typeof(CreateCollection)] = "CC",
@@ -411,6 +412,7 @@ internal static class ProtocolSamples
         SearchHit[] hits = [new(3UL, -0.25f), new("b", 0f), new("c", -0f), new(ulong.MaxValue, float.MaxValue)];
         var create = new CreateCollection(HashSpec);
         var snapshotPayloads = new[] { new KeyValuePair<PointId, byte[]>(1UL, json), new KeyValuePair<PointId, byte[]>("z", [1, 2, 3]) };
+        byte[] filter = Encoding.UTF8.GetBytes("""{"must":[{"key":"n","range":{"gte":1}}]}""");
         var indexBytes = new byte[10_001];
         rng.NextBytes(indexBytes);
 
@@ -440,6 +442,16 @@ internal static class ProtocolSamples
             ["PointsFound/empty"] = new PointsFound(market, []),
             ["GetPartitionStats"] = new GetPartitionStats(market),
             ["PartitionStats"] = new PartitionStats(p3, 123_456, "hnsw", 9_876_543_210L, 4_000_000_001L),
+            ["DeletePointsByFilter"] = new DeletePointsByFilter(p3, filter),
+            ["ScrollPartition/from number"] = new ScrollPartition(p3, filter, 17UL, 101, true, false),
+            ["ScrollPartition/from string, no filter"] = new ScrollPartition(market, null, "ünï 🚀", int.MaxValue, false, true),
+            ["ScrollPartition/from the start"] = new ScrollPartition(market, null, null, 1, false, false),
+            ["CountPartition"] = new CountPartition(p3, filter),
+            ["CountPartition/all"] = new CountPartition(market, null),
+            ["PointCount"] = new PointCount(market, long.MaxValue),
+            ["ChangePayload/set by ids"] = new ChangePayload(p3, PayloadChangeKind.Set, json, [], ids, null),
+            ["ChangePayload/delete keys by filter"] = new ChangePayload(market, PayloadChangeKind.DeleteKeys, null, ["a", "b.c", "ünï"], null, filter),
+            ["ChangePayload/clear, no ids"] = new ChangePayload(p3, PayloadChangeKind.Clear, null, [], [], null),
 
             // SearchMessages.cs
             ["SearchPartition/1537d ef"] = new SearchPartition(market, new SearchRequest(Vector(rng, 1537), 10, 25, 300, false)),
@@ -500,6 +512,8 @@ internal static class ProtocolSamples
             ["PointsUpserted/empty"] = new PointsUpserted([]),
             ["PointsDeleted"] = new PointsDeleted(ids),
             ["PointsDeleted/empty"] = new PointsDeleted([]),
+            ["PayloadChanged/overwrite"] = new PayloadChanged(PayloadChangeKind.Overwrite, json, [], ids),
+            ["PayloadChanged/delete keys"] = new PayloadChanged(PayloadChangeKind.DeleteKeys, null, ["x", ""], [1UL]),
             ["PartitionSnapshot/graph"] = new PartitionSnapshot(HashSpec, indexBytes, true, snapshotPayloads),
             ["PartitionSnapshot/empty"] = new PartitionSnapshot(DotSpec, [], false, []),
             ["PartitionSnapshot/documents"] = new PartitionSnapshot(HashSpec, [1, 2], false, snapshotPayloads,

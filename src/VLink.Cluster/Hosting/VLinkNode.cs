@@ -160,4 +160,100 @@ public sealed class VLinkNode
         var acks = await Task.WhenAll(batches.Select(b => Partitions.Ask<WriteAck>(new DeletePoints(b.Item1, b.Item2), wait))).ConfigureAwait(false);
         return acks.Sum(a => a.Applied);
     }
+
+    /// <summary>
+    /// One page of the collection's points in ascending id order (numbers first, then strings): up to
+    /// <paramref name="limit"/> points with id ≥ <paramref name="from"/> matching <paramref name="filter"/>, and the id
+    /// the next page starts at. Every partition must answer; a page is never silently short.
+    /// </summary>
+    /// <param name="collection">The collection read.</param>
+    /// <param name="filter">Qdrant filter JSON (validated by the caller), or null for every point.</param>
+    /// <param name="from">The first id wanted (the previous page's <see cref="ScrollPage.NextOffset"/>), or null.</param>
+    /// <param name="limit">Points per page, at least 1.</param>
+    /// <param name="withVector">Whether the points carry their vectors.</param>
+    /// <param name="withPayload">Whether the points carry their payloads and documents.</param>
+    /// <param name="timeout">How long each partition may take; the gather timeout by default.</param>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    /// <exception cref="Akka.Actor.AskTimeoutException">A partition did not answer in time.</exception>
+    public async Task<ScrollPage> ScrollAsync(string collection, byte[]? filter, PointId? from, int limit, bool withVector, bool withPayload = true, TimeSpan? timeout = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfEqual(limit, int.MaxValue);
+        var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
+        var wait = timeout ?? Settings.Gather.Timeout;
+        // Each partition returns one more than the page, so the merged (limit+1)-th id is the next page's start.
+        var pages = await Task.WhenAll(entry.Partitions().Select(p =>
+            Partitions.Ask<PointsFound>(new ScrollPartition(p, filter, from, limit + 1, withPayload, withVector), wait))).ConfigureAwait(false);
+        var merged = pages.SelectMany(p => p.Points).OrderBy(p => p.Id).Take(limit + 1).ToList();
+        PointId? next = merged.Count > limit ? merged[limit].Id : (PointId?)null;
+        if (merged.Count > limit) merged.RemoveAt(limit);
+        return new ScrollPage(merged, next);
+    }
+
+    /// <summary>Counts the collection's points matching a filter (null: all); every partition must answer.</summary>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    public async Task<long> CountAsync(string collection, byte[]? filter, TimeSpan? timeout = null)
+    {
+        var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
+        var wait = timeout ?? Settings.Gather.Timeout;
+        var counts = await Task.WhenAll(entry.Partitions().Select(p =>
+            Partitions.Ask<PointCount>(new CountPartition(p, filter), wait))).ConfigureAwait(false);
+        return counts.Sum(c => c.Count);
+    }
+
+    /// <summary>Deletes the collection's points matching a filter (validated by the caller); returns how many were deleted.</summary>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    public async Task<int> DeleteByFilterAsync(string collection, byte[] filter, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
+        var wait = timeout ?? Settings.Gather.Timeout;
+        return await WriteAllAsync(entry.Partitions().Select(p => (IPartitionMessage)new DeletePointsByFilter(p, filter)), wait).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Changes the payload of the points selected by <paramref name="ids"/> (unknown ids are ignored) or by
+    /// <paramref name="filter"/> — exactly one of the two; returns how many points changed.
+    /// </summary>
+    /// <param name="collection">The collection changed.</param>
+    /// <param name="kind">What is done to each selected point.</param>
+    /// <param name="payload">The JSON object set or written (Set, Overwrite).</param>
+    /// <param name="keys">The keys removed (DeleteKeys).</param>
+    /// <param name="ids">The points, or null when selected by filter.</param>
+    /// <param name="filter">Qdrant filter JSON (validated by the caller), or null when selected by ids.</param>
+    /// <param name="timeout">How long each partition may take; the gather timeout by default.</param>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    public async Task<int> ChangePayloadAsync(
+        string collection, PayloadChangeKind kind, byte[]? payload, IReadOnlyList<string> keys,
+        IReadOnlyList<PointId>? ids, byte[]? filter, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if ((ids is null) == (filter is null)) throw new ArgumentException("Select points by ids or by a filter, exactly one of the two.", nameof(ids));
+        var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
+        var wait = timeout ?? Settings.Gather.Timeout;
+        IEnumerable<IPartitionMessage> changes = ids is null || entry.Spec.Scheme == PartitionScheme.Key
+            ? entry.Partitions().Select(p => new ChangePayload(p, kind, payload, keys, ids, filter))
+            : ids.Distinct().GroupBy(id => HashPartitioner.KeyOf(id, entry.Spec.PartitionCount))
+                .Select(g => new ChangePayload(entry.Partition(g.Key), kind, payload, keys, [.. g], null));
+        return await WriteAllAsync(changes, wait).ConfigureAwait(false);
+    }
+
+    private async Task<CollectionEntry> FindAsync(string collection, TimeSpan? timeout) =>
+        (await CatalogAsync(timeout).ConfigureAwait(false)).Find(collection) ?? throw new UnknownCollectionException(collection);
+
+    private async Task<int> WriteAllAsync(IEnumerable<IPartitionMessage> writes, TimeSpan wait)
+    {
+        var replies = await Task.WhenAll(writes.Select(w => Partitions.Ask<IVLinkMessage>(w, wait))).ConfigureAwait(false);
+        int applied = 0;
+        foreach (var reply in replies)
+        {
+            applied += reply switch
+            {
+                WriteAck ack => ack.Applied,
+                WriteRejected rejected => throw new ArgumentException(rejected.Reason),
+                _ => throw new InvalidOperationException($"Unexpected write reply {reply.GetType().Name}."),
+            };
+        }
+        return applied;
+    }
 }

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using VLink.Cluster.Protocol;
+using VLink.Core.Indexing;
 
 namespace VLink.Cluster.Partitions;
 
@@ -43,6 +44,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
         Recover<PartitionInitialized>(e => _state ??= PartitionState.Create(e.Spec));
         Recover<PointsUpserted>(e => _state?.Apply(e));
         Recover<PointsDeleted>(e => _state?.Apply(e));
+        Recover<PayloadChanged>(e => _state?.Apply(e));
         Recover<RecoveryCompleted>(_ =>
         {
             _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
@@ -51,6 +53,10 @@ public sealed class PartitionEntity : ReceivePersistentActor
 
         Command<UpsertPoints>(HandleUpsert);
         Command<DeletePoints>(HandleDelete);
+        Command<DeletePointsByFilter>(HandleDeleteByFilter);
+        Command<ChangePayload>(HandleChangePayload);
+        Command<ScrollPartition>(q => Answer(() => new PointsFound(_partition, _state?.Scroll(q.Filter, q.From, q.Limit, q.WithPayload, q.WithVector) ?? [])));
+        Command<CountPartition>(q => Answer(() => new PointCount(_partition, _state?.CountMatching(q.Filter) ?? 0)));
         Command<SearchPartition>(q =>
         {
             try
@@ -126,6 +132,62 @@ public sealed class PartitionEntity : ReceivePersistentActor
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
         });
+    }
+
+    private void HandleDeleteByFilter(DeletePointsByFilter cmd)
+    {
+        IReadOnlyList<PointId> ids;
+        try
+        {
+            ids = _state?.Matching(cmd.Filter, int.MaxValue) ?? [];
+        }
+        catch (ArgumentException e)
+        {
+            Sender.Tell(new WriteRejected(_partition, e.Message));
+            return;
+        }
+        HandleDelete(new DeletePoints(_partition, ids));
+    }
+
+    private void HandleChangePayload(ChangePayload cmd)
+    {
+        var replyTo = Sender;
+        PayloadChanged? changed;
+        try
+        {
+            if ((cmd.Ids is null) == (cmd.Filter is null))
+                throw new ArgumentException("A payload change selects points by ids or by a filter, exactly one of the two.");
+            changed = _state?.Resolve(cmd);
+        }
+        catch (ArgumentException e)
+        {
+            replyTo.Tell(new WriteRejected(_partition, e.Message));
+            return;
+        }
+        if (changed is null)
+        {
+            replyTo.Tell(new WriteAck(_partition, 0, LastSequenceNr));
+            return;
+        }
+        Persist(changed, e =>
+        {
+            int applied = _state!.Apply(e);
+            replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
+            MaybeSnapshot();
+        });
+    }
+
+    // A read that fails on a malformed filter fails the ask (Status.Failure); the entity lives on.
+    private void Answer(Func<IVLinkMessage> read)
+    {
+        try
+        {
+            Sender.Tell(read());
+        }
+        catch (ArgumentException e)
+        {
+            Sender.Tell(new Status.Failure(e));
+        }
     }
 
     private PartitionHits Search(SearchRequest request)

@@ -16,6 +16,8 @@ public sealed class PartitionState : IDisposable
     private readonly Dictionary<PointId, string> _documents = [];
     // Parsed payloads for filters, filled on first use and dropped when the point changes.
     private readonly Dictionary<PointId, System.Text.Json.JsonElement> _parsed = [];
+    // The ids in ascending order for scrolling, built on first use and dropped when a point comes or goes.
+    private PointId[]? _sortedIds;
 
     private PartitionState(CollectionSpec spec, IVectorIndex index)
     {
@@ -68,6 +70,7 @@ public sealed class PartitionState : IDisposable
     {
         foreach (var p in e.Points)
         {
+            if (_sortedIds is not null && !Index.Contains(p.Id)) _sortedIds = null;
             Index.Upsert(p.Id, p.Vector);
             _parsed.Remove(p.Id);
             if (p.Payload is { Length: > 0 }) _payloads[p.Id] = p.Payload;
@@ -85,13 +88,118 @@ public sealed class PartitionState : IDisposable
         int deleted = 0;
         foreach (var id in e.Ids)
         {
-            if (Index.Delete(id)) deleted++;
+            if (Index.Delete(id))
+            {
+                deleted++;
+                _sortedIds = null;
+            }
             _parsed.Remove(id);
             _payloads.Remove(id);
             _documents.Remove(id);
         }
         return deleted;
     }
+
+    /// <summary>
+    /// Resolves a payload change to the event to persist: the existing points it selects (by ids, or by filter), or
+    /// null when it selects none.
+    /// </summary>
+    /// <exception cref="ArgumentException">The filter is not a valid filter.</exception>
+    public PayloadChanged? Resolve(ChangePayload change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        IReadOnlyList<PointId> ids = change.Filter is { } filter
+            ? Matching(filter, int.MaxValue)
+            : [.. (change.Ids ?? []).Distinct().Where(Index.Contains)];
+        return ids.Count == 0 ? null : new PayloadChanged(change.Kind, change.Payload, change.Keys, ids);
+    }
+
+    /// <summary>Applies a journalled payload change to the points that still exist; returns how many changed.</summary>
+    public int Apply(PayloadChanged e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        int changed = 0;
+        foreach (var id in e.Ids)
+        {
+            if (!Index.Contains(id)) continue;
+            byte[]? next = PayloadEdits.Apply(e.Kind, _payloads.GetValueOrDefault(id), e.Payload, e.Keys);
+            if (next is { Length: > 0 }) _payloads[id] = next;
+            else _payloads.Remove(id);
+            _parsed.Remove(id);
+            changed++;
+        }
+        return changed;
+    }
+
+    /// <summary>The ids of the points matching a filter (Qdrant filter JSON), ascending, at most <paramref name="limit"/>.</summary>
+    /// <exception cref="ArgumentException">The filter is not a valid filter.</exception>
+    public IReadOnlyList<PointId> Matching(byte[] filter, int limit)
+    {
+        var predicate = FilterOf(filter)!;
+        var found = new List<PointId>();
+        foreach (var id in SortedIds())
+        {
+            if (found.Count >= limit) break;
+            if (predicate.Matches(id)) found.Add(id);
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// One page in ascending id order: up to <paramref name="limit"/> points with id ≥ <paramref name="from"/> that match
+    /// the filter, with payload (and document) and vector when asked for.
+    /// </summary>
+    /// <exception cref="ArgumentException">The filter is not a valid filter.</exception>
+    public IReadOnlyList<PointRecord> Scroll(byte[]? filter, PointId? from, int limit, bool withPayload, bool withVector)
+    {
+        var predicate = FilterOf(filter);
+        var ids = SortedIds();
+        int start = 0;
+        if (from is { } first)
+        {
+            start = Array.BinarySearch(ids, first);
+            if (start < 0) start = ~start;
+        }
+        var page = new List<PointRecord>(Math.Min(limit, 1024));
+        for (int i = start; i < ids.Length && page.Count < limit; i++)
+        {
+            var id = ids[i];
+            if (predicate is not null && !predicate.Matches(id)) continue;
+            page.Add(new PointRecord(
+                id,
+                withVector ? Index.GetVector(id) : null,
+                withPayload ? Payload(id) : null,
+                withPayload ? Document(id) : null));
+        }
+        return page;
+    }
+
+    /// <summary>How many points match the filter (all points when it is null).</summary>
+    /// <exception cref="ArgumentException">The filter is not a valid filter.</exception>
+    public long CountMatching(byte[]? filter)
+    {
+        var predicate = FilterOf(filter);
+        if (predicate is null) return Count;
+        long count = 0;
+        foreach (var id in Index.Ids())
+            if (predicate.Matches(id)) count++;
+        return count;
+    }
+
+    private PointId[] SortedIds()
+    {
+        if (_sortedIds is null)
+        {
+            var ids = Index.Ids().ToArray();
+            Array.Sort(ids);
+            _sortedIds = ids;
+        }
+        return _sortedIds;
+    }
+
+    private Core.Filtering.PayloadFilterAdapter? FilterOf(byte[]? json) => json is null
+        ? null
+        : new Core.Filtering.PayloadFilterAdapter(Core.Filtering.PayloadFilter.Parse(System.Text.Encoding.UTF8.GetString(json)), ParsedPayload);
 
     private System.Text.Json.JsonElement? ParsedPayload(PointId id)
     {
@@ -133,8 +241,7 @@ public sealed class PartitionState : IDisposable
     /// <exception cref="ArgumentException">The request's filter is not a valid filter.</exception>
     public IReadOnlyList<SearchHit> Search(SearchRequest request, IPointFilter? filter = null)
     {
-        if (filter is null && request.Filter is { } json)
-            filter = new Core.Filtering.PayloadFilterAdapter(Core.Filtering.PayloadFilter.Parse(System.Text.Encoding.UTF8.GetString(json)), ParsedPayload);
+        filter ??= FilterOf(request.Filter);
         var options = new SearchOptions { Ef = request.Ef, Exact = request.Exact, Filter = filter };
         return Index.Search(request.Vector, Math.Max(request.K, request.FetchK), options);
     }

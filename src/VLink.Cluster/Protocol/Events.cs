@@ -31,3 +31,12 @@ public sealed record CatalogTermStarted(long Term) : IVLinkMessage;
 
 /// <summary>One numbered, durable change of the catalog log.</summary>
 public sealed record CatalogEntryAppended(long Term, long Index, ICatalogCommand Change) : IVLinkMessage;
+
+/// <summary>
+/// The payloads of existing points changed (ids resolved when the change was accepted, so replay is deterministic).
+/// </summary>
+/// <param name="Kind">What was done.</param>
+/// <param name="Payload">The JSON object set or written (Set, Overwrite); null otherwise.</param>
+/// <param name="Keys">The keys removed (DeleteKeys); empty otherwise.</param>
+/// <param name="Ids">The points changed.</param>
+public sealed record PayloadChanged(PayloadChangeKind Kind, byte[]? Payload, IReadOnlyList<string> Keys, IReadOnlyList<PointId> Ids) : IVLinkMessage;

@@ -28,3 +28,61 @@ public sealed record GetPartitionStats(PartitionRef Partition) : IPartitionMessa
 
 /// <summary>What a partition holds and how it indexes it.</summary>
 public sealed record PartitionStats(PartitionRef Partition, int Points, string IndexKind, long MemoryBytes, long SequenceNr) : IVLinkMessage;
+
+/// <summary>
+/// Deletes the points whose payload matches a filter (Qdrant filter JSON, validated by the sender). The partition
+/// resolves the filter to ids and journals an ordinary <see cref="PointsDeleted"/>; acknowledged with <see cref="WriteAck"/>.
+/// </summary>
+public sealed record DeletePointsByFilter(PartitionRef Partition, byte[] Filter) : IPartitionMessage;
+
+/// <summary>
+/// One page of a partition in ascending id order: up to <paramref name="Limit"/> points with id ≥ <paramref name="From"/>
+/// that match <paramref name="Filter"/>. Answered with <see cref="PointsFound"/>, ids ascending.
+/// </summary>
+/// <param name="Partition">The partition read.</param>
+/// <param name="Filter">Qdrant filter JSON, or null for every point.</param>
+/// <param name="From">The smallest id wanted, or null to start at the beginning.</param>
+/// <param name="Limit">Points wanted at most.</param>
+/// <param name="WithPayload">Whether the records carry payloads and documents.</param>
+/// <param name="WithVector">Whether the records carry vectors.</param>
+public sealed record ScrollPartition(PartitionRef Partition, byte[]? Filter, PointId? From, int Limit, bool WithPayload, bool WithVector) : IPartitionMessage;
+
+/// <summary>Counts a partition's points that match a filter (null: all). Answered with <see cref="PointCount"/>.</summary>
+public sealed record CountPartition(PartitionRef Partition, byte[]? Filter) : IPartitionMessage;
+
+/// <summary>How many points of a partition matched.</summary>
+public sealed record PointCount(PartitionRef Partition, long Count) : IVLinkMessage;
+
+/// <summary>What a payload change does to each point it selects.</summary>
+public enum PayloadChangeKind
+{
+    /// <summary>Sets the given top-level keys, keeping the others (Qdrant's set payload).</summary>
+    Set = 0,
+
+    /// <summary>Replaces the whole payload (Qdrant's overwrite payload).</summary>
+    Overwrite = 1,
+
+    /// <summary>Removes the given keys; a dotted key (<c>a.b</c>) names a nested key (Qdrant's delete payload keys).</summary>
+    DeleteKeys = 2,
+
+    /// <summary>Removes the whole payload (Qdrant's clear payload).</summary>
+    Clear = 3,
+}
+
+/// <summary>
+/// Changes the payload of points selected by ids (unknown ids are ignored) or by a filter (exactly one of the two).
+/// The partition resolves the selection and journals a <see cref="PayloadChanged"/>; acknowledged with <see cref="WriteAck"/>.
+/// </summary>
+/// <param name="Partition">The partition changed.</param>
+/// <param name="Kind">What is done.</param>
+/// <param name="Payload">The JSON object set or written (Set, Overwrite); null otherwise.</param>
+/// <param name="Keys">The keys removed (DeleteKeys); empty otherwise.</param>
+/// <param name="Ids">The points selected by id, or null when selected by filter.</param>
+/// <param name="Filter">Qdrant filter JSON selecting the points, or null when selected by ids.</param>
+public sealed record ChangePayload(
+    PartitionRef Partition,
+    PayloadChangeKind Kind,
+    byte[]? Payload,
+    IReadOnlyList<string> Keys,
+    IReadOnlyList<PointId>? Ids,
+    byte[]? Filter) : IPartitionMessage;

@@ -10,3 +10,8 @@ public sealed record PointWrite(PointId Id, float[] Vector, byte[]? Payload, str
 
 /// <summary>A stored point as read back (the vector only when asked for).</summary>
 public sealed record PointRecord(PointId Id, float[]? Vector, byte[]? Payload, string? Document = null);
+
+/// <summary>One page of a scroll through a collection in ascending id order.</summary>
+/// <param name="Points">The page's points, ids ascending.</param>
+/// <param name="NextOffset">The id the next page starts at, or null when this page is the last.</param>
+public sealed record ScrollPage(IReadOnlyList<PointRecord> Points, PointId? NextOffset);

@@ -55,6 +55,11 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<PointsFound>("PF", WritePointsFound, ReadPointsFound),
         Codec.Of<GetPartitionStats>("GS", WriteGetPartitionStats, ReadGetPartitionStats),
         Codec.Of<PartitionStats>("PS", WritePartitionStats, ReadPartitionStats),
+        Codec.Of<DeletePointsByFilter>("DF", WriteDeletePointsByFilter, ReadDeletePointsByFilter),
+        Codec.Of<ScrollPartition>("SC", WriteScrollPartition, ReadScrollPartition),
+        Codec.Of<CountPartition>("PN", WriteCountPartition, ReadCountPartition),
+        Codec.Of<PointCount>("PC", WritePointCount, ReadPointCount),
+        Codec.Of<ChangePayload>("CP", WriteChangePayload, ReadChangePayload),
 
         // SearchMessages.cs
         Codec.Of<SearchPartition>("SP", WriteSearchPartition, ReadSearchPartition),
@@ -87,6 +92,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<PointsUpserted>("EU", WritePointsUpserted, ReadPointsUpserted),
         Codec.Of<PointsDeleted>("ED", WritePointsDeleted, ReadPointsDeleted),
         Codec.Of<PartitionSnapshot>("ES", WritePartitionSnapshot, ReadPartitionSnapshot),
+        Codec.Of<PayloadChanged>("EP", WritePayloadChanged, ReadPayloadChanged),
         Codec.Of<CatalogTermStarted>("ET", WriteCatalogTermStarted, ReadCatalogTermStarted),
         Codec.Of<CatalogEntryAppended>("EA", WriteCatalogEntryAppended, ReadCatalogEntryAppended),
     ];
@@ -372,6 +378,62 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     }
 
     private static CatalogStatus ReadCatalogStatus(Reader r) => new(r.String(), r.Int64(), r.Int64(), r.Int32(), r.Int32());
+    private static void WriteDeletePointsByFilter(Writer w, DeletePointsByFilter m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.Bytes(m.Filter);
+    }
+
+    private static DeletePointsByFilter ReadDeletePointsByFilter(Reader r) => new(ReadPartitionRef(r), r.Bytes());
+
+    private static void WriteScrollPartition(Writer w, ScrollPartition m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.OptionalBytes(m.Filter);
+        w.Bool(m.From.HasValue);
+        if (m.From is { } from) WritePointId(w, from);
+        w.Int32(m.Limit);
+        w.Bool(m.WithPayload);
+        w.Bool(m.WithVector);
+    }
+
+    private static ScrollPartition ReadScrollPartition(Reader r) =>
+        new(ReadPartitionRef(r), r.OptionalBytes(), r.Bool() ? ReadPointId(r) : (PointId?)null, r.Int32(), r.Bool(), r.Bool());
+
+    private static void WriteCountPartition(Writer w, CountPartition m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.OptionalBytes(m.Filter);
+    }
+
+    private static CountPartition ReadCountPartition(Reader r) => new(ReadPartitionRef(r), r.OptionalBytes());
+
+    private static void WritePointCount(Writer w, PointCount m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.Int64(m.Count);
+    }
+
+    private static PointCount ReadPointCount(Reader r) => new(ReadPartitionRef(r), r.Int64());
+
+    private static void WriteChangePayload(Writer w, ChangePayload m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.Byte((byte)m.Kind);
+        w.OptionalBytes(m.Payload);
+        w.List(m.Keys, static (w2, key) => w2.String(key));
+        w.Bool(m.Ids is not null);
+        if (m.Ids is not null) w.List(m.Ids, WritePointId);
+        w.OptionalBytes(m.Filter);
+    }
+
+    private static ChangePayload ReadChangePayload(Reader r) => new(
+        ReadPartitionRef(r),
+        r.Enum<PayloadChangeKind>(),
+        r.OptionalBytes(),
+        r.List(static r2 => r2.String()),
+        r.Bool() ? r.List(ReadPointId) : null,
+        r.OptionalBytes());
 
     // ---- SearchMessages.cs ----
 
@@ -593,6 +655,17 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         r.Bool(),
         r.List(r2 => new KeyValuePair<PointId, byte[]>(ReadPointId(r2), r2.Bytes())),
         r.Version >= 2 ? r.List(r2 => new KeyValuePair<PointId, string>(ReadPointId(r2), r2.String())) : []);
+
+    private static void WritePayloadChanged(Writer w, PayloadChanged m)
+    {
+        w.Byte((byte)m.Kind);
+        w.OptionalBytes(m.Payload);
+        w.List(m.Keys, static (w2, key) => w2.String(key));
+        w.List(m.Ids, WritePointId);
+    }
+
+    private static PayloadChanged ReadPayloadChanged(Reader r) =>
+        new(r.Enum<PayloadChangeKind>(), r.OptionalBytes(), r.List(static r2 => r2.String()), r.List(ReadPointId));
 
     private static void WriteCatalogTermStarted(Writer w, CatalogTermStarted m) => w.Int64(m.Term);
 
