@@ -128,6 +128,7 @@ public sealed class GatherEngine
         var stillMissing = expected.Select(p => p.EntityId).Where(p => !answered.Contains(p)).ToList();
         var merged = lists.Count == 0 ? [] : TopK.Merge(lists, k);
         var trace = new SearchTrace(traces, members.Count + missing.Count, woken, (long)clock.Elapsed.TotalMicroseconds);
+        Telemetry.VLinkMetrics.RecordSearch(collection, stillMissing.Count == 0, clock.Elapsed);
         return new GlobalSearchResult(merged, stillMissing.Count == 0, stillMissing, trace);
     }
 
@@ -215,6 +216,7 @@ public sealed class GatherEngine
             var merged = lists[q].Count == 0 ? [] : TopK.Merge(lists[q], k);
             var trace = new SearchTrace(traces[q], messages, woken[q], elapsed);
             answers[q] = new GlobalSearchResult(merged, stillMissing.Count == 0, stillMissing, trace);
+            Telemetry.VLinkMetrics.RecordSearch(collection, stillMissing.Count == 0, clock.Elapsed);
         }
         return answers;
     }

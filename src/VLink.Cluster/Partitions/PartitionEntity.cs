@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using VLink.Cluster.Protocol;
+using VLink.Cluster.Telemetry;
 using VLink.Core.Indexing;
 
 namespace VLink.Cluster.Partitions;
@@ -24,6 +25,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
     private readonly IActorRef _nodeAgent;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private PartitionState? _state;
+    private IDisposable? _gauge;
 
     /// <summary>Props for a partition entity (used by the shard region's entity factory).</summary>
     public static Props Props(string entityId, IActorRef nodeAgent, PartitionSettings settings) =>
@@ -48,6 +50,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
         Recover<RecoveryCompleted>(_ =>
         {
             _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
+            _gauge ??= VLinkMetrics.TrackPartition(() => _state?.Count ?? 0);
             _log.Debug("Partition {0} recovered: {1} points ({2}) at sequence {3}", _partition, _state?.Count ?? 0, _state?.IndexKind ?? "empty", LastSequenceNr);
         });
 
@@ -110,8 +113,10 @@ public sealed class PartitionEntity : ReceivePersistentActor
         {
             Persist(new PartitionInitialized(spec), e => _state = PartitionState.Create(e.Spec));
         }
+        var clock = Stopwatch.StartNew();
         Persist(upserted, e =>
         {
+            VLinkMetrics.RecordJournalWrite("upsert", clock.Elapsed);
             int applied = _state!.Apply(e);
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
@@ -126,8 +131,10 @@ public sealed class PartitionEntity : ReceivePersistentActor
             replyTo.Tell(new WriteAck(_partition, 0, LastSequenceNr));
             return;
         }
+        var clock = Stopwatch.StartNew();
         Persist(new PointsDeleted(cmd.Ids), e =>
         {
+            VLinkMetrics.RecordJournalWrite("delete", clock.Elapsed);
             int applied = _state!.Apply(e);
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
@@ -169,8 +176,10 @@ public sealed class PartitionEntity : ReceivePersistentActor
             replyTo.Tell(new WriteAck(_partition, 0, LastSequenceNr));
             return;
         }
+        var clock = Stopwatch.StartNew();
         Persist(changed, e =>
         {
+            VLinkMetrics.RecordJournalWrite("payload", clock.Elapsed);
             int applied = _state!.Apply(e);
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
@@ -224,6 +233,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
     protected override void PostStop()
     {
         _nodeAgent.Tell(new NodeAgent.Unregister(_partition, Self));
+        _gauge?.Dispose();
         _state?.Dispose();
         base.PostStop();
     }

@@ -29,6 +29,7 @@ public static class VLinkServerApp
         builder.Services.AddTransient<VLinkNode>(sp => sp.GetRequiredService<VLinkNodeHost>().Node
             ?? throw new ApiException(StatusCodes.Status503ServiceUnavailable, null, "The VLink node is not running."));
         builder.Services.AddProblemDetails();
+        builder.AddVLinkTelemetry();
         builder.Services.AddSingleton(sp => ApiKeyRing.Load(
             sp.GetRequiredService<IOptions<VLinkServerOptions>>().Value,
             Console.Out,
@@ -60,6 +61,7 @@ public static class VLinkServerApp
                 ? Results.Ok(new { status = "ready" })
                 : Results.Json(new { status = "not ready", reason }, statusCode: StatusCodes.Status503ServiceUnavailable);
         }).AllowAnyone();
+        app.MapVLinkMetrics();
         app.MapCollectionEndpoints();
         app.MapPointEndpoints();
         app.MapClusterEndpoints();

@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+
+namespace VLink.Cluster.Telemetry;
+
+/// <summary>
+/// VLink's own instruments, on the meter named <see cref="MeterName"/>: searches, their latency, the journal's write
+/// latency, and the partitions and vectors this process hosts. Any OpenTelemetry (or dotnet-counters) listener of
+/// the meter sees them; the server exports them at <c>/metrics</c>.
+/// </summary>
+public static class VLinkMetrics
+{
+    /// <summary>The meter's name.</summary>
+    public const string MeterName = "VLink";
+
+    private static readonly double[] LatencyBuckets =
+        [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private static readonly ConcurrentDictionary<PartitionGauge, byte> Hosted = new();
+
+    /// <summary>The meter.</summary>
+    public static readonly Meter Meter = new(MeterName, typeof(VLinkMetrics).Assembly.GetName().Version?.ToString());
+
+    /// <summary>Global searches answered by this node's Gather Engine (tags: collection, complete).</summary>
+    public static readonly Counter<long> Searches = Meter.CreateCounter<long>(
+        "vlink.searches", "{search}", "Global searches answered by this node's Gather Engine");
+
+    /// <summary>Wall time of one global search, scatter to merge (tags: collection, complete).</summary>
+    public static readonly Histogram<double> SearchDuration = Meter.CreateHistogram(
+        "vlink.search.duration", "s", "Wall time of one global search, scatter to merge", tags: null,
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+
+    /// <summary>Time from a partition's persist call to its journalled write (tag: operation = upsert, delete or payload).</summary>
+    public static readonly Histogram<double> JournalWriteDuration = Meter.CreateHistogram(
+        "vlink.journal.write.duration", "s", "Time from a partition's persist call until its write is journalled", tags: null,
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+
+    static VLinkMetrics()
+    {
+        Meter.CreateObservableGauge("vlink.partitions", () => Hosted.Count, "{partition}", "Partitions hosted by this process");
+        Meter.CreateObservableGauge("vlink.vectors", () => Hosted.Keys.Sum(p => (long)p.Count()), "{vector}", "Vectors held by the partitions this process hosts");
+    }
+
+    /// <summary>Records one global search.</summary>
+    public static void RecordSearch(string collection, bool complete, TimeSpan elapsed)
+    {
+        var tags = new KeyValuePair<string, object?>[] { new("collection", collection), new("complete", complete) };
+        Searches.Add(1, tags);
+        SearchDuration.Record(elapsed.TotalSeconds, tags);
+    }
+
+    /// <summary>Records one journalled write of a partition.</summary>
+    public static void RecordJournalWrite(string operation, TimeSpan elapsed) =>
+        JournalWriteDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("operation", operation));
+
+    /// <summary>
+    /// Counts a partition as hosted here until the returned handle is disposed; <paramref name="count"/> tells its
+    /// vectors (it is called on the collecting thread, so it must only read).
+    /// </summary>
+    public static IDisposable TrackPartition(Func<int> count)
+    {
+        var gauge = new PartitionGauge(count);
+        Hosted.TryAdd(gauge, 0);
+        return gauge;
+    }
+
+    private sealed class PartitionGauge(Func<int> count) : IDisposable
+    {
+        public int Count() => count();
+
+        public void Dispose() => Hosted.TryRemove(this, out _);
+    }
+}
