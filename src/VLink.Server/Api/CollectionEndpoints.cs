@@ -22,6 +22,7 @@ public static class CollectionEndpoints
         app.MapPut("/collections/{name}", CreateAsync);
         app.MapGet("/collections", ListAsync);
         app.MapGet("/collections/{name}", GetAsync);
+        app.MapGet("/collections/{name}/exists", ExistsAsync);
         app.MapDelete("/collections/{name}", DeleteAsync);
         return app;
     }
@@ -112,12 +113,13 @@ public static class CollectionEndpoints
         var clock = Stopwatch.StartNew();
         var entry = await FindAsync(node, name).ConfigureAwait(false);
         var spec = entry.Spec;
-        long? points = await CountPointsAsync(node, entry).ConfigureAwait(false);
+        var (points, indexed) = await CountPointsAsync(node, entry).ConfigureAwait(false);
         var result = new JsonObject
         {
             ["status"] = "green",
             ["optimizer_status"] = "ok",
             ["points_count"] = points,
+            ["indexed_vectors_count"] = indexed,
             ["segments_count"] = spec.Scheme == PartitionScheme.Hash ? spec.PartitionCount : entry.Keys.Count,
             ["config"] = new JsonObject
             {
@@ -134,19 +136,29 @@ public static class CollectionEndpoints
         return Envelope.Ok(result, clock);
     }
 
-    /// <summary>Sums the points of every partition; null when some partition does not answer in time.</summary>
-    private static async Task<long?> CountPointsAsync(VLinkNode node, CollectionEntry entry)
+    /// <summary>
+    /// Sums the points of every partition, and those of partitions indexed by a graph (Qdrant's indexed vectors:
+    /// small partitions are scanned exactly and index nothing); nulls when some partition does not answer in time.
+    /// </summary>
+    private static async Task<(long? Points, long? Indexed)> CountPointsAsync(VLinkNode node, CollectionEntry entry)
     {
         try
         {
             var stats = await Task.WhenAll(entry.Partitions().Select(p =>
                 node.Partitions.Ask<PartitionStats>(new GetPartitionStats(p), node.Settings.Gather.Timeout))).ConfigureAwait(false);
-            return stats.Sum(s => (long)s.Points);
+            return (stats.Sum(s => (long)s.Points), stats.Where(s => s.IndexKind == "hnsw").Sum(s => (long)s.Points));
         }
         catch (AskTimeoutException)
         {
-            return null;
+            return (null, null);
         }
+    }
+
+    private static async Task<IResult> ExistsAsync(string name, VLinkNode node)
+    {
+        var clock = Stopwatch.StartNew();
+        bool exists = (await node.CatalogAsync().ConfigureAwait(false)).Find(name) is not null;
+        return Envelope.Ok(new JsonObject { ["exists"] = exists }, clock);
     }
 
     private static async Task<IResult> DeleteAsync(string name, VLinkNode node)

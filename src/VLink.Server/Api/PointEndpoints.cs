@@ -11,7 +11,7 @@ using VLink.Core.Vectors;
 
 namespace VLink.Server.Api;
 
-/// <summary>Qdrant's point routes: upsert, search, retrieve by ids.</summary>
+/// <summary>Qdrant's point routes: upsert, retrieve by ids, search, batch search, query and batch query.</summary>
 public static class PointEndpoints
 {
     /// <summary>Points one upsert request may carry.</summary>
@@ -22,6 +22,9 @@ public static class PointEndpoints
     {
         app.MapPut("/collections/{name}/points", UpsertAsync);
         app.MapPost("/collections/{name}/points/search", SearchAsync).RequireRole(VLinkRole.Read);
+        app.MapPost("/collections/{name}/points/search/batch", SearchBatchAsync).RequireRole(VLinkRole.Read);
+        app.MapPost("/collections/{name}/points/query", QueryAsync).RequireRole(VLinkRole.Read);
+        app.MapPost("/collections/{name}/points/query/batch", QueryBatchAsync).RequireRole(VLinkRole.Read);
         app.MapPost("/collections/{name}/points", RetrieveAsync).RequireRole(VLinkRole.Read);
         return app;
     }
@@ -42,6 +45,7 @@ public static class PointEndpoints
     private static async Task<IResult> UpsertAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        RequestJson.CheckWait(request);
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
         var spec = entry.Spec;
@@ -63,60 +67,42 @@ public static class PointEndpoints
     {
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
-        var root = document.RootElement;
         var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
-        var spec = entry.Spec;
-        var vector = RequestJson.RequireVector(root, "vector", "vector", spec.Dimension, spec.Metric == DistanceMetric.Cosine);
-        int limit = RequestJson.OptionalInt(root, "limit", "limit", 1, RequestJson.MaxLimit) ?? 10;
-        int offset = RequestJson.OptionalInt(root, "offset", "offset", 0, RequestJson.MaxLimit) ?? 0;
-        if (limit + offset > RequestJson.MaxLimit) throw ApiException.BadField("offset", $"limit + offset must not exceed {RequestJson.MaxLimit}");
-        int? ef = null;
-        bool exact = false;
-        if (RequestJson.TryGet(root, "params", out var parameters))
-        {
-            if (parameters.ValueKind != JsonValueKind.Object) throw ApiException.BadField("params", "expected an object");
-            ef = RequestJson.OptionalInt(parameters, "hnsw_ef", "params.hnsw_ef", 1, 100_000);
-            exact = RequestJson.OptionalBool(parameters, "exact", "params.exact") ?? false;
-        }
-        double? threshold = RequestJson.OptionalNumber(root, "score_threshold", "score_threshold");
-        var payload = RequestJson.ReadPayloadSelector(root, "with_payload", defaultValue: false);
-        bool withVector = RequestJson.OptionalBool(root, "with_vector", "with_vector") ?? false;
-        byte[]? filter = null;
-        if (RequestJson.TryGet(root, "filter", out var filterJson) && filterJson.ValueKind != JsonValueKind.Null)
-        {
-            try
-            {
-                // Validated here, so every partition receives a filter it can parse.
-                Core.Filtering.PayloadFilter.Parse(filterJson, "filter");
-            }
-            catch (Core.Filtering.FilterParseException e)
-            {
-                throw ApiException.BadField(e.Path, e.Problem);
-            }
-            filter = System.Text.Encoding.UTF8.GetBytes(filterJson.GetRawText());
-        }
+        var query = SearchRequests.ParseSearch(document.RootElement, "", entry.Spec);
+        var answers = await SearchRequests.ExecuteAsync(node, entry, [query], cancellationToken).ConfigureAwait(false);
+        return Envelope.Ok(answers[0].Points, clock, SearchRequests.Completeness(answers));
+    }
 
-        var answer = await node.Gather.SearchAsync(name, vector, limit + offset, ef, exact, cancellationToken, filter).ConfigureAwait(false);
-        var hits = answer.Hits.Skip(offset)
-            .Select(h => (h.Id, Score: Score(spec.Metric, h.Distance)))
-            // Qdrant keeps scores at least the threshold for similarities, at most it for distances.
-            .Where(h => threshold is not { } t || (spec.Metric == DistanceMetric.Euclidean ? h.Score <= t : h.Score >= t))
-            .ToList();
-        var records = payload.Wanted || withVector
-            ? await FetchAsync(node, entry, [.. hits.Select(h => h.Id)], withVector).ConfigureAwait(false)
-            : null;
-        var result = new JsonArray();
-        foreach (var (id, score) in hits)
-        {
-            var item = new JsonObject { ["id"] = IdNode(id), ["version"] = 0, ["score"] = score };
-            PointRecord? record = null;
-            records?.TryGetValue(id, out record);
-            item["payload"] = payload.Wanted ? PointJson.PayloadNode(record?.Payload, record?.Document, payload) : null;
-            item["vector"] = withVector && record?.Vector is { } v ? PointJson.VectorNode(v) : null;
-            result.Add(item);
-        }
-        var missing = new JsonArray([.. answer.MissingPartitions.Select(p => (JsonNode)JsonValue.Create(p))]);
-        return Envelope.Ok(result, clock, ("complete", answer.Complete), ("missing_partitions", missing));
+    private static async Task<IResult> SearchBatchAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var queries = await SearchRequests.ParseBatchAsync(document.RootElement,
+            (item, path) => Task.FromResult(SearchRequests.ParseSearch(item, path, entry.Spec))).ConfigureAwait(false);
+        var answers = await SearchRequests.ExecuteAsync(node, entry, queries, cancellationToken).ConfigureAwait(false);
+        return Envelope.Ok(new JsonArray([.. answers.Select(a => (JsonNode)a.Points)]), clock, SearchRequests.Completeness(answers));
+    }
+
+    private static async Task<IResult> QueryAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var query = await SearchRequests.ParseQueryAsync(document.RootElement, "", entry, node).ConfigureAwait(false);
+        var answers = await SearchRequests.ExecuteAsync(node, entry, [query], cancellationToken).ConfigureAwait(false);
+        return Envelope.Ok(new JsonObject { ["points"] = answers[0].Points }, clock, SearchRequests.Completeness(answers));
+    }
+
+    private static async Task<IResult> QueryBatchAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var queries = await SearchRequests.ParseBatchAsync(document.RootElement,
+            (item, path) => SearchRequests.ParseQueryAsync(item, path, entry, node)).ConfigureAwait(false);
+        var answers = await SearchRequests.ExecuteAsync(node, entry, queries, cancellationToken).ConfigureAwait(false);
+        return Envelope.Ok(new JsonArray([.. answers.Select(a => (JsonNode)new JsonObject { ["points"] = a.Points })]), clock, SearchRequests.Completeness(answers));
     }
 
     private static async Task<IResult> RetrieveAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
@@ -133,30 +119,12 @@ public static class PointEndpoints
             ids.Add(RequestJson.ReadId(item, string.Create(CultureInfo.InvariantCulture, $"ids[{i++}]")));
         var payload = RequestJson.ReadPayloadSelector(root, "with_payload", defaultValue: true);
         bool withVector = RequestJson.OptionalBool(root, "with_vector", "with_vector") ?? false;
-        var records = await FetchAsync(node, entry, ids, withVector).ConfigureAwait(false);
+        var records = await SearchRequests.FetchAsync(node, entry, ids, withVector).ConfigureAwait(false);
         var result = new JsonArray();
         foreach (var id in ids.Distinct())
         {
             if (records.TryGetValue(id, out var record)) result.Add(PointJson.Render(record, payload, withVector));
         }
         return Envelope.Ok(result, clock);
-    }
-
-    /// <summary>Reads points by id from their partitions (the hash partition of each id, or every key partition).</summary>
-    private static async Task<Dictionary<PointId, PointRecord>> FetchAsync(VLinkNode node, CollectionEntry entry, IReadOnlyList<PointId> ids, bool withVector)
-    {
-        var found = new Dictionary<PointId, PointRecord>();
-        if (ids.Count == 0) return found;
-        var spec = entry.Spec;
-        var asks = spec.Scheme == PartitionScheme.Hash
-            ? ids.Distinct().GroupBy(id => HashPartitioner.KeyOf(id, spec.PartitionCount))
-                .Select(g => new GetPoints(entry.Partition(g.Key), [.. g], withVector))
-            : entry.Keys.Select(k => new GetPoints(entry.Partition(k), [.. ids.Distinct()], withVector));
-        var answers = await Task.WhenAll(asks.Select(q =>
-            node.Partitions.Ask<PointsFound>(q, node.Settings.Gather.Timeout))).ConfigureAwait(false);
-        foreach (var answer in answers)
-            foreach (var point in answer.Points)
-                found[point.Id] = point;
-        return found;
     }
 }

@@ -75,13 +75,17 @@ public static class PointJson
 
     /// <summary>
     /// The payload to return: the stored object (or <c>{}</c>), with the document under <see cref="DocumentKey"/>,
-    /// reduced to the selected top-level keys when the selector lists keys.
+    /// reduced to the selected top-level keys when the selector lists keys, without the excluded ones.
     /// </summary>
     public static JsonObject PayloadNode(byte[]? payload, string? document, PayloadSelector selector)
     {
         ArgumentNullException.ThrowIfNull(selector);
         var all = payload is { Length: > 0 } && JsonNode.Parse(payload) is JsonObject parsed ? parsed : [];
         if (document is not null) all[DocumentKey] = document;
+        if (selector.Excluded is { } excluded)
+        {
+            foreach (string key in excluded) all.Remove(key);
+        }
         if (selector.Keys is null) return all;
         var picked = new JsonObject();
         foreach (var (key, value) in all)

@@ -117,32 +117,99 @@ public static class RequestJson
         }
     }
 
-    /// <summary>Reads the <c>with_payload</c> selector: true/false, or a list of top-level payload keys to include.</summary>
-    public static PayloadSelector ReadPayloadSelector(JsonElement obj, string name, bool defaultValue)
+    /// <summary>
+    /// Reads the <c>with_payload</c> selector: true/false, a list of top-level payload keys to include, or
+    /// <c>{"include": [keys]}</c> / <c>{"exclude": [keys]}</c>.
+    /// </summary>
+    public static PayloadSelector ReadPayloadSelector(JsonElement obj, string name, bool defaultValue, string? path = null)
     {
+        path ??= name;
         if (!TryGet(obj, name, out var value)) return defaultValue ? PayloadSelector.All : PayloadSelector.None;
         switch (value.ValueKind)
         {
             case JsonValueKind.True: return PayloadSelector.All;
             case JsonValueKind.False: return PayloadSelector.None;
             case JsonValueKind.Array:
-                var keys = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var item in value.EnumerateArray())
-                {
-                    if (item.ValueKind != JsonValueKind.String) throw ApiException.BadField(name, "expected true, false or an array of payload keys");
-                    keys.Add(item.GetString()!);
-                }
-                return new PayloadSelector(true, keys);
+                return new PayloadSelector(true, Keys(value, path));
+            case JsonValueKind.Object when value.TryGetProperty("include", out var include):
+                return new PayloadSelector(true, Keys(include, path + ".include"));
+            case JsonValueKind.Object when value.TryGetProperty("exclude", out var exclude):
+                return new PayloadSelector(true, null, Keys(exclude, path + ".exclude"));
             default:
-                throw ApiException.BadField(name, "expected true, false or an array of payload keys");
+                throw ApiException.BadField(path, "expected true, false, an array of payload keys, {\"include\": [...]} or {\"exclude\": [...]}");
+        }
+
+        static HashSet<string> Keys(JsonElement list, string path)
+        {
+            if (list.ValueKind != JsonValueKind.Array) throw ApiException.BadField(path, "expected an array of payload keys");
+            var keys = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var item in list.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.String) throw ApiException.BadField(path, "expected an array of payload keys");
+                keys.Add(item.GetString()!);
+            }
+            return keys;
         }
     }
+
+    /// <summary>
+    /// An optional Qdrant filter, validated here so every partition receives one it can parse; its UTF-8 JSON, or null
+    /// when absent. Errors name the path inside the filter (<c>filter.must[0].range.gt</c>).
+    /// </summary>
+    public static byte[]? OptionalFilter(JsonElement obj, string name, string path)
+    {
+        if (!TryGet(obj, name, out var filter)) return null;
+        try
+        {
+            Core.Filtering.PayloadFilter.Parse(filter, path);
+        }
+        catch (Core.Filtering.FilterParseException e)
+        {
+            throw ApiException.BadField(e.Path, e.Problem);
+        }
+        return System.Text.Encoding.UTF8.GetBytes(filter.GetRawText());
+    }
+
+    /// <summary>A required list of point ids, at most <paramref name="max"/>.</summary>
+    public static List<PointId> RequireIds(JsonElement obj, string name, string path, int max)
+    {
+        if (!TryGet(obj, name, out var value)) throw ApiException.BadField(path, "is required");
+        if (value.ValueKind != JsonValueKind.Array) throw ApiException.BadField(path, "expected an array of point ids");
+        int count = value.GetArrayLength();
+        if (count > max) throw ApiException.BadField(path, string.Create(CultureInfo.InvariantCulture, $"at most {max} ids per request, got {count}"));
+        var ids = new List<PointId>(count);
+        int i = 0;
+        foreach (var item in value.EnumerateArray())
+            ids.Add(ReadId(item, string.Create(CultureInfo.InvariantCulture, $"{path}[{i++}]")));
+        return ids;
+    }
+
+    /// <summary>Refuses a field VLink does not support (when present and not null), naming it.</summary>
+    public static void Unsupported(JsonElement obj, string name, string path, string why)
+    {
+        if (TryGet(obj, name, out _)) throw ApiException.BadField(path, why);
+    }
+
+    /// <summary>Checks Qdrant's <c>?wait=</c> query parameter: absent, true or false (VLink always answers once written).</summary>
+    public static void CheckWait(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!request.Query.TryGetValue("wait", out var values)) return;
+        foreach (string? value in values)
+        {
+            if (!bool.TryParse(value, out _)) throw ApiException.BadField("wait", "expected true or false");
+        }
+    }
+
+    /// <summary>The path of a field inside an object at <paramref name="prefix"/> (the root when empty).</summary>
+    public static string Field(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
 }
 
-/// <summary>Which payload to return with points: none, all, or the listed top-level keys.</summary>
+/// <summary>Which payload to return with points: none, all, the listed top-level keys, or all but the listed ones.</summary>
 /// <param name="Wanted">Whether any payload is returned.</param>
 /// <param name="Keys">The top-level keys to include, or null for all.</param>
-public sealed record PayloadSelector(bool Wanted, IReadOnlySet<string>? Keys)
+/// <param name="Excluded">The top-level keys to leave out, or null for none.</param>
+public sealed record PayloadSelector(bool Wanted, IReadOnlySet<string>? Keys, IReadOnlySet<string>? Excluded = null)
 {
     /// <summary>No payload.</summary>
     public static PayloadSelector None { get; } = new(false, null);

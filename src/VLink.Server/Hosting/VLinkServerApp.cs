@@ -64,6 +64,8 @@ public static class VLinkServerApp
         app.MapVLinkMetrics();
         app.MapCollectionEndpoints();
         app.MapPointEndpoints();
+        app.MapPointDataEndpoints();
+        app.MapServiceEndpoints();
         app.MapClusterEndpoints();
     }
 }
