@@ -30,6 +30,7 @@ public static class VLinkServerApp
             ?? throw new ApiException(StatusCodes.Status503ServiceUnavailable, null, "The VLink node is not running."));
         builder.Services.AddProblemDetails();
         builder.AddVLinkTelemetry();
+        builder.AddVLinkApiDocs();
         builder.Services.AddSingleton(sp => ApiKeyRing.Load(
             sp.GetRequiredService<IOptions<VLinkServerOptions>>().Value,
             Console.Out,
@@ -62,6 +63,7 @@ public static class VLinkServerApp
                 : Results.Json(new { status = "not ready", reason }, statusCode: StatusCodes.Status503ServiceUnavailable);
         }).AllowAnyone();
         app.MapVLinkMetrics();
+        app.MapVLinkApiDocs();
         app.MapCollectionEndpoints();
         app.MapPointEndpoints();
         app.MapPointDataEndpoints();
