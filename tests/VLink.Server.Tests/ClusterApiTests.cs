@@ -109,4 +109,25 @@ public sealed class ClusterApiTests(ServerFixture server)
         // Nothing changed: still one member, Up.
         Assert.Equal("Up", (string?)Assert.Single((await Cluster())["members"]!.AsArray())!["status"]);
     }
+
+    [Fact]
+    public async Task Reads_need_a_read_key_and_operations_an_admin_key()
+    {
+        using var reader = server.ClientWith(ServerFixture.ReadKey);
+        using var writer = server.ClientWith(ServerFixture.WriteKey);
+        using var anonymous = server.ClientWith(null);
+
+        foreach (string path in new[] { "/cluster", "/cluster/shards", "/cluster/singleton" })
+        {
+            await Api.Ok(await reader.GetAsync(path));
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(path)).StatusCode);
+        }
+        foreach (string path in new[] { "/cluster/leave", "/cluster/down", "/cluster/join" })
+        {
+            // Refused before the body is read: a valid request of a lesser role changes nothing.
+            Assert.Equal(HttpStatusCode.Forbidden, (await Api.Send(reader, HttpMethod.Post, path, """{"address":"127.0.0.1:1","seed":"127.0.0.1:1"}""")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await Api.Send(writer, HttpMethod.Post, path, """{"address":"127.0.0.1:1","seed":"127.0.0.1:1"}""")).StatusCode);
+        }
+        Assert.Equal("Up", (string?)Assert.Single((await Cluster())["members"]!.AsArray())!["status"]);
+    }
 }

@@ -1,0 +1,91 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace VLink.Cli.Tests;
+
+/// <summary>
+/// Three real <c>vlink node</c> processes on free loopback ports, each with its own SQLite folder, all seeded by
+/// the first node's cluster port, sharing one API-keys file. Started once for the collection; always killed.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public const string AdminKey = "cli-test-admin-7d1e52";
+    public const string ReadKey = "cli-test-read-0c9a3b";
+
+    private readonly string _root = Directory.CreateTempSubdirectory("vlink-cli-test-").FullName;
+    private readonly List<NodeProcess> _nodes = [];
+
+    public IReadOnlyList<NodeProcess> Nodes => _nodes;
+
+    /// <summary>Sends the admin key.</summary>
+    public HttpClient Client { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public async Task InitializeAsync()
+    {
+        Client.DefaultRequestHeaders.Add("api-key", AdminKey);
+        string keys = Path.Combine(_root, "api-keys.json");
+        await File.WriteAllTextAsync(keys, $$"""[{"key":"{{AdminKey}}","role":"admin"},{"key":"{{ReadKey}}","role":"read"}]""");
+        try
+        {
+            var ports = Enumerable.Range(0, 3).Select(_ => (Http: VLinkProgram.FreePort(), Akka: VLinkProgram.FreePort())).ToList();
+            for (int i = 0; i < 3; i++)
+                _nodes.Add(NodeProcess.Start(Path.Combine(_root, $"node{i}"), ports[i].Http, ports[i].Akka, ports[0].Akka, keys));
+            await Task.WhenAll(_nodes.Select(n => n.WaitReadyAsync(Client, TimeSpan.FromSeconds(60))));
+            await WaitForMembersAsync(_nodes[0], 3, TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Waits until <paramref name="node"/> sees exactly <paramref name="count"/> members, all Up.</summary>
+    public async Task WaitForMembersAsync(NodeProcess node, int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        string last = "";
+        while (true)
+        {
+            try
+            {
+                var body = await Client.GetFromJsonAsync<JsonObject>($"{node.Url}/cluster");
+                var members = body!["result"]!["members"]!.AsArray();
+                last = body.ToJsonString();
+                if (members.Count == count && members.All(m => (string?)m!["status"] == "Up")) return;
+            }
+            catch (HttpRequestException e)
+            {
+                last = e.Message;
+            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{node.Url} did not see {count} Up members: {last}");
+            await Task.Delay(250);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes) await node.DisposeAsync();
+        _nodes.Clear();
+        Client.Dispose();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>Every node's log, for a failing assertion's message.</summary>
+    public string Logs() => string.Join("\n", _nodes.Select((n, i) => $"===== node {i} ({n.Url}, {n.Address}) =====\n{n.Log()}"));
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "three vlink nodes";
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace VLink.Cli.Tests;
+
+/// <summary>What a finished vlink command printed and returned.</summary>
+public sealed record CliRun(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
+}
+
+/// <summary>Runs the built <c>vlink</c> program (beside the tests) as a real process.</summary>
+public static class VLinkProgram
+{
+    /// <summary>vlink.dll as built with this test project (the project reference copies it and its runtime config here).</summary>
+    public static string Path { get; } = System.IO.Path.Combine(AppContext.BaseDirectory, "vlink.dll");
+
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        info.ArgumentList.Add(Path);
+        foreach (string arg in args) info.ArgumentList.Add(arg);
+        // A key in the test runner's environment must not leak into a test that runs without one.
+        info.Environment.Remove("VLINK_API_KEY");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>()) info.Environment[key] = value;
+        return info;
+    }
+
+    /// <summary>Runs one command to completion (killed after <paramref name="timeout"/>).</summary>
+    public static async Task<CliRun> RunAsync(IEnumerable<string> args, string? apiKey = null, TimeSpan? timeout = null)
+    {
+        var environment = new Dictionary<string, string?>();
+        if (apiKey is not null) environment["VLINK_API_KEY"] = apiKey;
+        using var process = Process.Start(StartInfo(args, environment)) ?? throw new InvalidOperationException("dotnet did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"vlink {string.Join(' ', args)} did not finish: {await stdout} {await stderr}");
+        }
+        return new CliRun(process.ExitCode, await stdout, await stderr);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>One <c>vlink node</c> process on loopback ports; its output goes to a log file; disposing kills it.</summary>
+public sealed class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+    private readonly object _gate = new();
+
+    private NodeProcess(Process process, int httpPort, int akkaPort, string dataDirectory, string logPath, StreamWriter log)
+    {
+        _process = process;
+        HttpPort = httpPort;
+        AkkaPort = akkaPort;
+        DataDirectory = dataDirectory;
+        LogPath = logPath;
+        _log = log;
+    }
+
+    public int HttpPort { get; }
+
+    public int AkkaPort { get; }
+
+    public string DataDirectory { get; }
+
+    public string LogPath { get; }
+
+    public string Url => $"http://127.0.0.1:{HttpPort}";
+
+    /// <summary>The node's cluster address as Akka writes it.</summary>
+    public string Address => $"akka.tcp://vlink@127.0.0.1:{AkkaPort}";
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts <c>vlink node</c> with the given seed (its own port forms a new cluster).</summary>
+    public static NodeProcess Start(string dataDirectory, int httpPort, int akkaPort, int seedAkkaPort, string keysFile)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        string[] args =
+        [
+            "node", "--http-port", $"{httpPort}", "--akka-port", $"{akkaPort}", "--host", "127.0.0.1",
+            "--seed", $"127.0.0.1:{seedAkkaPort}", "--data", dataDirectory, "--api-keys", keysFile,
+        ];
+        var info = VLinkProgram.StartInfo(args, new Dictionary<string, string?>
+        {
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["VLink__ExtraHocon"] = "akka.loglevel = WARNING",
+        });
+        info.WorkingDirectory = dataDirectory;
+        string logPath = System.IO.Path.Combine(dataDirectory, "node.log");
+        var log = new StreamWriter(logPath) { AutoFlush = true };
+        var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
+        var node = new NodeProcess(process, httpPort, akkaPort, dataDirectory, logPath, log);
+        process.OutputDataReceived += (_, e) => node.Write(e.Data);
+        process.ErrorDataReceived += (_, e) => node.Write(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return node;
+    }
+
+    /// <summary>Waits until <c>/readyz</c> answers 200 (the node is Up and the catalog answers).</summary>
+    public async Task WaitReadyAsync(HttpClient client, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"the node on port {HttpPort} exited with {_process.ExitCode}:\n{Log()}");
+            try
+            {
+                using var response = await client.GetAsync($"{Url}/readyz");
+                if (response.StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the node on port {HttpPort} did not become ready:\n{Log()}");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>The node's output so far (for failure messages).</summary>
+    public string Log()
+    {
+        lock (_gate)
+        {
+            _log.Flush();
+            using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            string text = new StreamReader(stream).ReadToEnd();
+            return text.Length > 6000 ? text[^6000..] : text;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited meanwhile.
+        }
+        _process.Dispose();
+        lock (_gate) _log.Dispose();
+    }
+
+    private void Write(string? line)
+    {
+        if (line is null) return;
+        lock (_gate)
+        {
+            try
+            {
+                _log.WriteLine(line);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Output after the node was disposed.
+            }
+        }
+    }
+}
