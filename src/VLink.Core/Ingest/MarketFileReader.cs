@@ -45,6 +45,12 @@ public abstract class MarketFileReader<T> : IDisposable where T : struct
     /// <summary>The latest row time accepted so far (UTC ticks), or <see cref="long.MinValue"/> before the first.</summary>
     public long Watermark { get; private set; } = long.MinValue;
 
+    /// <summary>
+    /// The 1-based line number of the row last returned: with <see cref="Source"/>, a sequence number for
+    /// <see cref="IngestWatermarks"/> (rows of one file come out in increasing line order).
+    /// </summary>
+    public long LastRowLine { get; private set; }
+
     /// <summary>The first rejected rows (up to <see cref="MarketFileOptions.MaxErrorsKept"/>), in file order.</summary>
     public IReadOnlyList<RowError> Errors => _errors;
 
@@ -135,6 +141,7 @@ public abstract class MarketFileReader<T> : IDisposable where T : struct
         }
         if (time > Watermark) Watermark = time;
         _accepted++;
+        LastRowLine = lineNumber;
         return true;
     }
 

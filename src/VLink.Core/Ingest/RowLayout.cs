@@ -268,8 +268,11 @@ internal sealed class RowLayout
                 return false;
         }
         if (!TryNumber(line, f, Role.Volume, out double? volume, out kind, out detail)) return false;
-        foreach (var (role, value) in new[] { (Role.Open, open), (Role.High, high), (Role.Low, low), (Role.Close, close.Value) })
-            if (value <= 0) return Fail(RowErrorKind.NonPositivePrice, $"'{Names[(int)role]}' is {Show(value)}", out kind, out detail);
+        if (open <= 0 || high <= 0 || low <= 0 || close <= 0)
+        {
+            var (role, value) = low <= 0 ? (Role.Low, low) : open <= 0 ? (Role.Open, open) : close <= 0 ? (Role.Close, close.Value) : (Role.High, high);
+            return Fail(RowErrorKind.NonPositivePrice, $"'{Names[(int)role]}' is {Show(value)}", out kind, out detail);
+        }
         if (high < Math.Max(open, close.Value) || low > Math.Min(open, close.Value) || high < low)
             return Fail(RowErrorKind.InvalidValue, $"high {Show(high)} and low {Show(low)} do not hold open {Show(open)} and close {Show(close.Value)}", out kind, out detail);
         if (volume < 0) return Fail(RowErrorKind.InvalidValue, $"'{Names[(int)Role.Volume]}' is negative ({Show(volume.Value)})", out kind, out detail);

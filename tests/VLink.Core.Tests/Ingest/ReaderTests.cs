@@ -168,6 +168,34 @@ public class DamagedFileTests
     }
 
     [Fact]
+    public void LastRowLine_NamesTheLineOfEachReturnedRow()
+    {
+        using var reader = new BarReader(Text(Damaged), source: "damaged.csv");
+        var lines = new List<long>();
+        while (reader.TryRead(out _)) lines.Add(reader.LastRowLine);
+        Assert.Equal([2L, 10, 13], lines);
+    }
+
+    [Fact]
+    public void GoodRows_AllocateNothingPerRow()
+    {
+        var sb = new System.Text.StringBuilder("time,price,size,bid,ask\n");
+        for (int i = 0; i < 20_000; i++) sb.Append($"2021-06-01T{10 + i / 3600:D2}:{i / 60 % 60:D2}:{i % 60:D2}.5Z,101.25,3,101.2,101.3\n");
+        var text = sb.ToString();
+        using var warm = new TickReader(Text(text));
+        while (warm.TryRead(out _)) { }
+
+        using var reader = new TickReader(Text(text));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int rows = 0;
+        while (reader.TryRead(out _)) rows++;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, reader.Summary.Rejected);
+        Assert.Equal(20_000, rows);
+        Assert.True(allocated < 200_000, $"{allocated} bytes for {rows} rows"); // the header and the line buffer, not the rows
+    }
+
+    [Fact]
     public void ErrorDetails_AreCapped_ButEveryRejectionIsCounted()
     {
         var text = "time,price\n" + string.Concat(Enumerable.Range(0, 50).Select(i => $"2020-01-01,bad{i}\n"));
