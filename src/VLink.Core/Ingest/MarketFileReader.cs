@@ -19,6 +19,8 @@ public abstract class MarketFileReader<T> : IDisposable where T : struct
     private long _rowsRead;
     private long _accepted;
     private long _rejected;
+    private long _unnamedWatermark = long.MinValue;
+    private readonly Dictionary<string, long> _marketWatermarks = new(StringComparer.Ordinal);
 
     /// <summary>Starts reading <paramref name="stream"/>.</summary>
     private protected MarketFileReader(Stream stream, string source, MarketFileFormat format, MarketFileOptions? options, bool leaveOpen)
@@ -42,8 +44,19 @@ public abstract class MarketFileReader<T> : IDisposable where T : struct
     /// <summary>The reading options.</summary>
     public MarketFileOptions Options { get; }
 
-    /// <summary>The latest row time accepted so far (UTC ticks), or <see cref="long.MinValue"/> before the first.</summary>
+    /// <summary>The latest row time accepted so far in any market (UTC ticks), or <see cref="long.MinValue"/> before the first.</summary>
     public long Watermark { get; private set; } = long.MinValue;
+
+    /// <summary>
+    /// The market of the row last returned, when the source names one per row (a <c>market</c>, <c>symbol</c>,
+    /// <c>ticker</c> or <c>instrument</c> field); null for single-market sources. The same name is the same string
+    /// instance. Time order is checked per market.
+    /// </summary>
+    public string? LastRowMarket { get; private set; }
+
+    /// <summary>The latest row time accepted for <paramref name="market"/> (null: rows without a market).</summary>
+    public long WatermarkOf(string? market) =>
+        market is null ? _unnamedWatermark : _marketWatermarks.TryGetValue(market, out long w) ? w : long.MinValue;
 
     /// <summary>
     /// The 1-based line number of the row last returned: with <see cref="Source"/>, a sequence number for
@@ -128,18 +141,25 @@ public abstract class MarketFileReader<T> : IDisposable where T : struct
         long lineNumber = _lines.LineNumber;
         if (ConsumeHeader(line, lineNumber)) return false;
         _rowsRead++;
-        if (!TryParseRow(line, out row, out RowErrorKind kind, out string? detail))
+        if (!TryParseRow(line, out row, out string? market, out RowErrorKind kind, out string? detail))
         {
             Reject(lineNumber, kind, detail ?? kind.ToString());
             return false;
         }
         long time = TimeOf(row);
-        if (!InOrder(time, out detail))
+        long watermark = WatermarkOf(market);
+        if (!InOrder(time, watermark, out detail))
         {
-            Reject(lineNumber, RowErrorKind.TimeBackwards, detail!);
+            Reject(lineNumber, RowErrorKind.TimeBackwards, market is null ? detail! : $"{market}: {detail}");
             return false;
         }
+        if (time > watermark)
+        {
+            if (market is null) _unnamedWatermark = time;
+            else _marketWatermarks[market] = time;
+        }
         if (time > Watermark) Watermark = time;
+        LastRowMarket = market;
         _accepted++;
         LastRowLine = lineNumber;
         return true;
@@ -165,12 +185,12 @@ public abstract class MarketFileReader<T> : IDisposable where T : struct
     /// <summary>Handles a header line (CSV: the first non-blank line); true when the line was the header.</summary>
     private protected abstract bool ConsumeHeader(ReadOnlySpan<byte> line, long lineNumber);
 
-    /// <summary>Parses one data row; false with a reason and a detail naming the field when it cannot be used.</summary>
-    private protected abstract bool TryParseRow(ReadOnlySpan<byte> line, out T row, out RowErrorKind kind, out string? detail);
+    /// <summary>Parses one data row and its market (null when none); false with a reason and a detail naming the field when it cannot be used.</summary>
+    private protected abstract bool TryParseRow(ReadOnlySpan<byte> line, out T row, out string? market, out RowErrorKind kind, out string? detail);
 
     /// <summary>The row's time (a tick's time, a bar's start).</summary>
     private protected abstract long TimeOf(in T row);
 
-    /// <summary>Checks a parsed row's time against <see cref="Watermark"/> and the policy.</summary>
-    private protected abstract bool InOrder(long time, out string? detail);
+    /// <summary>Checks a parsed row's time against its market's watermark and the policy.</summary>
+    private protected abstract bool InOrder(long time, long watermark, out string? detail);
 }

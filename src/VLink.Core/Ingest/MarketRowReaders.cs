@@ -6,8 +6,9 @@ namespace VLink.Core.Ingest;
 /// Reads ticks from a CSV or NDJSON file. Fields are found by name (case-insensitive):
 /// time = <c>time|timestamp|datetime|date|xdate|t|ts</c>; price = <c>price|last|close|mid</c> (or
 /// <see cref="MarketFileOptions.PriceColumn"/>), else the mid of <c>bid</c> and <c>ask</c>; size =
-/// <c>size|volume|qty|quantity</c> (optional). Other fields are ignored. Ticks behind the latest accepted time by more
-/// than the <see cref="OutOfOrderPolicy"/> allows are rejected as <see cref="RowErrorKind.TimeBackwards"/>.
+/// <c>size|volume|qty|quantity</c> (optional); market = <c>market|symbol|ticker|instrument</c> (optional, see
+/// <see cref="MarketFileReader{T}.LastRowMarket"/>). Other fields are ignored. Ticks behind their market's latest
+/// accepted time by more than the <see cref="OutOfOrderPolicy"/> allows are rejected as <see cref="RowErrorKind.TimeBackwards"/>.
 /// </summary>
 public sealed class TickReader : MarketFileReader<Tick>
 {
@@ -29,20 +30,23 @@ public sealed class TickReader : MarketFileReader<Tick>
 
     private protected override bool ConsumeHeader(ReadOnlySpan<byte> line, long lineNumber) => _parser.ConsumeHeader(line);
 
-    private protected override bool TryParseRow(ReadOnlySpan<byte> line, out Tick row, out RowErrorKind kind, out string? detail)
+    private protected override bool TryParseRow(ReadOnlySpan<byte> line, out Tick row, out string? market, out RowErrorKind kind, out string? detail)
     {
         row = default;
+        market = null;
         Span<Range> fields = stackalloc Range[RowLayout.RoleCount];
-        return _parser.TrySplit(line, fields, out kind, out detail) && _parser.Layout.TryBuildTick(line, fields, out row, out kind, out detail);
+        return _parser.TrySplit(line, fields, out kind, out detail)
+            && _parser.Layout.TryMarket(line, fields, out market, out kind, out detail)
+            && _parser.Layout.TryBuildTick(line, fields, out row, out kind, out detail);
     }
 
     private protected override long TimeOf(in Tick row) => row.Time;
 
-    private protected override bool InOrder(long time, out string? detail)
+    private protected override bool InOrder(long time, long watermark, out string? detail)
     {
         detail = null;
-        if (Options.OutOfOrder.Accepts(time, Watermark)) return true;
-        detail = $"{Show(time)} is behind the latest accepted time {Show(Watermark)} by more than the tolerance ({Options.OutOfOrder.Tolerance})";
+        if (Options.OutOfOrder.Accepts(time, watermark)) return true;
+        detail = $"{Show(time)} is behind the latest accepted time {Show(watermark)} by more than the tolerance ({Options.OutOfOrder.Tolerance})";
         return false;
     }
 }
@@ -78,21 +82,23 @@ public sealed class BarReader : MarketFileReader<Bar>
 
     private protected override bool ConsumeHeader(ReadOnlySpan<byte> line, long lineNumber) => _parser.ConsumeHeader(line);
 
-    private protected override bool TryParseRow(ReadOnlySpan<byte> line, out Bar row, out RowErrorKind kind, out string? detail)
+    private protected override bool TryParseRow(ReadOnlySpan<byte> line, out Bar row, out string? market, out RowErrorKind kind, out string? detail)
     {
         row = default;
+        market = null;
         Span<Range> fields = stackalloc Range[RowLayout.RoleCount];
         return _parser.TrySplit(line, fields, out kind, out detail)
+            && _parser.Layout.TryMarket(line, fields, out market, out kind, out detail)
             && _parser.Layout.TryBuildBar(line, fields, Options.BarInterval.Ticks, out row, out kind, out detail);
     }
 
     private protected override long TimeOf(in Bar row) => row.Start;
 
-    private protected override bool InOrder(long time, out string? detail)
+    private protected override bool InOrder(long time, long watermark, out string? detail)
     {
         detail = null;
-        if (Watermark == long.MinValue || time > Watermark) return true;
-        detail = $"the bar at {Show(time)} does not start after the previous bar ({Show(Watermark)})";
+        if (watermark == long.MinValue || time > watermark) return true;
+        detail = $"the bar at {Show(time)} does not start after the previous bar ({Show(watermark)})";
         return false;
     }
 }

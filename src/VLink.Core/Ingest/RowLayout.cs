@@ -17,6 +17,7 @@ internal enum Role
     Low,
     Close,
     Volume,
+    Market,
 }
 
 /// <summary>
@@ -25,11 +26,13 @@ internal enum Role
 /// </summary>
 internal sealed class RowLayout
 {
-    public const int RoleCount = 10;
+    public const int RoleCount = 11;
+    public const int MaxMarketLength = 128;
 
     private static readonly string[] TimeNames = ["time", "timestamp", "datetime", "date", "xdate", "t", "ts", "start"];
     private static readonly string[] PriceNames = ["price", "last", "close", "mid", "trade"];
     private static readonly string[] SizeNames = ["size", "volume", "qty", "quantity", "amount"];
+    private static readonly string[] MarketNames = ["market", "symbol", "ticker", "instrument"];
     private static readonly string[] IgnoredNames = ["adjclose", "adj_close", "adj close", "adjusted", "delay", "contributor", "flag", "symbol", "market", "ticker", "source"];
 
     private readonly bool _bars;
@@ -89,6 +92,7 @@ internal sealed class RowLayout
         string Listing() => string.Join(", ", header.Select(h => $"'{h.Trim()}'"));
 
         Set(Role.Time, Find(TimeNames));
+        Set(Role.Market, Find(MarketNames));
         if (layout.Columns[(int)Role.Time] < 0)
             throw new InvalidDataException($"{source}: no time column (time, timestamp, datetime, date, xdate, t) among {Listing()}.");
         int chosen = -1;
@@ -124,7 +128,7 @@ internal sealed class RowLayout
         if (chosen < 0)
         {
             var candidates = Enumerable.Range(0, names.Length)
-                .Where(i => i != layout.Columns[(int)Role.Time] && i != layout.Columns[(int)Role.Volume] && !IgnoredNames.Contains(names[i]))
+                .Where(i => i != layout.Columns[(int)Role.Time] && i != layout.Columns[(int)Role.Volume] && i != layout.Columns[(int)Role.Market] && !IgnoredNames.Contains(names[i]))
                 .ToArray();
             if (candidates.Length != 1)
                 throw new InvalidDataException(candidates.Length == 0
@@ -145,6 +149,7 @@ internal sealed class RowLayout
         ReadOnlySpan<char> name = buffer[..key.Length];
         if (_priceColumn is not null && name.SequenceEqual(_priceColumn)) return _bars ? Role.Close : Role.Price;
         foreach (string n in TimeNames) if (name.SequenceEqual(n)) return Role.Time;
+        foreach (string n in MarketNames) if (name.SequenceEqual(n)) return Role.Market;
         if (_bars)
         {
             if (name.SequenceEqual("open")) return Role.Open;
@@ -280,6 +285,36 @@ internal sealed class RowLayout
         bar = new Bar(start, start + interval, open, high, low, close.Value, volume);
         return true;
     }
+
+    /// <summary>
+    /// The row's market when the source has a market field (interned: one string per distinct name), null when it
+    /// has none; false (MissingField, InvalidValue) when the field is present but empty or too long.
+    /// </summary>
+    public bool TryMarket(ReadOnlySpan<byte> line, ReadOnlySpan<Range> f, out string? market, out RowErrorKind kind, out string? detail)
+    {
+        market = null;
+        kind = default;
+        detail = null;
+        var text = MarketTime.Trim(line[f[(int)Role.Market]]);
+        if (text.IsEmpty)
+        {
+            if (!_json && Columns[(int)Role.Market] >= 0) return Fail(RowErrorKind.MissingField, $"no value for '{Names[(int)Role.Market]}'", out kind, out detail);
+            return true;
+        }
+        if (text.Length > MaxMarketLength * 4) return Fail(RowErrorKind.InvalidValue, $"'{Names[(int)Role.Market]}' is longer than {MaxMarketLength} characters", out kind, out detail);
+        Span<char> chars = stackalloc char[MaxMarketLength * 4];
+        if (!Encoding.UTF8.TryGetChars(text, chars, out int n) || n > MaxMarketLength)
+            return Fail(RowErrorKind.InvalidValue, $"'{Names[(int)Role.Market]}' is not a market name of at most {MaxMarketLength} characters", out kind, out detail);
+        var lookup = _markets.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (!lookup.TryGetValue(chars[..n], out market))
+        {
+            market = new string(chars[..n]);
+            _markets[market] = market;
+        }
+        return true;
+    }
+
+    private readonly Dictionary<string, string> _markets = new(StringComparer.Ordinal);
 
     private bool TryTime(ReadOnlySpan<byte> line, ReadOnlySpan<Range> f, out long time, out RowErrorKind kind, out string? detail)
     {

@@ -309,6 +309,48 @@ public class NdjsonTests
     }
 
     [Fact]
+    public void MultiMarketFeed_NamesEachRowsMarket_AndChecksTimeOrderPerMarket()
+    {
+        const string text =
+            "{\"market\":\"EURUSD\",\"time\":\"2022-03-01T00:00:05Z\",\"price\":1.1}\n" +
+            "{\"market\":\"GBPUSD\",\"time\":\"2022-03-01T00:00:01Z\",\"price\":1.3}\n" +  // behind EURUSD, but its own first
+            "{\"symbol\":\"EURUSD\",\"time\":\"2022-03-01T00:00:04Z\",\"price\":1.2}\n" +  // 4 behind EURUSD's 00:05
+            "{\"market\":\"EURUSD\",\"time\":\"2022-03-01T00:00:06Z\",\"price\":1.2}\n" +
+            "{\"time\":\"2022-03-01T00:00:00Z\",\"price\":9}\n";                               // no market: its own order
+        using var reader = new TickReader(Text(text), MarketFileFormat.Ndjson, "feed");
+        var rows = new List<(string? Market, double Price)>();
+        while (reader.TryRead(out var tick)) rows.Add((reader.LastRowMarket, tick.Price));
+
+        Assert.Equal([("EURUSD", 1.1), ("GBPUSD", 1.3), ("EURUSD", 1.2), (null, 9.0)], rows);
+        var error = Assert.Single(reader.Errors);
+        Assert.Equal((3L, RowErrorKind.TimeBackwards), (error.Line, error.Kind));
+        Assert.StartsWith("EURUSD:", error.Detail);
+        Assert.Equal(T(2022, 3, 1, 0, 0, 6), reader.WatermarkOf("EURUSD"));
+        Assert.Equal(T(2022, 3, 1, 0, 0, 6), reader.Watermark);
+    }
+
+    [Fact]
+    public void MarketColumn_InCsv_IsInterned_AndRequiredOnEveryRow()
+    {
+        const string text = "symbol,date,close\nSPX,2020-01-02,3257.85\nNDX,2020-01-02,8872.22\nSPX,2020-01-03,3234.85\n,2020-01-06,1\n";
+        using var reader = new BarReader(Text(text));
+        var markets = new List<string?>();
+        while (reader.TryRead(out _)) markets.Add(reader.LastRowMarket);
+        Assert.Equal(["SPX", "NDX", "SPX"], markets);
+        Assert.Same(markets[0], markets[2]);
+        Assert.True(reader.CloseOnly);
+        Assert.Equal((5L, RowErrorKind.MissingField), (reader.Errors[0].Line, reader.Errors[0].Kind));
+    }
+
+    [Fact]
+    public void SingleMarketFiles_HaveNoRowMarket()
+    {
+        using var reader = BarReader.Open(Fixture("sp500-excerpt.csv"));
+        Assert.True(reader.TryRead(out _));
+        Assert.Null(reader.LastRowMarket);
+    }
+
+    [Fact]
     public void FormatOf_ChoosesByExtension()
     {
         Assert.Equal(MarketFileFormat.Ndjson, MarketFileOptions.FormatOf("a/b.ndjson"));
