@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
 
 namespace VLink.Server.Tests;
 
@@ -17,6 +18,9 @@ public sealed class ServerFixture : IAsyncLifetime
 
     private readonly string _data = Directory.CreateTempSubdirectory("vlink-server-test-").FullName;
     private ServerNode? _node;
+
+    /// <summary>VLink's log entries of the shared server.</summary>
+    public LogCapture Logs { get; } = new();
 
     /// <summary>A client sending the admin key.</summary>
     public HttpClient Client { get; private set; } = null!;
@@ -34,7 +38,7 @@ public sealed class ServerFixture : IAsyncLifetime
             ["VLink:ApiKeys:1:Role"] = "write",
             ["VLink:ApiKeys:2:Key"] = AdminKey,
             ["VLink:ApiKeys:2:Role"] = "admin",
-        });
+        }, Logs);
         Client = ClientWith(AdminKey);
     }
 
@@ -57,9 +61,10 @@ public sealed class ServerNode : IAsyncDisposable
     private ServerNode(WebApplicationFactory<Program> factory) => _factory = factory;
 
     /// <summary>Builds the application (running its entry point) without waiting for readiness.</summary>
-    public static WebApplicationFactory<Program> Factory(string dataDirectory, IReadOnlyDictionary<string, string?> settings) =>
+    public static WebApplicationFactory<Program> Factory(string dataDirectory, IReadOnlyDictionary<string, string?> settings, ILoggerProvider? logs = null) =>
         new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
         {
+            if (logs is not null) b.ConfigureLogging(l => l.AddProvider(logs));
             b.UseSetting("VLink:DataDirectory", dataDirectory)
                 .UseSetting("VLink:Host", "127.0.0.1")
                 .UseSetting("VLink:AkkaPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture))
@@ -67,9 +72,9 @@ public sealed class ServerNode : IAsyncDisposable
             foreach (var (key, value) in settings) b.UseSetting(key, value);
         });
 
-    public static async Task<ServerNode> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> settings)
+    public static async Task<ServerNode> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> settings, ILoggerProvider? logs = null)
     {
-        var node = new ServerNode(Factory(dataDirectory, settings));
+        var node = new ServerNode(Factory(dataDirectory, settings, logs));
         var client = node.ClientWith(null);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)

@@ -37,8 +37,10 @@ public static class PointDataEndpoints
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
         var (ids, filter) = ReadSelector(document.RootElement);
-        if (filter is not null) await node.DeleteByFilterAsync(name, filter).ConfigureAwait(false);
-        else if (ids!.Count > 0) await node.DeleteAsync(name, ids).ConfigureAwait(false);
+        int deleted = 0;
+        if (filter is not null) deleted = await node.DeleteByFilterAsync(name, filter).ConfigureAwait(false);
+        else if (ids!.Count > 0) deleted = await node.DeleteAsync(name, ids).ConfigureAwait(false);
+        OperationLog.Points(request.HttpContext, deleted);
         return Envelope.Ok(Completed(), clock);
     }
 
@@ -99,8 +101,10 @@ public static class PointDataEndpoints
                 break;
         }
         var (ids, filter) = ReadSelector(root);
+        int changed = 0;
         if (filter is not null || ids!.Count > 0)
-            await node.ChangePayloadAsync(name, kind, payload, keys, ids, filter).ConfigureAwait(false);
+            changed = await node.ChangePayloadAsync(name, kind, payload, keys, ids, filter).ConfigureAwait(false);
+        OperationLog.Points(request.HttpContext, changed);
         return Envelope.Ok(Completed(), clock);
     }
 

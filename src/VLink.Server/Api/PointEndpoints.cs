@@ -60,6 +60,7 @@ public static class PointEndpoints
         foreach (var point in points.EnumerateArray())
             writes.Add(PointJson.Parse(point, string.Create(CultureInfo.InvariantCulture, $"points[{i++}]"), spec));
         if (writes.Count > 0) await node.UpsertAsync(name, writes).ConfigureAwait(false);
+        OperationLog.Points(request.HttpContext, writes.Count);
         return Envelope.Ok(new JsonObject { ["operation_id"] = 0, ["status"] = "completed" }, clock);
     }
 

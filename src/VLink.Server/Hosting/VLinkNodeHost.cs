@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Configuration;
+using Akka.Hosting.Logging;
 using Microsoft.Extensions.Options;
 using VLink.Cluster.Hosting;
 
@@ -9,8 +11,9 @@ namespace VLink.Server.Hosting;
 /// Runs this process's cluster node: creates the actor system on start, starts the <see cref="VLinkNode"/> in it,
 /// and leaves the cluster and terminates the system on shutdown.
 /// </summary>
-public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILogger<VLinkNodeHost> logger) : IHostedService
+public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerFactory loggerFactory) : IHostedService
 {
+    private readonly ILogger _logger = loggerFactory.CreateLogger<VLinkNodeHost>();
     private volatile VLinkNode? _node;
 
     /// <summary>The running node, or null before start and after stop.</summary>
@@ -43,9 +46,13 @@ public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILogger<
     {
         var o = options.Value;
         var address = AddressOf(o);
-        var system = ActorSystem.Create(address.SystemName, VLinkConfig.Build(address, o.ExtraHocon));
+        // Akka's own log goes through the host's loggers, so it shares their format (plain or JSON) and filters.
+        var config = ConfigurationFactory.ParseString("akka.loggers = [\"Akka.Hosting.Logging.LoggerFactoryLogger, Akka.Hosting\"]")
+            .WithFallback(VLinkConfig.Build(address, o.ExtraHocon));
+        var setup = BootstrapSetup.Create().WithConfig(config).And(new LoggerFactorySetup(loggerFactory));
+        var system = ActorSystem.Create(address.SystemName, setup);
         _node = VLinkNode.Start(system);
-        logger.LogInformation("VLink node started at {Host}:{Port} ({Persistence})", o.Host, o.AkkaPort, o.Persistence);
+        _logger.LogInformation("VLink node started at {Host}:{Port} ({Persistence})", o.Host, o.AkkaPort, o.Persistence);
         return Task.CompletedTask;
     }
 
@@ -58,7 +65,7 @@ public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILogger<
         // Leave the cluster gracefully (hands partitions and the catalog over), then terminate the system.
         await CoordinatedShutdown.Get(node.System).Run(CoordinatedShutdown.ClrExitReason.Instance).ConfigureAwait(false);
         await node.System.WhenTerminated.ConfigureAwait(false);
-        logger.LogInformation("VLink node stopped");
+        _logger.LogInformation("VLink node stopped");
     }
 
     /// <summary>True once the node is Up in the cluster and the catalog answers.</summary>

@@ -49,6 +49,7 @@ public static class VLinkServerApp
     /// <summary>Adds the middleware and maps every route.</summary>
     public static void MapEverything(WebApplication app)
     {
+        app.UseVLinkOperationLog();
         app.UseVLinkProblems();
         app.UseStatusCodePages();
         app.UseVLinkApiKeys();
