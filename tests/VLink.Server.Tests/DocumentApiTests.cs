@@ -44,6 +44,8 @@ public sealed class DocumentApiTests(ServerFixture server)
     [InlineData("""{"points":[{"id":1,"vector":[1,0],"document":5}]}""", "points[0].document")]
     [InlineData("""{"points":[{"id":1,"vector":[1,0]},{"id":2,"vector":[1,0],"document":["a"]}]}""", "points[1].document")]
     [InlineData("""{"points":[{"id":1,"vector":[1,0],"document":"a","payload":{"document":"b"}}]}""", "points[0].payload.document")]
+    [InlineData("""{"batch":{"ids":[1],"vectors":[[1,0]]}}""", "points")]
+    [InlineData("""{"points":[{"id":1,"vector":[1,0]}],"shard_key":"k"}""", "shard_key")]
     public async Task A_bad_document_is_400_naming_the_field_and_nothing_is_written(string json, string field)
     {
         var client = server.Client;

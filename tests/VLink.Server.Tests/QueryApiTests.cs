@@ -122,10 +122,14 @@ public sealed class QueryApiTests(ServerFixture server)
     [InlineData("search/batch", """{"searches":[{"vector":[1,0]},{"limit":2}]}""", "searches[1].vector")]
     [InlineData("search/batch", """{"searches":[{"vector":[1,0],"filter":{"must":[{"key":"a","match":{"any":"x"}}]}}]}""", "searches[0].filter.must[0].match.any")]
     [InlineData("search/batch", """{"searches":[3]}""", "searches[0]")]
+    [InlineData("search", """{"vector":[1,0],"shard_key":"a"}""", "shard_key")]
+    [InlineData("query/batch", """{"searches":[{"query":[1,0],"shard_key":"a"}]}""", "searches[0].shard_key")]
+    [InlineData("", """{"ids":[1],"shard_key":"a"}""", "shard_key")]
     public async Task Bad_queries_are_400_naming_the_field(string route, string json, string field)
     {
         var client = await Ready();
-        await Api.Problem(await Api.Send(client, HttpMethod.Post, $"/collections/query/points/{route}", json), HttpStatusCode.BadRequest, field);
+        string path = route.Length == 0 ? "/collections/query/points" : $"/collections/query/points/{route}";
+        await Api.Problem(await Api.Send(client, HttpMethod.Post, path, json), HttpStatusCode.BadRequest, field);
     }
 
     [Fact]

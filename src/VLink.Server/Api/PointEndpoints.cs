@@ -49,7 +49,9 @@ public static class PointEndpoints
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
         var spec = entry.Spec;
-        if (!RequestJson.TryGet(document.RootElement, "points", out var points)) throw ApiException.BadField("points", "is required");
+        RequestJson.Unsupported(document.RootElement, "shard_key", "shard_key", "shard keys are not supported");
+        if (!RequestJson.TryGet(document.RootElement, "points", out var points))
+            throw ApiException.BadField("points", RequestJson.TryGet(document.RootElement, "batch", out _) ? "is required (the column form \"batch\" is not supported)" : "is required");
         if (points.ValueKind != JsonValueKind.Array) throw ApiException.BadField("points", "expected an array of points");
         int count = points.GetArrayLength();
         if (count > MaxBatch) throw ApiException.BadField("points", $"at most {MaxBatch} points per request, got {count}");
@@ -112,6 +114,7 @@ public static class PointEndpoints
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var root = document.RootElement;
         var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        RequestJson.Unsupported(root, "shard_key", "shard_key", "shard keys are not supported");
         if (!RequestJson.TryGet(root, "ids", out var idsElement)) throw ApiException.BadField("ids", "is required");
         if (idsElement.ValueKind != JsonValueKind.Array) throw ApiException.BadField("ids", "expected an array of point ids");
         var ids = new List<PointId>();

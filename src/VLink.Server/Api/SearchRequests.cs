@@ -75,7 +75,6 @@ public static class SearchRequests
         RequestJson.Unsupported(root, "prefetch", RequestJson.Field(prefix, "prefetch"), "prefetch (multi-stage and hybrid queries) is not supported");
         RequestJson.Unsupported(root, "using", RequestJson.Field(prefix, "using"), "named vectors are not supported: a collection has one unnamed vector");
         RequestJson.Unsupported(root, "lookup_from", RequestJson.Field(prefix, "lookup_from"), "lookup_from (vectors of another collection) is not supported");
-        RequestJson.Unsupported(root, "shard_key", RequestJson.Field(prefix, "shard_key"), "shard keys are not supported");
         string queryPath = RequestJson.Field(prefix, "query");
         if (!RequestJson.TryGet(root, "query", out var query))
             throw ApiException.BadField(queryPath, "is required (to list points in id order use /points/scroll)");
@@ -223,6 +222,7 @@ public static class SearchRequests
 
     private static SearchQuery ParseCommon(JsonElement root, string prefix, float[] vector, PointId? exclude)
     {
+        RequestJson.Unsupported(root, "shard_key", RequestJson.Field(prefix, "shard_key"), "shard keys are not supported");
         int limit = RequestJson.OptionalInt(root, "limit", RequestJson.Field(prefix, "limit"), 1, RequestJson.MaxLimit) ?? 10;
         int offset = RequestJson.OptionalInt(root, "offset", RequestJson.Field(prefix, "offset"), 0, RequestJson.MaxLimit) ?? 0;
         if (limit + offset > RequestJson.MaxLimit)
