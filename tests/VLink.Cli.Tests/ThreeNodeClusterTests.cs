@@ -120,6 +120,8 @@ public sealed class ThreeNodeClusterTests(ClusterFixture cluster)
         var after = await Cli(nodes[0], "cluster", "show");
         Assert.DoesNotContain(nodes[2].Address, after.Stdout, StringComparison.Ordinal);
         Assert.Contains("members: 2", after.Stdout, StringComparison.Ordinal);
+        // The node that left has no cluster to serve: its vlink node process ends by itself, cleanly.
+        Assert.Equal(0, await nodes[2].WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
     private async Task<CliRun> Cli(NodeProcess node, params string[] args)

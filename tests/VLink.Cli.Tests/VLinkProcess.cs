@@ -143,6 +143,21 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits for the process to end by itself; its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"the node on port {HttpPort} is still running after {timeout}:\n{Log()}");
+        }
+        return _process.ExitCode;
+    }
+
     /// <summary>The node's output so far (for failure messages).</summary>
     public string Log()
     {

@@ -9,9 +9,10 @@ namespace VLink.Server.Hosting;
 
 /// <summary>
 /// Runs this process's cluster node: creates the actor system on start, starts the <see cref="VLinkNode"/> in it,
-/// and leaves the cluster and terminates the system on shutdown.
+/// and leaves the cluster and terminates the system on shutdown. When the system ends on its own (the node was
+/// asked to leave, or was downed), the whole application stops: a process without its node serves nothing.
 /// </summary>
-public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerFactory loggerFactory) : IHostedService
+public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : IHostedService
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<VLinkNodeHost>();
     private volatile VLinkNode? _node;
@@ -51,7 +52,14 @@ public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerF
             .WithFallback(VLinkConfig.Build(address, o.ExtraHocon));
         var setup = BootstrapSetup.Create().WithConfig(config).And(new LoggerFactorySetup(loggerFactory));
         var system = ActorSystem.Create(address.SystemName, setup);
-        _node = VLinkNode.Start(system);
+        var node = VLinkNode.Start(system);
+        _node = node;
+        system.WhenTerminated.ContinueWith(_ =>
+        {
+            if (!ReferenceEquals(_node, node)) return; // stopped by the host itself
+            _logger.LogWarning("The VLink node's actor system terminated (the node left the cluster or was downed); stopping the server");
+            lifetime.StopApplication();
+        }, TaskScheduler.Default);
         _logger.LogInformation("VLink node started at {Host}:{Port} ({Persistence})", o.Host, o.AkkaPort, o.Persistence);
         return Task.CompletedTask;
     }
