@@ -125,6 +125,16 @@ internal sealed class NodeCommand : CheckedCommand
     private static bool IsHost(string? host) =>
         !string.IsNullOrWhiteSpace(host) && host.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or ':' or '[' or ']');
 
+    /// <summary>The first real failure inside wrappers (aggregates, "see inner exception"), with its cause.</summary>
+    internal static string Describe(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: > 0 } aggregate) e = aggregate.InnerExceptions[0];
+        string message = e.Message.Replace(" See InnerException for details.", "", StringComparison.Ordinal).TrimEnd('.');
+        return e.InnerException is { } inner && !message.Contains(inner.Message, StringComparison.Ordinal)
+            ? $"{message}: {Describe(inner)}"
+            : message;
+    }
+
     private static string Setting(string key, string value) => $"--{VLinkServerOptions.Section}:{key}={value}";
 
     private async Task<int> RunAsync(ParseResult parse)
@@ -139,9 +149,10 @@ internal sealed class NodeCommand : CheckedCommand
             await app.RunAsync().ConfigureAwait(false);
             return 0;
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException or Akka.Configuration.ConfigurationException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            Console.Error.WriteLine($"vlink node: cannot run the node: {e.Message}");
+            // A port in use, an unreachable journal, a bad keys file: one line, not a stack trace.
+            Console.Error.WriteLine($"vlink node: cannot run the node: {Describe(e)}");
             return VLinkCli.Failed;
         }
     }
