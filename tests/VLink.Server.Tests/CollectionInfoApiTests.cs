@@ -57,7 +57,8 @@ public sealed class CollectionInfoApiTests(ServerFixture server)
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
         var body = JsonNode.Parse(text)!;
         Assert.Equal("vlink", (string?)body["title"]);
-        Assert.Matches(@"^\d+\.\d+\.\d+", (string?)body["version"] ?? "");
+        Assert.Equal(VLink.Server.Api.ServiceEndpoints.QdrantDialect, (string?)body["version"]);
+        Assert.Matches(@"^\d+\.\d+\.\d+", (string?)body["vlink_version"] ?? "");
 
         using var anonymous = server.ClientWith(null);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/")).StatusCode);

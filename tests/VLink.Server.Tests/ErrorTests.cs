@@ -84,10 +84,12 @@ public sealed class ErrorTests(ServerFixture server)
 
     [Theory]
     [InlineData("GET", "/collections/nowhere", null)]
-    [InlineData("DELETE", "/collections/nowhere", null)]
     [InlineData("PUT", "/collections/nowhere/points", "{\"points\":[]}")]
     [InlineData("POST", "/collections/nowhere/points/search", "{\"vector\":[1,2,3]}")]
     [InlineData("POST", "/collections/nowhere/points", "{\"ids\":[1]}")]
+    [InlineData("POST", "/collections/nowhere/points/scroll", "{}")]
+    [InlineData("POST", "/collections/nowhere/points/count", "{}")]
+    [InlineData("POST", "/collections/nowhere/points/delete", "{\"points\":[1]}")]
     public async Task Unknown_collection_is_404(string method, string path, string? json)
     {
         var client = await Ready();
