@@ -108,7 +108,8 @@ public sealed class NodeProcess : IAsyncDisposable
         var info = VLinkProgram.StartInfo(args, new Dictionary<string, string?>
         {
             ["Logging__LogLevel__Default"] = "Warning",
-            ["VLink__ExtraHocon"] = "akka.loglevel = WARNING",
+            // Generous asks: the test shares the machine with other test projects run in parallel.
+            ["VLink__ExtraHocon"] = "akka.loglevel = WARNING\nvlink.gather.timeout = 20s",
         });
         info.WorkingDirectory = dataDirectory;
         string logPath = System.IO.Path.Combine(dataDirectory, "node.log");
