@@ -8,7 +8,8 @@ namespace VLink.Cli.Tests;
 
 /// <summary>
 /// A story over three real <c>vlink node</c> processes: a collection spread over their partitions answers the same
-/// global top-k from every node, equal to brute force; <c>vlink cluster</c> shows all three; one node leaves.
+/// global top-k from every node, equal to brute force; <c>vlink cluster</c> shows all three; one node leaves and
+/// one is downed, and both their processes end.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class ThreeNodeClusterTests(ClusterFixture cluster)
@@ -122,6 +123,13 @@ public sealed class ThreeNodeClusterTests(ClusterFixture cluster)
         Assert.Contains("members: 2", after.Stdout, StringComparison.Ordinal);
         // The node that left has no cluster to serve: its vlink node process ends by itself, cleanly.
         Assert.Equal(0, await nodes[2].WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        // 8. A member marked down (as an operator does for a crashed node) is removed, and its process ends too.
+        var down = await VLinkProgram.RunAsync(["cluster", "down", $"akka.tcp://vlink@127.0.0.1:{nodes[1].AkkaPort}", "--url", nodes[0].Url], ClusterFixture.AdminKey);
+        Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.Contains($"{nodes[1].Address} is marked down (was Up)", down.Stdout, StringComparison.Ordinal);
+        await cluster.WaitForMembersAsync(nodes[0], 1, TimeSpan.FromSeconds(40));
+        Assert.Equal(0, await nodes[1].WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
     private async Task<CliRun> Cli(NodeProcess node, params string[] args)
