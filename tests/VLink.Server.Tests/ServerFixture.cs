@@ -90,10 +90,13 @@ public sealed class ServerNode : IAsyncDisposable
         }
     }
 
-    /// <summary>A new client sending <paramref name="key"/> in the api-key header (or no key when null).</summary>
-    public HttpClient ClientWith(string? key)
+    /// <summary>
+    /// A new client sending <paramref name="key"/> in the api-key header (or no key when null). A client that follows
+    /// redirects buffers request bodies (to send them again); <paramref name="followRedirects"/> false streams them.
+    /// </summary>
+    public HttpClient ClientWith(string? key, bool followRedirects = true)
     {
-        var client = _factory.CreateClient();
+        var client = _factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = followRedirects });
         if (key is not null) client.DefaultRequestHeaders.Add("api-key", key);
         lock (_clients) _clients.Add(client);
         return client;

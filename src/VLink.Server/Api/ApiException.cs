@@ -12,6 +12,9 @@ public sealed class ApiException(int status, string? field, string detail) : Exc
     /// <summary>The offending field as a JSON path, or null.</summary>
     public string? Field { get; } = field;
 
+    /// <summary>Further members of the problem details (e.g. the import's <c>line</c> and <c>imported</c>), or null.</summary>
+    public IReadOnlyDictionary<string, object?>? Extensions { get; init; }
+
     /// <summary>A 400 naming a field; the detail starts with the field's path.</summary>
     public static ApiException BadField(string field, string problem) => new(StatusCodes.Status400BadRequest, field, $"{field}: {problem}");
 }

@@ -17,15 +17,19 @@ public static class Problems
         catch (Exception e) when (Map(e) is { } problem && !context.Response.HasStarted)
         {
             context.Response.Clear();
-            await Write(context, problem.Status, problem.Field, problem.Detail).ConfigureAwait(false);
+            await Write(context, problem.Status, problem.Field, problem.Detail, (e as ApiException)?.Extensions).ConfigureAwait(false);
         }
     });
 
-    /// <summary>Writes one problem-details answer.</summary>
-    public static Task Write(HttpContext context, int status, string? field, string detail)
+    /// <summary>Writes one problem-details answer, with <paramref name="more"/> members beside <c>field</c> when given.</summary>
+    public static Task Write(HttpContext context, int status, string? field, string detail, IReadOnlyDictionary<string, object?>? more = null)
     {
         var extensions = new Dictionary<string, object?>();
         if (field is not null) extensions["field"] = field;
+        if (more is not null)
+        {
+            foreach (var (name, value) in more) extensions[name] = value;
+        }
         return Results.Problem(
             detail: detail,
             statusCode: status,

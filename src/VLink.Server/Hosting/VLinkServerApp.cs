@@ -68,6 +68,7 @@ public static class VLinkServerApp
         app.MapCollectionEndpoints();
         app.MapPointEndpoints();
         app.MapPointDataEndpoints();
+        app.MapTransferEndpoints();
         app.MapServiceEndpoints();
         app.MapClusterEndpoints();
     }
