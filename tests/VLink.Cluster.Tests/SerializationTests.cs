@@ -112,6 +112,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
             [typeof(PointsDeleted)] = "ED",
             [typeof(PartitionSnapshot)] = "ES",
             [typeof(PayloadChanged)] = "EP",
+            [typeof(MarketDataIngested)] = "EM",
             [typeof(CatalogTermStarted)] = "ET",
             [typeof(CatalogEntryAppended)] = "EA",
             [typeof(CreateCollection)] = "CC",
@@ -248,9 +249,10 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         DeepEquality.AssertEqual(upserted, _serializer.FromBinary(v1, "EU"));
 
         var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [new KeyValuePair<PointId, byte[]>(2UL, [5])]);
-        byte[] snapshotV2 = _serializer.ToBinary(snapshot);
-        Assert.Equal(0, snapshotV2[^1]); // an empty document list
-        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV2[1..^1]], "ES");
+        byte[] snapshotV3 = _serializer.ToBinary(snapshot);
+        Assert.Equal([0, 0], snapshotV3[^2..]); // an empty document list, no market state
+        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 1; // the spec's absent regime
+        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV3[1..specEnd], .. snapshotV3[(specEnd + 1)..^2]], "ES");
         DeepEquality.AssertEqual(snapshot, back);
         Assert.Empty(back.Documents);
 
@@ -258,6 +260,42 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         byte[] withDocument = _serializer.ToBinary(new PointsUpserted([new PointWrite(9UL, [1f, 2f], null, "x")]));
         withDocument[0] = 1;
         Assert.Throws<SerializationException>(() => _serializer.FromBinary(withDocument, "EU"));
+    }
+
+    [Fact]
+    public void Version_2_specs_and_snapshots_are_still_read_as_plain_collections()
+    {
+        // Version 2 ended a collection spec after its flat threshold and a snapshot after its documents.
+        var create = new CreateCollection(ProtocolSamples.HashSpec);
+        byte[] v3 = _serializer.ToBinary(create);
+        Assert.Equal(0, v3[^1]); // no regime spec
+        DeepEquality.AssertEqual(create, _serializer.FromBinary([2, .. v3[1..^1]], "CC"));
+
+        var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [], [new KeyValuePair<PointId, string>(1UL, "d")]);
+        byte[] snapshotV3 = _serializer.ToBinary(snapshot);
+        // The spec (whose last byte is the absent regime) comes first; a version 2 writer had neither that byte nor the last.
+        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 1;
+        Assert.Equal(0, snapshotV3[specEnd]);
+        byte[] v2 = [2, .. snapshotV3[1..specEnd], .. snapshotV3[(specEnd + 1)..^1]];
+        DeepEquality.AssertEqual(snapshot, _serializer.FromBinary(v2, "ES"));
+
+        // A regime collection's spec does not fit a version 2 reading.
+        byte[] regime = _serializer.ToBinary(new CreateCollection(ProtocolSamples.RegimeCollection));
+        regime[0] = 2;
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(regime, "CC"));
+    }
+
+    [Fact]
+    public void Market_batches_refuse_sequences_that_do_not_increase()
+    {
+        var bad = new MarketDataIngested(new MarketBatch("s", [5, 5], [new VLink.Core.Ingest.Tick(1, 1), new VLink.Core.Ingest.Tick(2, 1)], []));
+        Assert.Throws<SerializationException>(() => _serializer.ToBinary(bad));
+        var ok = _serializer.ToBinary(new MarketDataIngested(new MarketBatch("s", [5, 6], [new VLink.Core.Ingest.Tick(1, 1), new VLink.Core.Ingest.Tick(2, 1)], [])));
+        // "s": length 1 + 1 byte, count 2, kind 0, then the first step 5 and the second step 1.
+        Assert.Equal(5, ok[5]);
+        Assert.Equal(1, ok[6]);
+        ok[6] = 0; // a zero step would repeat a sequence number
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(ok, "EM"));
     }
 
     [Fact]
@@ -380,6 +418,23 @@ internal static class ProtocolSamples
     public static readonly CollectionSpec KeySpec = new(
         "markets", 1537, DistanceMetric.Euclidean, PartitionScheme.Key, 0, HnswOptions.Default, FlatThreshold: 0);
 
+    public static readonly CollectionSpec RegimeCollection = RegimeSpec.Default(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2)).Collection("regimes");
+
+    public static readonly MarketBatch TickBatch = new("ticks.csv", [1, 2, 130, long.MaxValue],
+    [
+        new VLink.Core.Ingest.Tick(638_000_000_000_000_000, 101.25),
+        new VLink.Core.Ingest.Tick(638_000_000_010_000_000, 101.5, 3),
+        new VLink.Core.Ingest.Tick(638_000_000_020_000_000, 100.75, null, 100.5, 101),
+        new VLink.Core.Ingest.Tick(DateTime.MaxValue.Ticks, double.Epsilon, 0, double.MaxValue, null),
+    ], []);
+
+    public static readonly MarketBatch BarBatch = new("東京 feed", [7, 8],
+    [],
+    [
+        new VLink.Core.Ingest.Bar(0, TimeSpan.TicksPerDay, 1, 2, 0.5, 1.5, 1e9),
+        new VLink.Core.Ingest.Bar(TimeSpan.TicksPerDay, 2 * TimeSpan.TicksPerDay, 1.5, 1.5, 1.5, 1.5),
+    ]);
+
     public static readonly CollectionSpec DotSpec = new("d", 1, DistanceMetric.Dot, PartitionScheme.Hash, 65536, HnswOptions.Default with { Seed = int.MaxValue });
 
     public static IReadOnlyDictionary<string, IVLinkMessage> All { get; } = Build();
@@ -453,6 +508,19 @@ internal static class ProtocolSamples
             ["ChangePayload/delete keys by filter"] = new ChangePayload(market, PayloadChangeKind.DeleteKeys, null, ["a", "b.c", "ünï"], null, filter),
             ["ChangePayload/clear, no ids"] = new ChangePayload(p3, PayloadChangeKind.Clear, null, [], [], null),
 
+            // MarketMessages.cs
+            ["IngestMarketData/ticks"] = new IngestMarketData(market, RegimeCollection, TickBatch),
+            ["IngestMarketData/bars"] = new IngestMarketData(market, RegimeCollection, BarBatch),
+            ["IngestMarketData/empty"] = new IngestMarketData(market, RegimeCollection, new MarketBatch("s", [], [], [])),
+            ["MarketIngestAck"] = new MarketIngestAck(market, 10, 3, 2,
+                [new(VLink.Core.Ingest.RowErrorKind.TimeBackwards, 1), new(VLink.Core.Ingest.RowErrorKind.InvalidValue, 1)],
+                [new VLink.Core.Ingest.RowError("ticks.csv", 130, VLink.Core.Ingest.RowErrorKind.TimeBackwards, "behind ✓")], 5, 4, long.MaxValue),
+            ["MarketIngestAck/duplicate"] = new MarketIngestAck(market, 0, 100, 0, [], [], 0, 0, 0),
+            ["FindRegimeVector"] = new FindRegimeVector(market, long.MaxValue),
+            ["GetMarketStats"] = new GetMarketStats(market),
+            ["MarketStats"] = new MarketStats(market, 1_000_000, 700, 640, 3, long.MinValue, long.MaxValue, 5, 1, [new("ticks.csv", 1_000_002), new("東京", 1)], 99),
+            ["MarketStats/empty"] = new MarketStats(market, 0, 0, 0, 0, long.MinValue, long.MinValue, long.MinValue, 0, [], 0),
+
             // SearchMessages.cs
             ["SearchPartition/1537d ef"] = new SearchPartition(market, new SearchRequest(Vector(rng, 1537), 10, 25, 300, false)),
             ["SearchPartition/3d exact"] = new SearchPartition(p3, new SearchRequest([-0f, 1f, float.Epsilon], 1, 1, null, true)),
@@ -482,6 +550,7 @@ internal static class ProtocolSamples
             // CatalogMessages.cs
             ["CreateCollection/hash"] = create,
             ["CreateCollection/key"] = new CreateCollection(KeySpec),
+            ["CreateCollection/regimes"] = new CreateCollection(RegimeCollection),
             ["DropCollection"] = new DropCollection("docs.v2_en-GB"),
             ["RegisterPartitionKey"] = new RegisterPartitionKey("markets", "BTC-USD"),
             ["GetCatalog"] = GetCatalog.Instance,
@@ -516,6 +585,9 @@ internal static class ProtocolSamples
             ["PayloadChanged/delete keys"] = new PayloadChanged(PayloadChangeKind.DeleteKeys, null, ["x", ""], [1UL]),
             ["PartitionSnapshot/graph"] = new PartitionSnapshot(HashSpec, indexBytes, true, snapshotPayloads),
             ["PartitionSnapshot/empty"] = new PartitionSnapshot(DotSpec, [], false, []),
+            ["PartitionSnapshot/market"] = new PartitionSnapshot(RegimeCollection, [3], false, snapshotPayloads, [], [9, 8, 7]),
+            ["MarketDataIngested/ticks"] = new MarketDataIngested(TickBatch),
+            ["MarketDataIngested/bars"] = new MarketDataIngested(BarBatch),
             ["PartitionSnapshot/documents"] = new PartitionSnapshot(HashSpec, [1, 2], false, snapshotPayloads,
                 [new KeyValuePair<PointId, string>(1UL, "first"), new KeyValuePair<PointId, string>("z", ""), new KeyValuePair<PointId, string>(ulong.MaxValue, "東京 ✓")]),
             ["CatalogTermStarted"] = new CatalogTermStarted(long.MaxValue),
@@ -555,7 +627,7 @@ internal static class DeepEquality
                 return actual is double e && BitConverter.DoubleToInt64Bits(d) == BitConverter.DoubleToInt64Bits(e)
                     ? null
                     : $"{path}: expected {d:R}, got {Show(actual)}";
-            case string or bool or byte or int or long or ulong or Enum:
+            case string or bool or byte or int or long or ulong or Enum or DateTime or TimeSpan:
                 return expected.Equals(actual) ? null : $"{path}: expected {Show(expected)}, got {Show(actual)}";
             case IEnumerable sequence:
                 if (actual is not IEnumerable other) return $"{path}: expected a sequence, got {Show(actual)}";

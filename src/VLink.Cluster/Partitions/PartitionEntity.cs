@@ -47,6 +47,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
         Recover<PointsUpserted>(e => _state?.Apply(e));
         Recover<PointsDeleted>(e => _state?.Apply(e));
         Recover<PayloadChanged>(e => _state?.Apply(e));
+        Recover<MarketDataIngested>(e => _state?.Apply(e, _partition.Key));
         Recover<RecoveryCompleted>(_ =>
         {
             _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
@@ -58,6 +59,9 @@ public sealed class PartitionEntity : ReceivePersistentActor
         Command<DeletePoints>(HandleDelete);
         Command<DeletePointsByFilter>(HandleDeleteByFilter);
         Command<ChangePayload>(HandleChangePayload);
+        Command<IngestMarketData>(HandleIngest);
+        Command<FindRegimeVector>(q => Sender.Tell(new PointsFound(_partition, FindRegime(q.At))));
+        Command<GetMarketStats>(_ => Sender.Tell(MarketStatsOf()));
         Command<ScrollPartition>(q => Answer(() => new PointsFound(_partition, _state?.Scroll(q.Filter, q.From, q.Limit, q.WithPayload, q.WithVector) ?? [])));
         Command<CountPartition>(q => Answer(() => new PointCount(_partition, _state?.CountMatching(q.Filter) ?? 0)));
         Command<SearchPartition>(q =>
@@ -121,6 +125,63 @@ public sealed class PartitionEntity : ReceivePersistentActor
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
         });
+    }
+
+    // The input is journalled (one event per batch), then run through the tracker; a retried batch is acknowledged
+    // from the producer's watermark without a second event.
+    private void HandleIngest(IngestMarketData cmd)
+    {
+        var spec = _state?.Spec ?? cmd.Spec;
+        if (spec.Regime is null || spec != cmd.Spec)
+        {
+            Sender.Tell(new WriteRejected(_partition, spec.Regime is null
+                ? $"Collection '{spec.Name}' is not a regime collection; market data cannot be ingested into it."
+                : $"Partition {_partition} was created with a different configuration than this batch's."));
+            return;
+        }
+        try
+        {
+            cmd.Batch.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            Sender.Tell(new WriteRejected(_partition, e.Message));
+            return;
+        }
+        var plan = _state?.Market?.Watermarks.Plan(cmd.Batch.Source, cmd.Batch.Sequences) ?? new Core.Ingest.WatermarkPlan(0, cmd.Batch.Count, 0);
+        if (plan.Duplicate)
+        {
+            Sender.Tell(new MarketIngestAck(_partition, 0, plan.Skip, 0, [], [], 0, 0, LastSequenceNr));
+            return;
+        }
+        var replyTo = Sender;
+        if (_state is null) Persist(new PartitionInitialized(spec), e => _state = PartitionState.Create(e.Spec));
+        var clock = Stopwatch.StartNew();
+        Persist(new MarketDataIngested(cmd.Batch.Skip(plan.Skip)), e =>
+        {
+            VLinkMetrics.RecordJournalWrite("ingest", clock.Elapsed);
+            var applied = _state!.Apply(e, _partition.Key);
+            replyTo.Tell(new MarketIngestAck(_partition, applied.Accepted, plan.Skip, applied.Rejected, applied.RejectedByKind, applied.Errors,
+                applied.Updates.Bars.Count, applied.Updates.Vectors.Count, LastSequenceNr));
+            MaybeSnapshot();
+        });
+    }
+
+    private IReadOnlyList<PointRecord> FindRegime(long at)
+    {
+        if (_state?.Market?.WindowEndAt(at) is not { } end) return [];
+        var id = Core.Regimes.RegimePoints.IdFor(_partition.Key, end);
+        return _state.Index.Contains(id) ? [new PointRecord(id, _state.Index.GetVector(id), _state.Payload(id))] : [];
+    }
+
+    private MarketStats MarketStatsOf()
+    {
+        var market = _state?.Market;
+        if (market is null) return new MarketStats(_partition, 0, 0, 0, 0, long.MinValue, long.MinValue, long.MinValue, 0, [], LastSequenceNr);
+        var tracker = market.Tracker;
+        long lastEnd = tracker.BarCount == 0 ? long.MinValue : tracker.History[tracker.BarCount - 1].End;
+        return new MarketStats(_partition, market.Ticks, tracker.BarCount, market.WindowEnds.Count, market.Rejected, market.FirstBarStart, lastEnd,
+            tracker.Aggregator.Watermark, tracker.Aggregator.OpenBarCount, [.. market.Watermarks.Entries.OrderBy(e => e.Key, StringComparer.Ordinal)], LastSequenceNr);
     }
 
     private void HandleDelete(DeletePoints cmd)

@@ -1,6 +1,7 @@
 using VLink.Cluster.Protocol;
 using VLink.Core.Hnsw;
 using VLink.Core.Indexing;
+using VLink.Core.Regimes;
 
 namespace VLink.Cluster.Partitions;
 
@@ -24,6 +25,9 @@ public sealed class PartitionState : IDisposable
         Spec = spec;
         Index = index;
     }
+
+    /// <summary>For a partition of a regime collection: its market's tracker and watermarks (null otherwise, or before the first batch).</summary>
+    public MarketState? Market { get; private set; }
 
     /// <summary>The collection spec this partition was created with.</summary>
     public CollectionSpec Spec { get; }
@@ -80,6 +84,39 @@ public sealed class PartitionState : IDisposable
         }
         PromoteIfLarge();
         return e.Points.Count;
+    }
+
+    /// <summary>
+    /// Applies a journalled market batch to the market <paramref name="market"/> (this partition's key): the rows go
+    /// through the regime tracker, each new regime vector is upserted with its payload, and forward outcomes that
+    /// became known are set on the payloads of earlier vectors. Deterministic, so replay rebuilds the same index.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The collection is not a regime collection.</exception>
+    public MarketApplied Apply(MarketDataIngested e, string market)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var regime = Spec.Regime ?? throw new InvalidOperationException($"Collection '{Spec.Name}' is not a regime collection.");
+        Market ??= MarketState.Create(market, regime);
+        var applied = Market.Apply(e.Batch);
+        var featureSet = Market.Tracker.FeatureSet;
+        foreach (var vector in applied.Updates.Vectors)
+        {
+            var id = vector.Id;
+            if (_sortedIds is not null && !Index.Contains(id)) _sortedIds = null;
+            Index.Upsert(id, vector.Values);
+            _payloads[id] = RegimePoints.Payload(vector, featureSet);
+            _parsed.Remove(id);
+            _documents.Remove(id);
+        }
+        foreach (var outcome in applied.Updates.Outcomes)
+        {
+            var id = RegimePoints.IdFor(market, outcome.WindowEnd);
+            if (!_payloads.TryGetValue(id, out var current)) continue;
+            _payloads[id] = PayloadEdits.Apply(PayloadChangeKind.Set, current, RegimePoints.OutcomePayload(outcome), [])!;
+            _parsed.Remove(id);
+        }
+        PromoteIfLarge();
+        return applied;
     }
 
     /// <summary>Applies a journalled delete; returns how many points existed.</summary>
@@ -223,7 +260,7 @@ public sealed class PartitionState : IDisposable
         bool graph = Index is HnswIndex;
         if (Index is HnswIndex hnsw) hnsw.Save(buffer);
         else ((FlatIndex)Index).Save(buffer);
-        return new PartitionSnapshot(Spec, buffer.ToArray(), graph, [.. _payloads], [.. _documents]);
+        return new PartitionSnapshot(Spec, buffer.ToArray(), graph, [.. _payloads], [.. _documents], Market?.ToBytes());
     }
 
     /// <summary>Rebuilds a state from a snapshot.</summary>
@@ -234,6 +271,7 @@ public sealed class PartitionState : IDisposable
         var state = new PartitionState(snapshot.Spec, index);
         foreach (var (id, payload) in snapshot.Payloads) state._payloads[id] = payload;
         foreach (var (id, document) in snapshot.Documents) state._documents[id] = document;
+        if (snapshot.Market is { } market) state.Market = MarketState.FromBytes(market);
         return state;
     }
 

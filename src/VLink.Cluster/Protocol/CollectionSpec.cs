@@ -21,6 +21,10 @@ public enum PartitionScheme
 /// <param name="PartitionCount">Partitions of a hash-partitioned collection (ignored for key partitioning).</param>
 /// <param name="Hnsw">Graph parameters of every partition's index.</param>
 /// <param name="FlatThreshold">Partitions with fewer points than this answer by exact scan and build no graph.</param>
+/// <param name="Regime">
+/// For a regime collection (market data, key-partitioned by market): the feature set, bar interval and out-of-order
+/// tolerance its partitions turn ticks and bars into regime vectors with; null for a plain vector collection.
+/// </param>
 public sealed record CollectionSpec(
     string Name,
     int Dimension,
@@ -28,7 +32,8 @@ public sealed record CollectionSpec(
     PartitionScheme Scheme,
     int PartitionCount,
     HnswOptions Hnsw,
-    int FlatThreshold = CollectionSpec.DefaultFlatThreshold)
+    int FlatThreshold = CollectionSpec.DefaultFlatThreshold,
+    RegimeSpec? Regime = null)
 {
     /// <summary>Below this many points a partition scans exactly (cheaper than a graph, and exact).</summary>
     public const int DefaultFlatThreshold = 2_000;
@@ -47,5 +52,13 @@ public sealed record CollectionSpec(
         if (FlatThreshold < 0)
             throw new ArgumentException($"Flat threshold {FlatThreshold} must not be negative.", nameof(FlatThreshold));
         Hnsw.Validate();
+        if (Regime is not null)
+        {
+            Regime.Validate();
+            if (Scheme != PartitionScheme.Key)
+                throw new ArgumentException("A regime collection is partitioned by key (one partition per market).", nameof(Scheme));
+            if (Dimension != Regime.Features().Dimension)
+                throw new ArgumentException($"Dimension {Dimension} differs from the feature set's {Regime.Features().Dimension}.", nameof(Dimension));
+        }
     }
 }

@@ -12,15 +12,17 @@ public sealed record PointsUpserted(IReadOnlyList<PointWrite> Points) : IVLinkMe
 public sealed record PointsDeleted(IReadOnlyList<PointId> Ids) : IVLinkMessage;
 
 /// <summary>
-/// A partition's snapshot: its spec, its index in VLink's binary index format, the payloads and the documents.
-/// Recovery loads this and replays only the journal after it.
+/// A partition's snapshot: its spec, its index in VLink's binary index format, the payloads and the documents; for a
+/// market partition also the market's state (regime tracker, producers' watermarks, window ends). Recovery loads this
+/// and replays only the journal after it.
 /// </summary>
 public sealed record PartitionSnapshot(
     CollectionSpec Spec,
     byte[] Index,
     bool IsGraph,
     IReadOnlyList<KeyValuePair<PointId, byte[]>> Payloads,
-    IReadOnlyList<KeyValuePair<PointId, string>>? Documents = null) : IVLinkMessage
+    IReadOnlyList<KeyValuePair<PointId, string>>? Documents = null,
+    byte[]? Market = null) : IVLinkMessage
 {
     /// <summary>The documents of the points that have one (never null).</summary>
     public IReadOnlyList<KeyValuePair<PointId, string>> Documents { get; init; } = Documents ?? [];

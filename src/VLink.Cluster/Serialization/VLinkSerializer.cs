@@ -30,7 +30,13 @@ namespace VLink.Cluster.Serialization;
 /// </list>
 /// <para>Manifests are short and stable: journal entries name them forever, so a manifest is never reused or changed.</para>
 /// <para>Version history: 1 — the first layout; 2 — points and point records end with an optional document (a string),
-/// and partition snapshots end with the list of (id, document). Version 1 payloads are still read (no documents).</para>
+/// and partition snapshots end with the list of (id, document). Version 1 payloads are still read (no documents).
+/// 3 — collection specs end with an optional regime spec (feature set, bar interval, tolerance), partition snapshots with
+/// optional market state bytes; market batches (ticks or bars with their sequence numbers) appear. Older payloads read
+/// as plain collections without market state.</para>
+/// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
+/// increments, each unsigned LEB128 (64-bit); a tick is time (int64), price (double), a presence byte (bit 0 size,
+/// bit 1 bid, bit 2 ask) and the present values; a bar is start, end, open, high, low, close and an optional volume.</para>
 /// </remarks>
 public sealed class VLinkSerializer : SerializerWithStringManifest
 {
@@ -38,7 +44,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public const int SerializerId = 4711;
 
     /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 2;
+    public const byte FormatVersion = 3;
 
     /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
     public const byte OldestReadableVersion = 1;
@@ -60,6 +66,13 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<CountPartition>("PN", WriteCountPartition, ReadCountPartition),
         Codec.Of<PointCount>("PC", WritePointCount, ReadPointCount),
         Codec.Of<ChangePayload>("CP", WriteChangePayload, ReadChangePayload),
+
+        // MarketMessages.cs
+        Codec.Of<IngestMarketData>("MI", WriteIngestMarketData, ReadIngestMarketData),
+        Codec.Of<MarketIngestAck>("MK", WriteMarketIngestAck, ReadMarketIngestAck),
+        Codec.Of<FindRegimeVector>("MF", WriteFindRegimeVector, ReadFindRegimeVector),
+        Codec.Of<GetMarketStats>("MG", WriteGetMarketStats, ReadGetMarketStats),
+        Codec.Of<MarketStats>("MS", WriteMarketStats, ReadMarketStats),
 
         // SearchMessages.cs
         Codec.Of<SearchPartition>("SP", WriteSearchPartition, ReadSearchPartition),
@@ -93,6 +106,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<PointsDeleted>("ED", WritePointsDeleted, ReadPointsDeleted),
         Codec.Of<PartitionSnapshot>("ES", WritePartitionSnapshot, ReadPartitionSnapshot),
         Codec.Of<PayloadChanged>("EP", WritePayloadChanged, ReadPayloadChanged),
+        Codec.Of<MarketDataIngested>("EM", WriteMarketDataIngested, ReadMarketDataIngested),
         Codec.Of<CatalogTermStarted>("ET", WriteCatalogTermStarted, ReadCatalogTermStarted),
         Codec.Of<CatalogEntryAppended>("EA", WriteCatalogEntryAppended, ReadCatalogEntryAppended),
     ];
@@ -160,8 +174,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         long size = 256 + message switch
         {
             UpsertPoints m => Points(m.Points),
+            IngestMarketData m => 48L * (m.Batch?.Count ?? 0),
+            MarketDataIngested m => 48L * (m.Batch?.Count ?? 0),
             PointsUpserted m => Points(m.Points),
-            PartitionSnapshot m => (m.Index?.Length ?? 0) + (m.Payloads?.Sum(p => 32L + (p.Value?.Length ?? 0)) ?? 0)
+            PartitionSnapshot m => (m.Index?.Length ?? 0) + (m.Market?.Length ?? 0) + (m.Payloads?.Sum(p => 32L + (p.Value?.Length ?? 0)) ?? 0)
                 + (m.Documents?.Sum(p => 32L + 3L * (p.Value?.Length ?? 0)) ?? 0),
             _ => 0,
         };
@@ -238,6 +254,13 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.Int32(s.PartitionCount);
         WriteHnswOptions(w, s.Hnsw);
         w.Int32(s.FlatThreshold);
+        w.Bool(s.Regime is not null);
+        if (s.Regime is { } regime)
+        {
+            w.String(regime.FeatureSet);
+            w.Int64(regime.BarIntervalTicks);
+            w.Int64(regime.ToleranceTicks);
+        }
     }
 
     private static CollectionSpec ReadCollectionSpec(Reader r) => new(
@@ -247,7 +270,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Scheme: r.Enum<PartitionScheme>(),
         PartitionCount: r.Int32(),
         Hnsw: ReadHnswOptions(r),
-        FlatThreshold: r.Int32());
+        FlatThreshold: r.Int32(),
+        Regime: r.Version >= 3 && r.Bool() ? new RegimeSpec(r.String(), r.Int64(), r.Int64()) : null);
 
     private static void WritePointWrite(Writer w, PointWrite p)
     {
@@ -338,6 +362,162 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     }
 
     private static PartitionStats ReadPartitionStats(Reader r) => new(ReadPartitionRef(r), r.Int32(), r.String(), r.Int64(), r.Int64());
+
+    // ---- MarketMessages.cs ----
+
+    private static void WriteMarketBatch(Writer w, MarketBatch b)
+    {
+        Writer.Require(b);
+        Writer.Require(b.Sequences);
+        Writer.Require(b.Ticks);
+        Writer.Require(b.Bars);
+        if (b.Ticks.Length > 0 && b.Bars.Length > 0) throw new SerializationException("a market batch holds ticks or bars, not both");
+        if (b.Sequences.Length != b.Count) throw new SerializationException($"{b.Sequences.Length} sequence numbers for {b.Count} rows");
+        w.String(b.Source);
+        w.Count(b.Count);
+        w.Byte(b.Bars.Length > 0 ? (byte)1 : (byte)0);
+        long previous = 0;
+        foreach (long sequence in b.Sequences)
+        {
+            if (sequence <= previous) throw new SerializationException($"sequence numbers must be positive and increase ({previous} then {sequence})");
+            w.VarUInt64((ulong)(sequence - previous));
+            previous = sequence;
+        }
+        foreach (var t in b.Ticks)
+        {
+            w.Int64(t.Time);
+            w.Double(t.Price);
+            w.Byte((byte)((t.Size.HasValue ? 1 : 0) | (t.Bid.HasValue ? 2 : 0) | (t.Ask.HasValue ? 4 : 0)));
+            if (t.Size is { } size) w.Double(size);
+            if (t.Bid is { } bid) w.Double(bid);
+            if (t.Ask is { } ask) w.Double(ask);
+        }
+        foreach (var bar in b.Bars)
+        {
+            w.Int64(bar.Start);
+            w.Int64(bar.End);
+            w.Double(bar.Open);
+            w.Double(bar.High);
+            w.Double(bar.Low);
+            w.Double(bar.Close);
+            w.Bool(bar.Volume.HasValue);
+            if (bar.Volume is { } volume) w.Double(volume);
+        }
+    }
+
+    private static MarketBatch ReadMarketBatch(Reader r)
+    {
+        string source = r.String();
+        int count = r.Count(bytesPerItem: 17);
+        byte kind = r.Byte();
+        if (kind > 1) throw Reader.Damaged($"unknown market batch kind {kind}");
+        var sequences = new long[count];
+        long previous = 0;
+        for (int i = 0; i < count; i++)
+        {
+            ulong step = r.VarUInt64();
+            if (step == 0 || step > (ulong)(long.MaxValue - previous)) throw Reader.Damaged($"sequence step {step} after {previous}");
+            previous += (long)step;
+            sequences[i] = previous;
+        }
+        var ticks = kind == 0 ? new Core.Ingest.Tick[count] : [];
+        var bars = kind == 1 ? new Core.Ingest.Bar[count] : [];
+        for (int i = 0; i < ticks.Length; i++)
+        {
+            long time = r.Int64();
+            double price = r.Double();
+            byte present = r.Byte();
+            if (present > 7) throw Reader.Damaged($"tick presence byte {present}");
+            double? size = (present & 1) != 0 ? r.Double() : null;
+            double? bid = (present & 2) != 0 ? r.Double() : null;
+            double? ask = (present & 4) != 0 ? r.Double() : null;
+            ticks[i] = new Core.Ingest.Tick(time, price, size, bid, ask);
+        }
+        for (int i = 0; i < bars.Length; i++)
+            bars[i] = new Core.Ingest.Bar(r.Int64(), r.Int64(), r.Double(), r.Double(), r.Double(), r.Double(), r.Bool() ? r.Double() : null);
+        return new MarketBatch(source, sequences, ticks, bars);
+    }
+
+    private static void WriteRowError(Writer w, Core.Ingest.RowError e)
+    {
+        Writer.Require(e);
+        w.String(e.Source);
+        w.Int64(e.Line);
+        w.Byte((byte)e.Kind);
+        w.String(e.Detail);
+    }
+
+    private static Core.Ingest.RowError ReadRowError(Reader r) => new(r.String(), r.Int64(), r.Enum<Core.Ingest.RowErrorKind>(), r.String());
+
+    private static void WriteIngestMarketData(Writer w, IngestMarketData m)
+    {
+        WritePartitionRef(w, m.Partition);
+        WriteCollectionSpec(w, m.Spec);
+        WriteMarketBatch(w, m.Batch);
+    }
+
+    private static IngestMarketData ReadIngestMarketData(Reader r) => new(ReadPartitionRef(r), ReadCollectionSpec(r), ReadMarketBatch(r));
+
+    private static void WriteMarketIngestAck(Writer w, MarketIngestAck m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.Int32(m.Accepted);
+        w.Int32(m.Duplicates);
+        w.Int32(m.Rejected);
+        w.List(m.RejectedByKind, static (w2, p) =>
+        {
+            w2.Byte((byte)p.Key);
+            w2.Int32(p.Value);
+        });
+        w.List(m.Errors, WriteRowError);
+        w.Int32(m.Bars);
+        w.Int32(m.Vectors);
+        w.Int64(m.SequenceNr);
+    }
+
+    private static MarketIngestAck ReadMarketIngestAck(Reader r) => new(
+        ReadPartitionRef(r), r.Int32(), r.Int32(), r.Int32(),
+        r.List(static r2 => new KeyValuePair<Core.Ingest.RowErrorKind, int>(r2.Enum<Core.Ingest.RowErrorKind>(), r2.Int32())),
+        r.List(ReadRowError), r.Int32(), r.Int32(), r.Int64());
+
+    private static void WriteMarketDataIngested(Writer w, MarketDataIngested m) => WriteMarketBatch(w, m.Batch);
+
+    private static MarketDataIngested ReadMarketDataIngested(Reader r) => new(ReadMarketBatch(r));
+
+    private static void WriteFindRegimeVector(Writer w, FindRegimeVector m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.Int64(m.At);
+    }
+
+    private static FindRegimeVector ReadFindRegimeVector(Reader r) => new(ReadPartitionRef(r), r.Int64());
+
+    private static void WriteGetMarketStats(Writer w, GetMarketStats m) => WritePartitionRef(w, m.Partition);
+
+    private static GetMarketStats ReadGetMarketStats(Reader r) => new(ReadPartitionRef(r));
+
+    private static void WriteMarketStats(Writer w, MarketStats m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.Int64(m.Ticks);
+        w.Int64(m.Bars);
+        w.Int32(m.Vectors);
+        w.Int64(m.Rejected);
+        w.Int64(m.FirstBarStart);
+        w.Int64(m.LastBarEnd);
+        w.Int64(m.Watermark);
+        w.Int32(m.OpenBars);
+        w.List(m.Sources, static (w2, p) =>
+        {
+            w2.String(p.Key);
+            w2.Int64(p.Value);
+        });
+        w.Int64(m.SequenceNr);
+    }
+
+    private static MarketStats ReadMarketStats(Reader r) => new(
+        ReadPartitionRef(r), r.Int64(), r.Int64(), r.Int32(), r.Int64(), r.Int64(), r.Int64(), r.Int64(), r.Int32(),
+        r.List(static r2 => new KeyValuePair<string, long>(r2.String(), r2.Int64())), r.Int64());
 
     // ---- InspectionMessages.cs ----
 
@@ -647,6 +827,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             WritePointId(w2, d.Key);
             w2.String(d.Value);
         });
+        w.OptionalBytes(m.Market);
     }
 
     private static PartitionSnapshot ReadPartitionSnapshot(Reader r) => new(
@@ -654,7 +835,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         r.Bytes(),
         r.Bool(),
         r.List(r2 => new KeyValuePair<PointId, byte[]>(ReadPointId(r2), r2.Bytes())),
-        r.Version >= 2 ? r.List(r2 => new KeyValuePair<PointId, string>(ReadPointId(r2), r2.String())) : []);
+        r.Version >= 2 ? r.List(r2 => new KeyValuePair<PointId, string>(ReadPointId(r2), r2.String())) : [],
+        r.Version >= 3 ? r.OptionalBytes() : null);
 
     private static void WritePayloadChanged(Writer w, PayloadChanged m)
     {
@@ -767,6 +949,17 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         public void Count(int count)
         {
             uint value = (uint)count;
+            while (value >= 0x80)
+            {
+                Byte((byte)(value | 0x80));
+                value >>= 7;
+            }
+            Byte((byte)value);
+        }
+
+        /// <summary>An unsigned 64-bit value: LEB128 (7 bits a byte).</summary>
+        public void VarUInt64(ulong value)
+        {
             while (value >= 0x80)
             {
                 Byte((byte)(value | 0x80));
@@ -913,6 +1106,20 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             if (value > int.MaxValue || (long)value * bytesPerItem > Remaining)
                 throw Damaged($"truncated: the count {value} at offset {start} exceeds the {Remaining} bytes left");
             return (int)value;
+        }
+
+        /// <summary>A value written by <see cref="Writer.VarUInt64"/>.</summary>
+        public ulong VarUInt64()
+        {
+            int start = _position;
+            ulong value = 0;
+            for (int shift = 0; ; shift += 7)
+            {
+                if (shift > 63) throw Damaged($"the number at offset {start} is longer than 10 bytes");
+                byte b = Byte();
+                value |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80) return value;
+            }
         }
 
         public string String() => StrictUtf8.GetString(Take(Count()));
