@@ -1,0 +1,237 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Akka.Actor;
+using VLink.Cluster.Gather;
+using VLink.Cluster.Hosting;
+using VLink.Cluster.Protocol;
+using VLink.Core.Indexing;
+
+namespace VLink.Cluster.Ingest;
+
+/// <summary>
+/// An analyst's question: the k windows nearest to a regime vector — given directly, or as the vector of a market at a
+/// time — optionally only in some markets and with window ends in a time range.
+/// </summary>
+/// <param name="Collection">The regime collection.</param>
+/// <param name="Vector">The query vector, or null when a reference is given.</param>
+/// <param name="ReferenceMarket">The reference's market (with <paramref name="ReferenceAt"/>), or null.</param>
+/// <param name="ReferenceAt">The reference time (UTC ticks): the window of the market's latest bar starting at or before it.</param>
+/// <param name="K">Matches wanted.</param>
+/// <param name="Markets">Only these markets, or null for all.</param>
+/// <param name="From">Only windows ending at or after this time (UTC ticks), or null.</param>
+/// <param name="To">Only windows ending at or before this time (UTC ticks), or null.</param>
+/// <param name="Exact">Exact scan (true) or the HNSW graph.</param>
+public sealed record RegimeQuery(
+    string Collection,
+    float[]? Vector,
+    string? ReferenceMarket,
+    long? ReferenceAt,
+    int K,
+    IReadOnlyList<string>? Markets = null,
+    long? From = null,
+    long? To = null,
+    bool Exact = true);
+
+/// <summary>The forward outcome of a window over one horizon, when known.</summary>
+/// <param name="Horizon">Bars after the window.</param>
+/// <param name="Return">Log return over the horizon, or null while unknown.</param>
+/// <param name="Volatility">Realised per-bar volatility over the horizon, or null while unknown.</param>
+public sealed record ForwardOutcome(int Horizon, double? Return, double? Volatility);
+
+/// <summary>One window: its market, bounds, bar number, and forward outcomes.</summary>
+/// <param name="Id">The point id.</param>
+/// <param name="Market">The market.</param>
+/// <param name="WindowStart">Window start (UTC ticks).</param>
+/// <param name="WindowEnd">Window end (UTC ticks).</param>
+/// <param name="Bar">The bar number of the window's last bar.</param>
+/// <param name="Distance">Distance to the query (0 for the reference itself).</param>
+/// <param name="Forward">Outcomes per horizon.</param>
+public sealed record RegimeWindow(PointId Id, string Market, long WindowStart, long WindowEnd, long Bar, float Distance, IReadOnlyList<ForwardOutcome> Forward);
+
+/// <summary>Distribution of one quantity over the matches that know it.</summary>
+/// <param name="Count">Matches that know it.</param>
+/// <param name="Mean">Mean.</param>
+/// <param name="Median">Median.</param>
+/// <param name="P10">10th percentile.</param>
+/// <param name="P25">25th percentile.</param>
+/// <param name="P75">75th percentile.</param>
+/// <param name="P90">90th percentile.</param>
+/// <param name="Min">Smallest.</param>
+/// <param name="Max">Largest.</param>
+public sealed record Distribution(int Count, double Mean, double Median, double P10, double P25, double P75, double P90, double Min, double Max)
+{
+    /// <summary>The distribution of <paramref name="values"/> (quantiles by linear interpolation), or null when empty.</summary>
+    public static Distribution? Of(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0) return null;
+        double Q(double p)
+        {
+            double h = (sorted.Length - 1) * p;
+            int lo = (int)Math.Floor(h);
+            int hi = Math.Min(lo + 1, sorted.Length - 1);
+            return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+        }
+        return new Distribution(sorted.Length, sorted.Average(), Q(0.5), Q(0.1), Q(0.25), Q(0.75), Q(0.9), sorted[0], sorted[^1]);
+    }
+}
+
+/// <summary>What happened after the matched windows, over one horizon.</summary>
+/// <param name="Horizon">Bars after the window.</param>
+/// <param name="Known">Matches whose outcome is known (later bars exist).</param>
+/// <param name="Return">Distribution of forward log returns.</param>
+/// <param name="Volatility">Distribution of forward realised volatility.</param>
+/// <param name="PositiveFraction">Share of known forward returns above zero.</param>
+public sealed record HorizonSummary(int Horizon, int Known, Distribution? Return, Distribution? Volatility, double? PositiveFraction);
+
+/// <summary>The answer: the reference (when asked by market and time), the matches nearest first, and what followed them.</summary>
+/// <param name="Reference">The reference window, or null for a vector query.</param>
+/// <param name="Matches">Nearest first.</param>
+/// <param name="Distance">Distribution of the matches' distances.</param>
+/// <param name="Horizons">Per outcome horizon.</param>
+/// <param name="Complete">Whether every market answered.</param>
+/// <param name="MissingPartitions">The partitions that did not.</param>
+public sealed record RegimeSearchResult(
+    RegimeWindow? Reference,
+    IReadOnlyList<RegimeWindow> Matches,
+    Distribution? Distance,
+    IReadOnlyList<HorizonSummary> Horizons,
+    bool Complete,
+    IReadOnlyList<string> MissingPartitions);
+
+/// <summary>A regime query that cannot be answered as asked; <see cref="Field"/> names the request field.</summary>
+public sealed class RegimeQueryException(string field, string problem, bool notFound = false) : Exception($"{field}: {problem}")
+{
+    /// <summary>The request field at fault (<c>reference.at</c>).</summary>
+    public string Field { get; } = field;
+
+    /// <summary>What is wrong.</summary>
+    public string Problem { get; } = problem;
+
+    /// <summary>True when the query is well formed but names something that does not exist (404).</summary>
+    public bool NotFound { get; } = notFound;
+}
+
+/// <summary>
+/// Answers regime queries through the Gather Engine: resolves a reference (market, time) to its vector, searches with
+/// the filter inside each partition — the markets and time range asked for, and never a window of the reference's
+/// market that overlaps the reference window (a moment is not its own best match) — then reads the matches' payloads
+/// and summarises their forward outcomes.
+/// </summary>
+public sealed class RegimeSearch(VLinkNode node)
+{
+    /// <summary>Answers <paramref name="query"/>.</summary>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    /// <exception cref="RegimeQueryException">The query does not fit the collection or names an unknown market or time.</exception>
+    public async Task<RegimeSearchResult> SearchAsync(RegimeQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var entry = (await node.CatalogAsync().ConfigureAwait(false)).Find(query.Collection) ?? throw new UnknownCollectionException(query.Collection);
+        var regime = entry.Spec.Regime ?? throw new RegimeQueryException("collection", $"collection '{query.Collection}' is not a regime collection");
+        var features = regime.Features();
+        var horizons = features.OutcomeHorizons;
+        var timeout = node.Settings.Gather.Timeout;
+
+        RegimeWindow? reference = null;
+        float[] vector;
+        if (query.Vector is { } given)
+        {
+            if (given.Length != features.Dimension)
+                throw new RegimeQueryException("vector", $"wrong vector dimension: expected {features.Dimension}, got {given.Length}");
+            vector = given;
+        }
+        else
+        {
+            string market = query.ReferenceMarket ?? throw new RegimeQueryException("reference.market", "is required");
+            long at = query.ReferenceAt ?? throw new RegimeQueryException("reference.at", "is required");
+            if (!entry.Keys.Contains(market)) throw new RegimeQueryException("reference.market", $"no market '{market}' in collection '{entry.Spec.Name}'", notFound: true);
+            var found = await node.Partitions.Ask<PointsFound>(new FindRegimeVector(entry.Partition(market), at), timeout, cancellationToken).ConfigureAwait(false);
+            if (found.Points.Count == 0 || found.Points[0].Vector is null)
+                throw new RegimeQueryException("reference.at", $"market '{market}' has no regime vector at or before {Iso(at)} (a window needs {features.BarsBeforeFirstVector} bars)", notFound: true);
+            var point = found.Points[0];
+            reference = Window(point.Id, point.Payload, 0f, horizons) ?? throw new RegimeQueryException("reference.at", "the reference window has no payload");
+            vector = point.Vector!;
+        }
+
+        var filter = Filter(query, reference, features.Window);
+        var result = await node.Gather.SearchAsync(entry.Spec.Name, vector, query.K, null, query.Exact, cancellationToken, filter).ConfigureAwait(false);
+        var ids = result.Hits.Select(h => h.Id).ToList();
+        var payloads = new Dictionary<PointId, byte[]?>();
+        if (ids.Count > 0)
+        {
+            var answers = await Task.WhenAll(entry.Keys.Select(k =>
+                node.Partitions.Ask<PointsFound>(new GetPoints(entry.Partition(k), ids, false), timeout, cancellationToken))).ConfigureAwait(false);
+            foreach (var answer in answers)
+                foreach (var p in answer.Points) payloads[p.Id] = p.Payload;
+        }
+        var matches = new List<RegimeWindow>(result.Hits.Count);
+        foreach (var hit in result.Hits)
+        {
+            if (Window(hit.Id, payloads.GetValueOrDefault(hit.Id), hit.Distance, horizons) is { } window) matches.Add(window);
+        }
+        var summary = horizons.Select(h =>
+        {
+            var known = matches.Select(m => m.Forward.First(f => f.Horizon == h)).Where(f => f.Return is not null).ToList();
+            return new HorizonSummary(h, known.Count,
+                Distribution.Of(known.Select(f => f.Return!.Value)),
+                Distribution.Of(known.Where(f => f.Volatility is not null).Select(f => f.Volatility!.Value)),
+                known.Count == 0 ? null : known.Count(f => f.Return > 0) / (double)known.Count);
+        }).ToList();
+        return new RegimeSearchResult(reference, matches, Distribution.Of(matches.Select(m => (double)m.Distance)), summary, result.Complete, result.MissingPartitions);
+    }
+
+    /// <summary>The ISO 8601 form of UTC ticks.</summary>
+    public static string Iso(long ticks) =>
+        new DateTime(ticks, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+
+    // Markets and time range as must conditions; the reference's overlapping windows (same market, last bars fewer
+    // than a window apart) as a must_not.
+    private static byte[]? Filter(RegimeQuery query, RegimeWindow? reference, int window)
+    {
+        var must = new List<string>();
+        if (query.Markets is { Count: > 0 } markets)
+            must.Add("{\"key\":\"market\",\"match\":{\"any\":" + JsonSerializer.Serialize(markets) + "}}");
+        if (query.From is not null || query.To is not null)
+        {
+            var range = new List<string>();
+            if (query.From is { } from) range.Add($"\"gte\":{Unix(from).ToString(CultureInfo.InvariantCulture)}");
+            if (query.To is { } to) range.Add($"\"lte\":{Unix(to).ToString(CultureInfo.InvariantCulture)}");
+            must.Add("{\"key\":\"window_end_unix\",\"range\":{" + string.Join(",", range) + "}}");
+        }
+        string? mustNot = null;
+        if (reference is not null)
+        {
+            long lo = reference.Bar - window + 1, hi = reference.Bar + window - 1;
+            mustNot = "[{\"must\":[{\"key\":\"market\",\"match\":{\"value\":" + JsonSerializer.Serialize(reference.Market) + "}},"
+                + string.Create(CultureInfo.InvariantCulture, $"{{\"key\":\"bar\",\"range\":{{\"gte\":{lo},\"lte\":{hi}}}}}]}}]");
+        }
+        if (must.Count == 0 && mustNot is null) return null;
+        var json = new StringBuilder("{");
+        if (must.Count > 0) json.Append("\"must\":[").Append(string.Join(",", must)).Append(']');
+        if (mustNot is not null) json.Append(must.Count > 0 ? "," : "").Append("\"must_not\":").Append(mustNot);
+        json.Append('}');
+        return Encoding.UTF8.GetBytes(json.ToString());
+    }
+
+    private static double Unix(long ticks) => (ticks - DateTime.UnixEpoch.Ticks) / (double)TimeSpan.TicksPerSecond;
+
+    private static RegimeWindow? Window(PointId id, byte[]? payload, float distance, IReadOnlyList<int> horizons)
+    {
+        if (payload is null) return null;
+        using var doc = JsonDocument.Parse(payload);
+        var root = doc.RootElement;
+        if (!root.TryGetProperty("market", out var market) || !root.TryGetProperty("window_start", out var start) ||
+            !root.TryGetProperty("window_end", out var end) || !root.TryGetProperty("bar", out var bar))
+            return null;
+        static double? Number(JsonElement root, string key) =>
+            root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+        var forward = horizons.Select(h => new ForwardOutcome(h,
+            Number(root, Core.Regimes.RegimeFeatureSet.ForwardReturnKey(h)),
+            Number(root, Core.Regimes.RegimeFeatureSet.ForwardVolatilityKey(h)))).ToList();
+        return new RegimeWindow(id, market.GetString()!, Ticks(start.GetString()!), Ticks(end.GetString()!), bar.GetInt64(), distance, forward);
+    }
+
+    private static long Ticks(string iso) =>
+        DateTime.Parse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal).Ticks;
+}
