@@ -14,6 +14,8 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     private readonly string _root = Directory.CreateTempSubdirectory("vlink-cli-test-").FullName;
     private readonly List<NodeProcess> _nodes = [];
+    private readonly List<NodeProcess> _extra = [];
+    private string _keys = "";
 
     public IReadOnlyList<NodeProcess> Nodes => _nodes;
 
@@ -23,7 +25,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Client.DefaultRequestHeaders.Add("api-key", AdminKey);
-        string keys = Path.Combine(_root, "api-keys.json");
+        string keys = _keys = Path.Combine(_root, "api-keys.json");
         await File.WriteAllTextAsync(keys, $$"""[{"key":"{{AdminKey}}","role":"admin"},{"key":"{{ReadKey}}","role":"read"}]""");
         try
         {
@@ -38,6 +40,18 @@ public sealed class ClusterFixture : IAsyncLifetime
             await DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Starts one more node, seeded by the first, and waits until it is ready: for tests that take nodes away, so the
+    /// three every test shares stay. Killed with the fixture at the latest.
+    /// </summary>
+    public async Task<NodeProcess> AddNodeAsync()
+    {
+        var node = NodeProcess.Start(Path.Combine(_root, $"extra{_extra.Count}"), VLinkProgram.FreePort(), VLinkProgram.FreePort(), _nodes[0].AkkaPort, _keys);
+        _extra.Add(node);
+        await node.WaitReadyAsync(Client, TimeSpan.FromSeconds(60));
+        return node;
     }
 
     /// <summary>Waits until <paramref name="node"/> sees exactly <paramref name="count"/> members, all Up.</summary>
@@ -65,7 +79,8 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var node in _nodes) await node.DisposeAsync();
+        foreach (var node in _extra.Concat(_nodes)) await node.DisposeAsync();
+        _extra.Clear();
         _nodes.Clear();
         Client.Dispose();
         try
@@ -81,7 +96,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>Every node's log, for a failing assertion's message.</summary>
-    public string Logs() => string.Join("\n", _nodes.Select((n, i) => $"===== node {i} ({n.Url}, {n.Address}) =====\n{n.Log()}"));
+    public string Logs() => string.Join("\n", _nodes.Concat(_extra).Select((n, i) => $"===== node {i} ({n.Url}, {n.Address}) =====\n{n.Log()}"));
 }
 
 [CollectionDefinition(Name)]

@@ -8,8 +8,8 @@ namespace VLink.Cli.Tests;
 
 /// <summary>
 /// A story over three real <c>vlink node</c> processes: a collection spread over their partitions answers the same
-/// global top-k from every node, equal to brute force; <c>vlink cluster</c> shows all three; one node leaves and
-/// one is downed, and both their processes end.
+/// global top-k from every node, equal to brute force; <c>vlink cluster</c> shows all three; of two more nodes one
+/// leaves and one is downed, and both their processes end (the three shared nodes stay for the other tests).
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class ThreeNodeClusterTests(ClusterFixture cluster)
@@ -114,22 +114,29 @@ public sealed class ThreeNodeClusterTests(ClusterFixture cluster)
         Assert.Contains("404", unknown.Stderr, StringComparison.Ordinal);
         Assert.Contains("not a member", unknown.Stderr, StringComparison.Ordinal);
 
-        var leave = await VLinkProgram.RunAsync(["cluster", "leave", $"127.0.0.1:{nodes[2].AkkaPort}", "--url", nodes[0].Url], ClusterFixture.AdminKey);
+        // Two more nodes join, so the three the other tests share stay in the cluster.
+        var leaving = await cluster.AddNodeAsync();
+        var crashed = await cluster.AddNodeAsync();
+        await cluster.WaitForMembersAsync(nodes[0], 5, TimeSpan.FromSeconds(40));
+        Assert.Contains("members: 5", (await Cli(nodes[0], "cluster", "show")).Stdout, StringComparison.Ordinal);
+
+        var leave = await VLinkProgram.RunAsync(["cluster", "leave", $"127.0.0.1:{leaving.AkkaPort}", "--url", nodes[0].Url], ClusterFixture.AdminKey);
         Assert.True(leave.ExitCode == 0, leave.ToString());
-        Assert.Contains($"{nodes[2].Address} is leaving", leave.Stdout, StringComparison.Ordinal);
-        await cluster.WaitForMembersAsync(nodes[0], 2, TimeSpan.FromSeconds(40));
+        Assert.Contains($"{leaving.Address} is leaving", leave.Stdout, StringComparison.Ordinal);
+        await cluster.WaitForMembersAsync(nodes[0], 4, TimeSpan.FromSeconds(40));
         var after = await Cli(nodes[0], "cluster", "show");
-        Assert.DoesNotContain(nodes[2].Address, after.Stdout, StringComparison.Ordinal);
-        Assert.Contains("members: 2", after.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain(leaving.Address, after.Stdout, StringComparison.Ordinal);
+        Assert.Contains("members: 4", after.Stdout, StringComparison.Ordinal);
         // The node that left has no cluster to serve: its vlink node process ends by itself, cleanly.
-        Assert.Equal(0, await nodes[2].WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, await leaving.WaitForExitAsync(TimeSpan.FromSeconds(30)));
 
         // 8. A member marked down (as an operator does for a crashed node) is removed, and its process ends too.
-        var down = await VLinkProgram.RunAsync(["cluster", "down", $"akka.tcp://vlink@127.0.0.1:{nodes[1].AkkaPort}", "--url", nodes[0].Url], ClusterFixture.AdminKey);
+        var down = await VLinkProgram.RunAsync(["cluster", "down", crashed.Address, "--url", nodes[1].Url], ClusterFixture.AdminKey);
         Assert.True(down.ExitCode == 0, down.ToString());
-        Assert.Contains($"{nodes[1].Address} is marked down (was Up)", down.Stdout, StringComparison.Ordinal);
-        await cluster.WaitForMembersAsync(nodes[0], 1, TimeSpan.FromSeconds(40));
-        Assert.Equal(0, await nodes[1].WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains($"{crashed.Address} is marked down (was Up)", down.Stdout, StringComparison.Ordinal);
+        await cluster.WaitForMembersAsync(nodes[0], 3, TimeSpan.FromSeconds(40));
+        Assert.Equal(0, await crashed.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        foreach (var node in nodes) Assert.False(node.HasExited, $"{node.Url} ended:\n{node.Log()}");
     }
 
     private async Task<CliRun> Cli(NodeProcess node, params string[] args)
