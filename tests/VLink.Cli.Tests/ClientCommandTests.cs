@@ -97,4 +97,70 @@ public sealed class ClientCommandTests(ClusterFixture cluster)
         Assert.Equal(1, run.ExitCode);
         Assert.Equal($"vlink: cannot reach the VLink server at http://127.0.0.1:{port}/: connection refused (is a vlink node running there? see --url)", run.Stderr.Trim());
     }
+
+    [Fact]
+    public async Task Import_and_export_stream_points_both_ways_and_name_a_bad_line()
+    {
+        string folder = Directory.CreateTempSubdirectory("vlink-cli-transfer-").FullName;
+        try
+        {
+            await Vlink("collection", "create", "cli-transfer", "--size", "3", "--distance", "Euclid", "--shards", "2");
+            var rng = new Random(7);
+            var vectors = Enumerable.Range(0, 2500).Select(_ => new[] { (float)rng.NextDouble(), (float)rng.NextDouble(), (float)rng.NextDouble() }).ToArray();
+            string good = Path.Combine(folder, "points.ndjson");
+            await File.WriteAllLinesAsync(good, vectors.Select((v, i) => new JsonObject
+            {
+                ["id"] = i,
+                ["vector"] = new JsonArray([.. v.Select(x => (JsonNode)JsonValue.Create(x))]),
+                ["payload"] = new JsonObject { ["n"] = i },
+            }.ToJsonString()));
+
+            var imported = await Vlink("import", good, "--collection", "cli-transfer", "--batch-size", "1000");
+            Assert.Contains($"imported 2500 points from 2500 lines of {good} into cli-transfer (3 batches)", imported.Stdout, StringComparison.Ordinal);
+
+            // A bad line stops the import there: FILE:LINE: problem, and how many points were written before it.
+            string bad = Path.Combine(folder, "bad.jsonl");
+            await File.WriteAllLinesAsync(bad, Enumerable.Range(0, 1500).Select(i => $$"""{"id":{{10_000 + i}},"vector":[1,2,3]}""")
+                .Append("""{"id":99999,"vector":[1,2]}"""));
+            var refused = await VLinkProgram.RunAsync(["import", bad, "--collection", "cli-transfer", "--batch-size", "1000", "--url", Url], ClusterFixture.AdminKey);
+            Assert.Equal(1, refused.ExitCode);
+            string error = refused.Stderr.Trim().Split('\n')[^1];
+            Assert.StartsWith($"vlink: {bad}:1501: vector: ", error, StringComparison.Ordinal);
+            Assert.EndsWith("(1000 points before it were imported)", error, StringComparison.Ordinal);
+
+            string csv = Path.Combine(folder, "more.csv");
+            await File.WriteAllTextAsync(csv, "id,x0,x1,x2\n20000,1,2,3\n20001,4,5,6\n");
+            Assert.Contains("imported 2 points", (await Vlink("import", csv, "--collection", "cli-transfer")).Stdout, StringComparison.Ordinal);
+
+            // Export to a file (CSV from the extension) and to standard output (NDJSON): every point, unchanged.
+            string exported = Path.Combine(folder, "all.csv");
+            var export = await Vlink("export", "--collection", "cli-transfer", "--output", exported);
+            Assert.Contains($"exported cli-transfer to {exported}", export.Stderr, StringComparison.Ordinal);
+            Assert.False(File.Exists(exported + ".partial"));
+            var rows = await File.ReadAllLinesAsync(exported);
+            Assert.Equal("id,x0,x1,x2", rows[0]);
+            Assert.Equal(2500 + 1000 + 2, rows.Length - 1);
+
+            var ndjson = await Vlink("export", "--collection", "cli-transfer");
+            var points = ndjson.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToDictionary(p => (long)p["id"]!);
+            Assert.Equal(3502, points.Count);
+            for (int i = 0; i < vectors.Length; i++)
+            {
+                Assert.Equal(vectors[i], points[i]["vector"]!.AsArray().Select(x => (float)x!).ToArray());
+                Assert.Equal(i, (int)points[i]["payload"]!["n"]!);
+            }
+
+            var missing = await VLinkProgram.RunAsync(["import", Path.Combine(folder, "nothing.ndjson"), "--collection", "cli-transfer", "--url", Url], ClusterFixture.AdminKey);
+            Assert.Equal(1, missing.ExitCode);
+            Assert.Contains("no such file", missing.Stderr, StringComparison.Ordinal);
+            var unknown = await VLinkProgram.RunAsync(["export", "--collection", "cli-nowhere", "--output", Path.Combine(folder, "x.ndjson"), "--url", Url], ClusterFixture.AdminKey);
+            Assert.Equal(1, unknown.ExitCode);
+            Assert.Contains("404", unknown.Stderr, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(folder, "x.ndjson")));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

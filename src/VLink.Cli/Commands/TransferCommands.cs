@@ -131,11 +131,8 @@ internal static class TransferCommands
                 File.Delete(partial);
                 throw new CliException($"the export of {name} broke off after {written} bytes: {e.Message}");
             }
-            if (partial is not null)
-            {
-                File.Move(partial, path!, overwrite: true);
-                Output.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"exported {name} to {path} ({written} bytes, {kind})"));
-            }
+            if (partial is not null) File.Move(partial, path!, overwrite: true);
+            Output.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"exported {name} to {path ?? "standard output"} ({written} bytes, {kind})"));
             return 0;
         }));
         return command;
@@ -160,6 +157,10 @@ internal static class TransferCommands
         if (problem?["line"] is JsonValue lineValue && lineValue.TryGetValue(out long line))
         {
             string detail = (string?)problem["detail"] ?? (string?)problem["title"] ?? "refused";
+            // The server's detail starts with its own path ("line 12.vector: ..."); FILE:LINE already says where.
+            string prefix = string.Create(CultureInfo.InvariantCulture, $"line {line}");
+            if (detail.StartsWith(prefix, StringComparison.Ordinal) && detail.Length > prefix.Length && detail[prefix.Length] is '.' or ':')
+                detail = detail[(prefix.Length + 1)..].TrimStart();
             string imported = problem["imported"] is JsonValue i && i.TryGetValue(out long count)
                 ? string.Create(CultureInfo.InvariantCulture, $" ({count} points before it were imported)")
                 : "";
