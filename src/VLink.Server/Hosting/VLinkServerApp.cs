@@ -71,5 +71,6 @@ public static class VLinkServerApp
         app.MapTransferEndpoints();
         app.MapServiceEndpoints();
         app.MapClusterEndpoints();
+        app.MapMarketEndpoints();
     }
 }
