@@ -20,7 +20,7 @@ internal static class TransferCommands
         var format = new Option<string>("--format") { Description = "ndjson or csv (default: from the file's extension: .csv is csv; .ndjson, .jsonl and .json are ndjson).", HelpName = "ndjson|csv" };
         var batchSize = new Option<int>("--batch-size") { Description = "Points the server writes per batch.", DefaultValueFactory = _ => 1000, HelpName = "N" };
         format.AcceptOnlyFromAmong(StringComparer.OrdinalIgnoreCase, Formats);
-        batchSize.Check(v => v is < 1 or > 100_000 ? $"--batch-size: {v} must be between 1 and 100000." : null);
+        batchSize.Check(v => v is < 1 or > 10_000 ? $"--batch-size: {v} must be between 1 and 10000." : null);
 
         var command = new Command("import", "Stream a file of points into a collection, with a progress bar over the bytes sent.")
         {
