@@ -76,7 +76,7 @@ public sealed class TestCluster : IAsyncDisposable
             akka.cluster.sharding.handoff-timeout = 10s
             akka.cluster.singleton.hand-over-retry-interval = 200ms
             akka.remote.dot-netty.tcp.batching.enabled = false
-            vlink.gather.timeout = 3s
+            vlink.gather.timeout = 5s
             """;
         var system = ActorSystem.Create("vlink", VLinkConfig.Build(address, extraHocon is null ? testHocon : extraHocon + "\n" + testHocon));
         var node = VLinkNode.Start(system);
