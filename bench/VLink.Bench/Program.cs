@@ -12,7 +12,8 @@ namespace VLink.Bench;
 /// VLink's benchmark harness. Commands: <c>ann</c> (VLink vs hnswlib), <c>synth</c> (synthetic data),
 /// <c>truth</c> (exact ground truth), <c>glove-convert</c> (GloVe JSON to TEXMEX), <c>gather</c> (scatter-gather
 /// overhead on a loopback cluster), <c>recovery</c> (a large partition's recovery: journal replay vs snapshot), <c>http</c> (end-to-end
-/// <c>/points/search</c> latency and throughput against node processes).
+/// <c>/points/search</c> latency and throughput against node processes), <c>ingest</c> (ticks/s from a tick file to durable
+/// regime vectors through the ingestion pipeline, with the parser alone as the peer).
 /// Exit codes: 0 success, 1 unexpected failure, 2 bad command line or bad input file.
 /// </summary>
 public static class Program
@@ -26,6 +27,7 @@ public static class Program
         ("gather", GatherCommand.Flags, GatherCommand.Usage, GatherCommand.Run),
         ("recovery", RecoveryCommand.Flags, RecoveryCommand.Usage, RecoveryCommand.Run),
         ("http", HttpCommand.Flags, HttpCommand.Usage, HttpCommand.Run),
+        ("ingest", IngestCommand.Flags, IngestCommand.Usage, IngestCommand.Run),
     ];
 
     /// <summary>Entry point.</summary>

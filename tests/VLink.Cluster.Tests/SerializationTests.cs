@@ -291,7 +291,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         var bad = new MarketDataIngested(new MarketBatch("s", [5, 5], [new VLink.Core.Ingest.Tick(1, 1), new VLink.Core.Ingest.Tick(2, 1)], []));
         Assert.Throws<SerializationException>(() => _serializer.ToBinary(bad));
         var ok = _serializer.ToBinary(new MarketDataIngested(new MarketBatch("s", [5, 6], [new VLink.Core.Ingest.Tick(1, 1), new VLink.Core.Ingest.Tick(2, 1)], [])));
-        // "s": length 1 + 1 byte, count 2, kind 0, then the first step 5 and the second step 1.
+        // "s": length 1 + 1 byte, count 2, kind 0, then the first sequence step 5 and the second step 1.
         Assert.Equal(5, ok[5]);
         Assert.Equal(1, ok[6]);
         ok[6] = 0; // a zero step would repeat a sequence number
@@ -420,11 +420,13 @@ internal static class ProtocolSamples
 
     public static readonly CollectionSpec RegimeCollection = RegimeSpec.Default(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2)).Collection("regimes");
 
-    public static readonly MarketBatch TickBatch = new("ticks.csv", [1, 2, 130, long.MaxValue],
+    public static readonly MarketBatch TickBatch = new("ticks.csv", [1, 2, 130, 131, 132, long.MaxValue],
     [
         new VLink.Core.Ingest.Tick(638_000_000_000_000_000, 101.25),
         new VLink.Core.Ingest.Tick(638_000_000_010_000_000, 101.5, 3),
         new VLink.Core.Ingest.Tick(638_000_000_020_000_000, 100.75, null, 100.5, 101),
+        new VLink.Core.Ingest.Tick(637_000_000_000_000_000, 100, 0.25), // behind the previous: a negative step
+        new VLink.Core.Ingest.Tick(0, 100, -0.0),
         new VLink.Core.Ingest.Tick(DateTime.MaxValue.Ticks, double.Epsilon, 0, double.MaxValue, null),
     ], []);
 

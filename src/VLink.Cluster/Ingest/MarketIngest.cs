@@ -195,12 +195,21 @@ public sealed class MarketIngest
     {
         var list = chunks as IReadOnlyList<MarketChunk> ?? [.. chunks];
         if (list.Count == 1) return list[0];
-        var first = list[0];
-        return new MarketChunk(first.Market, new MarketBatch(
-            first.Batch.Source,
-            [.. list.SelectMany(c => c.Batch.Sequences)],
-            [.. list.SelectMany(c => c.Batch.Ticks)],
-            [.. list.SelectMany(c => c.Batch.Bars)]));
+        int rows = 0;
+        foreach (var c in list) rows += c.Batch.Count;
+        var first = list[0].Batch;
+        var sequences = new long[rows];
+        var ticks = first.Ticks.Length > 0 ? new Tick[rows] : [];
+        var bars = first.Bars.Length > 0 ? new Bar[rows] : [];
+        int at = 0;
+        foreach (var c in list)
+        {
+            c.Batch.Sequences.CopyTo(sequences, at);
+            if (ticks.Length > 0) c.Batch.Ticks.CopyTo(ticks, at);
+            if (bars.Length > 0) c.Batch.Bars.CopyTo(bars, at);
+            at += c.Batch.Count;
+        }
+        return new MarketChunk(list[0].Market, new MarketBatch(first.Source, sequences, ticks, bars));
     }
 
     private async Task<(string Market, MarketIngestAck Ack, int Rows)> DeliverAsync(CollectionEntry entry, MarketChunk chunk, IngestOptions options)

@@ -35,8 +35,10 @@ namespace VLink.Cluster.Serialization;
 /// optional market state bytes; market batches (ticks or bars with their sequence numbers) appear. Older payloads read
 /// as plain collections without market state.</para>
 /// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
-/// increments, each unsigned LEB128 (64-bit); a tick is time (int64), price (double), a presence byte (bit 0 size,
-/// bit 1 bid, bit 2 ask) and the present values; a bar is start, end, open, high, low, close and an optional volume.</para>
+/// increments, each unsigned LEB128 (64-bit); a tick is its time as the zigzag LEB128 step from the previous tick's
+/// (from 0 for the first), price (double), a presence byte (bit 0 size as a double, bit 3 size as LEB128 when it is a
+/// whole number, bit 1 bid, bit 2 ask) and the present values; a bar is start, end, open, high, low, close and an
+/// optional volume.</para>
 /// </remarks>
 public sealed class VLinkSerializer : SerializerWithStringManifest
 {
@@ -383,12 +385,18 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             w.VarUInt64((ulong)(sequence - previous));
             previous = sequence;
         }
+        long previousTime = 0;
         foreach (var t in b.Ticks)
         {
-            w.Int64(t.Time);
+            // Times as zigzag LEB128 steps from the previous tick (a few bytes), whole sizes as LEB128.
+            long step = unchecked(t.Time - previousTime);
+            w.VarUInt64(unchecked((ulong)((step << 1) ^ (step >> 63))));
+            previousTime = t.Time;
             w.Double(t.Price);
-            w.Byte((byte)((t.Size.HasValue ? 1 : 0) | (t.Bid.HasValue ? 2 : 0) | (t.Ask.HasValue ? 4 : 0)));
-            if (t.Size is { } size) w.Double(size);
+            bool wholeSize = t.Size is { } s && s >= 0 && s <= 9_007_199_254_740_992 && Math.Floor(s) == s && !(s == 0 && double.IsNegative(s));
+            w.Byte((byte)((t.Size.HasValue && !wholeSize ? 1 : 0) | (t.Bid.HasValue ? 2 : 0) | (t.Ask.HasValue ? 4 : 0) | (wholeSize ? 8 : 0)));
+            if (wholeSize) w.VarUInt64((ulong)t.Size!.Value);
+            else if (t.Size is { } size) w.Double(size);
             if (t.Bid is { } bid) w.Double(bid);
             if (t.Ask is { } ask) w.Double(ask);
         }
@@ -408,7 +416,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     private static MarketBatch ReadMarketBatch(Reader r)
     {
         string source = r.String();
-        int count = r.Count(bytesPerItem: 17);
+        int count = r.Count(bytesPerItem: 11);
         byte kind = r.Byte();
         if (kind > 1) throw Reader.Damaged($"unknown market batch kind {kind}");
         var sequences = new long[count];
@@ -422,13 +430,15 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         }
         var ticks = kind == 0 ? new Core.Ingest.Tick[count] : [];
         var bars = kind == 1 ? new Core.Ingest.Bar[count] : [];
+        long time = 0;
         for (int i = 0; i < ticks.Length; i++)
         {
-            long time = r.Int64();
+            ulong zigzag = r.VarUInt64();
+            time = unchecked(time + ((long)(zigzag >> 1) ^ -(long)(zigzag & 1)));
             double price = r.Double();
             byte present = r.Byte();
-            if (present > 7) throw Reader.Damaged($"tick presence byte {present}");
-            double? size = (present & 1) != 0 ? r.Double() : null;
+            if (present > 15 || (present & 9) == 9) throw Reader.Damaged($"tick presence byte {present}");
+            double? size = (present & 1) != 0 ? r.Double() : (present & 8) != 0 ? r.VarUInt64() : null;
             double? bid = (present & 2) != 0 ? r.Double() : null;
             double? ask = (present & 4) != 0 ? r.Double() : null;
             ticks[i] = new Core.Ingest.Tick(time, price, size, bid, ask);
