@@ -74,22 +74,17 @@ public static class IngestCommand
         listener.Start();
         IngestReport report;
         double wall, cpu;
+        long allocated;
+        int gen2;
         long vectorsStored;
         try
         {
-            if (Environment.GetEnvironmentVariable("VLINK_BENCH_WAL") == "1")
-            {
-                using var c = new Microsoft.Data.Sqlite.SqliteConnection(VLink.Cluster.Hosting.VLinkConfig.SqliteConnection(data));
-                c.Open();
-                using var cmd = c.CreateCommand();
-                cmd.CommandText = "PRAGMA journal_mode=WAL;";
-                Console.Error.WriteLine("journal_mode=" + cmd.ExecuteScalar());
-            }
-            string extra = Environment.GetEnvironmentVariable("VLINK_BENCH_HOCON") ?? "";
-            await using var cluster = await LocalCluster.StartAsync(1, data, "vlink.gather.timeout = 120s\nvlink.snapshot-every = 1000000\n" + extra);
+            await using var cluster = await LocalCluster.StartAsync(1, data, "vlink.gather.timeout = 120s");
             var node = cluster.Nodes[0];
             var ingest = new MarketIngest(node);
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            allocated = GC.GetTotalAllocatedBytes();
+            gen2 = GC.CollectionCount(2);
             var clock = Stopwatch.StartNew();
             await using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
             {
@@ -104,6 +99,8 @@ public static class IngestCommand
             }
             wall = clock.Elapsed.TotalSeconds;
             cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+            allocated = GC.GetTotalAllocatedBytes() - allocated;
+            gen2 = GC.CollectionCount(2) - gen2;
             vectorsStored = await node.CountAsync("bench-regimes", null, TimeSpan.FromSeconds(120));
         }
         finally
@@ -117,7 +114,7 @@ public static class IngestCommand
         // Journal: from the persist call to its callback, minus nothing (apply runs after it); summed over partitions.
         double tickRate = rows / wall;
         Console.Error.WriteLine($"ingest: end to end {wall:F2} s = {tickRate:N0} ticks/s ({report.Batches} batches, journal {journalSeconds:F2} s summed over {journalWrites} writes); " +
-            $"{tickRate / (rows / parseSeconds):P0} of the parser alone; the process used {cpu:F2} CPU-s ({cpu / wall:F2} cores, {Environment.ProcessorCount} available)");
+            $"{tickRate / (rows / parseSeconds):P0} of the parser alone; the process used {cpu:F2} CPU-s ({cpu / wall:F2} cores, {Environment.ProcessorCount} available), allocated {allocated / 1e6:F0} MB, {gen2} gen-2 collections");
         Json.Line(w =>
         {
             w.WriteString("bench", "ingest");
@@ -132,6 +129,8 @@ public static class IngestCommand
             w.WriteNumber("vectors", report.Vectors);
             w.WriteRounded("e2e_s", wall, 3);
             w.WriteRounded("e2e_cpu_s", cpu, 3);
+            w.WriteNumber("e2e_allocated_bytes", allocated);
+            w.WriteNumber("e2e_gen2_collections", gen2);
             w.WriteRounded("ticks_per_s", tickRate, 0);
             w.WriteRounded("peer_parse_only_s", parseSeconds, 3);
             w.WriteRounded("peer_parse_only_ticks_per_s", rows / parseSeconds, 0);

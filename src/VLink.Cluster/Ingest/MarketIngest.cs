@@ -60,6 +60,12 @@ public sealed record IngestOptions
     /// <summary>Most rows of one market in one batch (one journal event).</summary>
     public int BatchRows { get; init; } = 32_768;
 
+    /// <summary>
+    /// Complete batches a market may hold ready while its previous batch is in flight (at least 1). The reader runs at
+    /// most about (this + 2) batches per market ahead of the acknowledgements.
+    /// </summary>
+    public int BatchesAhead { get; init; } = 2;
+
     /// <summary>How long a market's partial batch waits for more rows (a slow feed) before it is sent.</summary>
     public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(200);
 
@@ -92,7 +98,8 @@ public sealed class MarketIngestException(string market, string reason) : Except
 /// rows or <see cref="IngestOptions.BatchWindow"/>) → one ask at a time per market to the market's partition through
 /// the shard region (<c>SelectAsync(1)</c>: batches of a market arrive in order, and a market whose partition is slow
 /// holds back the reader instead of filling memory) → a sink adds up the acknowledgements. Backpressure runs end to
-/// end: at most one batch per market is in flight, plus the stages' small buffers.
+/// end: at most one batch per market is in flight, <see cref="IngestOptions.BatchesAhead"/> more wait ready, plus the
+/// stages' small buffers.
 /// </summary>
 public sealed class MarketIngest
 {
@@ -182,6 +189,9 @@ public sealed class MarketIngest
             .GroupBy(options.MaxMarkets, c => c.Market)
             .GroupedWeightedWithin(options.BatchRows, int.MaxValue, options.BatchWindow, c => c.Batch.Count)
             .Select(Merge)
+            // A market whose batch is being journalled keeps filling its next batches, so one busy partition does not
+            // stall the reader (and with it every other market) at once; bounded, then it backpressures.
+            .Buffer(options.BatchesAhead, OverflowStrategy.Backpressure)
             .SelectAsync(1, c => DeliverAsync(entry, c, options));
         var merged = (Source<(string Market, MarketIngestAck Ack, int Rows), NotUsed>)grouped.MergeSubstreams();
         await merged.RunWith(Sink.ForEach<(string Market, MarketIngestAck Ack, int Rows)>(r =>
