@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's first command until `vlink demo` lands: builds a small clustered set (50,000 x 96, L2) and runs
+# The HNSW benchmark in one command: builds a small clustered set (50,000 x 96, L2) and runs
 # VLink's HNSW and hnswlib side by side on it, printing one JSON line per (engine, ef) and a ratio line.
 set -euo pipefail
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

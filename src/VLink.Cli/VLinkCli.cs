@@ -60,12 +60,16 @@ public static class VLinkCli
     /// <summary>The root command and every sub-command.</summary>
     public static RootCommand BuildRoot()
     {
-        var root = new RootCommand("vlink: run a VLink node, manage collections, search, import and export points, and operate the cluster.");
+        var root = new RootCommand("vlink: run a VLink node (or the demo), manage collections, search, import and export points, ingest markets and search their regimes, and operate the cluster.");
+        root.Subcommands.Add(new DemoCommand());
         root.Subcommands.Add(new NodeCommand());
         root.Subcommands.Add(CollectionCommands.Build());
         root.Subcommands.Add(SearchCommand.Build());
         root.Subcommands.Add(TransferCommands.BuildImport());
         root.Subcommands.Add(TransferCommands.BuildExport());
+        root.Subcommands.Add(IngestCommand.Build());
+        root.Subcommands.Add(RegimeCommands.BuildRegimes());
+        root.Subcommands.Add(RegimeCommands.BuildMarkets());
         root.Subcommands.Add(ClusterCommands.Build());
         return root;
     }
