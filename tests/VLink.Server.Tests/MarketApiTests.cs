@@ -222,3 +222,62 @@ public sealed class MarketApiTests(ServerFixture fixture)
         Assert.Empty(list["markets"]!.AsArray());
     }
 }
+
+/// <summary>The market line feed of a server configured with a feed port: keys checked on the first line.</summary>
+public sealed class MarketFeedTests
+{
+    [Fact]
+    public async Task A_feed_connection_with_a_write_key_is_ingested_and_one_without_is_refused()
+    {
+        string data = Directory.CreateTempSubdirectory("vlink-feed-test-").FullName;
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        var node = await ServerNode.StartAsync(data, new Dictionary<string, string?>
+        {
+            ["VLink:ApiKeys:0:Key"] = ServerFixture.ReadKey,
+            ["VLink:ApiKeys:0:Role"] = "read",
+            ["VLink:ApiKeys:1:Key"] = ServerFixture.WriteKey,
+            ["VLink:ApiKeys:1:Role"] = "write",
+            ["VLink:MarketFeedPort"] = port.ToString(CultureInfo.InvariantCulture),
+        });
+        try
+        {
+            var t0 = new DateTime(2024, 7, 1, 0, 0, 0, DateTimeKind.Utc);
+            var rows = new StringBuilder();
+            for (int i = 0; i < 90; i++)
+                rows.Append(CultureInfo.InvariantCulture, $"{{\"time\":\"{t0.AddMinutes(i):O}\",\"symbol\":\"FX1\",\"price\":{1.1 + 0.001 * Math.Sin(i):F5}}}\n");
+
+            string accepted = await SendAsync(port, $"api-key {ServerFixture.WriteKey}\n" + rows);
+            string readOnly = await SendAsync(port, $"api-key {ServerFixture.ReadKey}\n" + rows);
+            string none = await SendAsync(port, rows.ToString());
+
+            var summary = JsonNode.Parse(accepted)!.AsObject();
+            Assert.Equal(90, (long)summary["accepted"]!);
+            Assert.Equal(89 - 60, (long)summary["vectors"]!); // one-minute bars by default for ticks
+            Assert.Contains("api-key", (string?)JsonNode.Parse(readOnly)!["error"]);
+            Assert.Contains("api-key", (string?)JsonNode.Parse(none)!["error"]);
+            var market = (await Api.Ok(await node.ClientWith(ServerFixture.ReadKey).GetAsync("/markets/FX1")))["result"]!;
+            Assert.Equal(90, (long)market["ticks"]!);
+        }
+        finally
+        {
+            await node.DisposeAsync();
+            ServerNode.DeleteFolder(data);
+        }
+    }
+
+    private static async Task<string> SendAsync(int port, string text)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(text));
+        client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)) ?? "";
+    }
+}

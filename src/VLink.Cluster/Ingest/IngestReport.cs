@@ -103,7 +103,7 @@ public sealed class IngestReport
     /// <summary>Per market.</summary>
     public IReadOnlyDictionary<string, MarketReport> Markets => _markets;
 
-    internal void Add(string market, MarketIngestAck ack)
+    internal void Add(string market, MarketIngestAck ack, long sequenceOffset = 0)
     {
         Accepted += ack.Accepted;
         Duplicates += ack.Duplicates;
@@ -112,7 +112,8 @@ public sealed class IngestReport
         Vectors += ack.Vectors;
         Batches++;
         foreach (var (kind, n) in ack.RejectedByKind) _byKind[kind] = _byKind.GetValueOrDefault(kind) + n;
-        AddErrors(ack.Errors, ack.Rejected > ack.Errors.Count);
+        // The market names rows by sequence number; the report by line, like the reader.
+        AddErrors(sequenceOffset == 0 ? ack.Errors : [.. ack.Errors.Select(e => e with { Line = e.Line - sequenceOffset })], ack.Rejected > ack.Errors.Count);
         var m = _markets.GetValueOrDefault(market) ?? new MarketReport(0, 0, 0, 0, 0);
         _markets[market] = new MarketReport(m.Accepted + ack.Accepted, m.Duplicates + ack.Duplicates, m.Rejected + ack.Rejected, m.Bars + ack.Bars, m.Vectors + ack.Vectors);
     }

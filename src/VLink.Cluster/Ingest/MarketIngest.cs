@@ -196,7 +196,7 @@ public sealed class MarketIngest
         var merged = (Source<(string Market, MarketIngestAck Ack, int Rows), NotUsed>)grouped.MergeSubstreams();
         await merged.RunWith(Sink.ForEach<(string Market, MarketIngestAck Ack, int Rows)>(r =>
         {
-            report.Add(r.Market, r.Ack);
+            report.Add(r.Market, r.Ack, options.SequenceOffset);
             options.Progress?.AddDelivered(r.Rows);
         }), _materializer).ConfigureAwait(false);
     }

@@ -4,6 +4,8 @@ using Akka.Configuration;
 using Akka.Hosting.Logging;
 using Microsoft.Extensions.Options;
 using VLink.Cluster.Hosting;
+using VLink.Cluster.Ingest;
+using VLink.Server.Api;
 
 namespace VLink.Server.Hosting;
 
@@ -11,11 +13,16 @@ namespace VLink.Server.Hosting;
 /// Runs this process's cluster node: creates the actor system on start, starts the <see cref="VLinkNode"/> in it,
 /// and leaves the cluster and terminates the system on shutdown. When the system ends on its own (the node was
 /// asked to leave, or was downed), the whole application stops: a process without its node serves nothing.
+/// With <see cref="VLinkServerOptions.MarketFeedPort"/> set it also listens for the market line feed.
 /// </summary>
-public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : IHostedService
+public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime, ApiKeyRing keys) : IHostedService
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<VLinkNodeHost>();
     private volatile VLinkNode? _node;
+    private TcpMarketFeed? _feed;
+
+    /// <summary>The market line feed, when configured and started.</summary>
+    public TcpMarketFeed? MarketFeed => _feed;
 
     /// <summary>The running node, or null before start and after stop.</summary>
     public VLinkNode? Node => _node;
@@ -43,7 +50,7 @@ public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerF
     }
 
     /// <inheritdoc />
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;
         var address = AddressOf(o);
@@ -54,14 +61,25 @@ public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerF
         var system = ActorSystem.Create(address.SystemName, setup);
         var node = VLinkNode.Start(system);
         _node = node;
-        system.WhenTerminated.ContinueWith(_ =>
+        _ = system.WhenTerminated.ContinueWith(_ =>
         {
             if (!ReferenceEquals(_node, node)) return; // stopped by the host itself
             _logger.LogWarning("The VLink node's actor system terminated (the node left the cluster or was downed); stopping the server");
             lifetime.StopApplication();
         }, TaskScheduler.Default);
         _logger.LogInformation("VLink node started at {Host}:{Port} ({Persistence})", o.Host, o.AkkaPort, o.Persistence);
-        return Task.CompletedTask;
+        if (o.MarketFeedPort > 0)
+        {
+            var format = o.MarketFeedFormat.Trim().ToLowerInvariant() switch
+            {
+                "ndjson" => Core.Ingest.MarketFileFormat.Ndjson,
+                "csv" => Core.Ingest.MarketFileFormat.Csv,
+                var other => throw new InvalidOperationException($"VLink:MarketFeedFormat must be ndjson or csv, got '{other}'."),
+            };
+            Func<string, bool>? authorize = keys.Enabled ? key => keys.Match(key) is { } role && role >= VLinkRole.Write : null;
+            _feed = await TcpMarketFeed.BindAsync(new MarketIngest(node), o.Host, o.MarketFeedPort, new IngestOptions { Format = format }, authorize).ConfigureAwait(false);
+            _logger.LogInformation("Market feed listening at {Address} ({Format})", _feed.LocalAddress, format);
+        }
     }
 
     /// <inheritdoc />
@@ -69,6 +87,8 @@ public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerF
     {
         var node = _node;
         if (node is null) return;
+        if (_feed is not null) await _feed.DisposeAsync().ConfigureAwait(false);
+        _feed = null;
         _node = null;
         // Leave the cluster gracefully (hands partitions and the catalog over), then terminate the system.
         await CoordinatedShutdown.Get(node.System).Run(CoordinatedShutdown.ClrExitReason.Instance).ConfigureAwait(false);

@@ -47,6 +47,15 @@ public sealed class VLinkServerOptions
     /// </summary>
     public long MaxBodyBytes { get; set; } = Api.BodyLimit.DefaultMaxBodyBytes;
 
+    /// <summary>
+    /// TCP port of the market line feed (<c>TcpMarketFeed</c>, at <see cref="Host"/>); 0 (default) = no feed. With API
+    /// keys on, a connection's first line is <c>api-key KEY</c> with a write key.
+    /// </summary>
+    public int MarketFeedPort { get; set; }
+
+    /// <summary>The line format of the market feed: <c>ndjson</c> (default) or <c>csv</c> (a header line first).</summary>
+    public string MarketFeedFormat { get; set; } = "ndjson";
+
     /// <summary>A JSON file of API keys, <c>[{"key": "...", "role": "read|write|admin"}]</c>; optional.</summary>
     public string? ApiKeysFile { get; set; }
 }
