@@ -4,6 +4,7 @@ using VLink.Bench.Cluster;
 using VLink.Bench.Exact;
 using VLink.Bench.Http;
 using VLink.Bench.Io;
+using VLink.Bench.Regimes;
 using VLink.Bench.Synth;
 
 namespace VLink.Bench;
@@ -13,7 +14,8 @@ namespace VLink.Bench;
 /// <c>truth</c> (exact ground truth), <c>glove-convert</c> (GloVe JSON to TEXMEX), <c>gather</c> (scatter-gather
 /// overhead on a loopback cluster), <c>recovery</c> (a large partition's recovery: journal replay vs snapshot), <c>http</c> (end-to-end
 /// <c>/points/search</c> latency and throughput against node processes), <c>ingest</c> (ticks/s from a tick file to durable
-/// regime vectors through the ingestion pipeline, with the parser alone as the peer).
+/// regime vectors through the ingestion pipeline, with the parser alone as the peer), <c>regimes-eval</c> (whether the
+/// nearest regimes predict forward volatility and returns better than the market's own trailing figures).
 /// Exit codes: 0 success, 1 unexpected failure, 2 bad command line or bad input file.
 /// </summary>
 public static class Program
@@ -27,6 +29,7 @@ public static class Program
         ("gather", GatherCommand.Flags, GatherCommand.Usage, GatherCommand.Run),
         ("recovery", RecoveryCommand.Flags, RecoveryCommand.Usage, RecoveryCommand.Run),
         ("http", HttpCommand.Flags, HttpCommand.Usage, HttpCommand.Run),
+        ("regimes-eval", RegimesEvalCommand.Flags, RegimesEvalCommand.Usage, RegimesEvalCommand.Run),
         ("ingest", IngestCommand.Flags, IngestCommand.Usage, IngestCommand.Run),
     ];
 
