@@ -7,7 +7,9 @@ namespace VLink.Core.Hnsw;
 
 public sealed unsafe partial class HnswIndex
 {
-    private const int FileVersion = 2;
+    /// <summary>3 adds scalar quantization (its options, the code centre, the originals after the graph); 2 still loads.</summary>
+    private const int FileVersion = 3;
+    private const int OldestFileVersion = 2;
     private const string FileKind = "HNSW index";
     private static ReadOnlySpan<byte> Magic => "VLNKHNSW"u8;
 
@@ -30,6 +32,7 @@ public sealed unsafe partial class HnswIndex
             w.Write(Options.EfSearch);
             w.Write(Options.Seed);
             w.Write(Options.FilteredScanSelectivity);
+            WriteQuantization(w, Options.Quantization, s.Center);
             w.Write(_count);
             w.Write(_live);
             w.Write(_entry);
@@ -58,6 +61,16 @@ public sealed unsafe partial class HnswIndex
                 if (s.UpperLinks(node) is { } upper)
                     checksum.Write(MemoryMarshal.AsBytes(upper.AsSpan()));
             }
+            if (s.Quantized)
+            {
+                // The originals, chunk by chunk in node order, as they sit in memory or in the mapped file.
+                var store = s.Originals!.Store;
+                for (int start = 0, chunk = 0; start < _count; start += store.ChunkNodes, chunk++)
+                {
+                    int nodes = Math.Min(store.ChunkNodes, _count - start);
+                    checksum.Write(new ReadOnlySpan<byte>((byte*)s.Originals.Addresses[chunk], nodes * store.VectorBytes));
+                }
+            }
             IndexFile.EndWrite(w, checksum, stream);
         }
     }
@@ -78,8 +91,8 @@ public sealed unsafe partial class HnswIndex
     public static HnswIndex Load(Stream stream, DistanceFunction? custom = null)
     {
         long available = stream.CanSeek ? stream.Length - stream.Position : long.MaxValue;
-        var (r, checksum) = IndexFile.BeginRead(stream, Magic, FileVersion, FileKind);
-        var index = IndexFile.Guard(() => ReadBody(r, checksum, custom, available), FileKind);
+        var (r, checksum) = IndexFile.BeginRead(stream, Magic, OldestFileVersion, FileVersion, FileKind, out int version);
+        var index = IndexFile.Guard(() => ReadBody(r, checksum, custom, available, version), FileKind);
         IndexFile.EndRead(checksum, stream, FileKind);
         return index;
     }
@@ -91,7 +104,20 @@ public sealed unsafe partial class HnswIndex
         return Load(file, custom);
     }
 
-    private static HnswIndex ReadBody(BinaryReader r, ChecksumStream checksum, DistanceFunction? custom, long available)
+    private static void WriteQuantization(BinaryWriter w, ScalarQuantization? quantization, float[]? center)
+    {
+        w.Write(quantization is not null);
+        if (quantization is null) return;
+        w.Write(quantization.Quantile);
+        w.Write(quantization.Oversampling);
+        w.Write(quantization.OriginalsInRam);
+        w.Write(quantization.TrainingPoints);
+        w.Write(center is not null);
+        if (center is not null)
+            foreach (float c in center) w.Write(c);
+    }
+
+    private static HnswIndex ReadBody(BinaryReader r, ChecksumStream checksum, DistanceFunction? custom, long available, int version)
     {
         // Messages are only formatted on failure: these checks run once per node and per link.
         [System.Diagnostics.CodeAnalysis.DoesNotReturn]
@@ -108,6 +134,29 @@ public sealed unsafe partial class HnswIndex
             Seed = r.ReadInt32(),
             FilteredScanSelectivity = r.ReadDouble(),
         };
+        float[]? center = null;
+        if (version >= 3 && r.ReadBoolean())
+        {
+            options = options with
+            {
+                Quantization = new ScalarQuantization
+                {
+                    Quantile = r.ReadDouble(),
+                    Oversampling = r.ReadDouble(),
+                    OriginalsInRam = r.ReadBoolean(),
+                    TrainingPoints = r.ReadInt32(),
+                },
+            };
+            if (r.ReadBoolean())
+            {
+                center = new float[dimension];
+                for (int i = 0; i < dimension; i++)
+                {
+                    center[i] = r.ReadSingle();
+                    if (!float.IsFinite(center[i])) Fail("the code centre is not finite");
+                }
+            }
+        }
         try
         {
             options.Validate();
@@ -128,6 +177,7 @@ public sealed unsafe partial class HnswIndex
         if ((long)count * index._storage.Stride > available) Fail($"it claims {count} nodes, more than its length can hold");
         if (!(entry == -1 || ((int)entry >= 0 && (int)entry < count))) Fail("the entry point is out of range");
 
+        if (center is not null) index._storage = index._storage.WithCenter(center);
         var s = index._storage.Grow(Math.Max(count, 1));
         for (int start = 0, block = 0; start < count; start += s.BlockSize, block++)
         {
@@ -170,6 +220,15 @@ public sealed unsafe partial class HnswIndex
             var upper = new int[level * (options.M + 1)];
             checksum.ReadExactly(MemoryMarshal.AsBytes(upper.AsSpan()));
             s.SetUpperLinks(node, upper);
+        }
+        if (s.Quantized)
+        {
+            var store = s.Originals!.Store;
+            for (int start = 0, chunk = 0; start < count; start += store.ChunkNodes, chunk++)
+            {
+                int nodes = Math.Min(store.ChunkNodes, count - start);
+                checksum.ReadExactly(new Span<byte>((byte*)s.Originals.Addresses[chunk], nodes * store.VectorBytes));
+            }
         }
         // The search loop trusts link ids with raw pointers: every one is checked before the index is handed out.
         for (int node = 0; node < count; node++)

@@ -64,6 +64,8 @@ public sealed unsafe partial class HnswIndex
             return Scan(kernel, s, count, q, k, filter);
 
         int ef = Math.Max(options.Ef ?? Options.EfSearch, k);
+        if (s.Center is not null && !TK.OnCodes)
+            return SearchCoded(kernel, s, q, k, ef, entry, filter, count, scratch);
         int current = (int)entry;
         float currentDistance = kernel.Distance(q, s.Vector(current), Dimension);
         for (int layer = (int)(entry >> 32); layer > 0; layer--)
@@ -87,6 +89,53 @@ public sealed unsafe partial class HnswIndex
         }
         return hits.Length <= k ? hits : hits[..k];
     }
+
+    /// <summary>
+    /// A quantized search: the graph is walked on int8 codes, then the ⌈k·oversampling⌉ best candidates are
+    /// re-scored on their full-precision vectors with <paramref name="exact"/>, which ranks the answer.
+    /// </summary>
+    private IReadOnlyList<SearchHit> SearchCoded<TK>(TK exact, HnswStorage s, float* q, int k, int ef, long entry,
+        IPointFilter? filter, int count, SearchScratch scratch)
+        where TK : struct, IDistanceKernel
+    {
+        int rescored = Math.Max(k, (int)Math.Ceiling(k * Options.Quantization!.Oversampling));
+        ef = Math.Max(ef, rescored);
+        bool euclidean = Metric == DistanceMetric.Euclidean;
+        byte* coded = scratch.CodedQuery(ScalarCodec.QueryBytes(Dimension), 2 * Dimension, out Span<float> codeScratch);
+        ScalarCodec.EncodeQuery(q, s.Center, Dimension, Options.Quantization.Quantile, euclidean, coded, codeScratch);
+        var qc = (float*)coded;
+        int current = (int)entry;
+        if (euclidean)
+            WalkCodes(new CodeEuclideanKernel(), s, qc, ref current, ef, entry, filter, scratch);
+        else
+            WalkCodes(new CodeInnerProductKernel(), s, qc, ref current, ef, entry, filter, scratch);
+
+        var results = scratch.Results;
+        while (results.Count > rescored) results.Pop();
+        var hits = new SearchHit[results.Count];
+        for (int i = hits.Length - 1; i >= 0; i--)
+        {
+            int node = results.Pop().Node;
+            hits[i] = new SearchHit(s.Label(node), exact.Distance(q, s.Vector(node), Dimension));
+        }
+        Array.Sort(hits);
+        if (hits.Length < k && hits.Length < Count) return Scan(exact, s, count, q, k, filter);
+        return hits.Length <= k ? hits : hits[..k];
+    }
+
+    private void WalkCodes<TK>(TK kernel, HnswStorage s, float* q, ref int current, int ef, long entry, IPointFilter? filter, SearchScratch scratch)
+        where TK : struct, IDistanceKernel
+    {
+        float currentDistance = kernel.Distance(q, (float*)s.Record(current), Dimension);
+        for (int layer = (int)(entry >> 32); layer > 0; layer--)
+            GreedyClosest(kernel, s, q, ref current, ref currentDistance, layer);
+        SearchLayer(kernel, s, q, current, currentDistance, ef, 0, filter, scratch);
+    }
+
+    /// <summary>Where a kernel finds a node: its int8-coded record, or its float vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* Point<TK>(HnswStorage s, int node) where TK : struct, IDistanceKernel =>
+        TK.OnCodes ? (float*)s.Record(node) : s.Vector(node);
 
     /// <summary>
     /// The filtered-search planner: estimates the filter's selectivity on an even sample of nodes and
@@ -140,7 +189,7 @@ public sealed unsafe partial class HnswIndex
             {
                 int candidate = list[i];
                 if ((uint)candidate >= (uint)capacity) continue;
-                float d = kernel.Distance(q, s.Vector(candidate), Dimension);
+                float d = kernel.Distance(q, Point<TK>(s, candidate), Dimension);
                 if (d < currentDistance)
                 {
                     currentDistance = d;
@@ -206,12 +255,12 @@ public sealed unsafe partial class HnswIndex
                 if (mark == tag) continue;
                 mark = tag;
                 Unsafe.Add(ref pending, fresh++) = neighbour;
-                if (Sse.IsSupported) Sse.Prefetch0(s.Vector(neighbour));
+                if (Sse.IsSupported) Sse.Prefetch0(Point<TK>(s, neighbour));
             }
             for (int i = 0; i < fresh; i++)
             {
                 int neighbour = Unsafe.Add(ref pending, i);
-                float d = kernel.Distance(q, s.Vector(neighbour), dimension);
+                float d = kernel.Distance(q, Point<TK>(s, neighbour), dimension);
                 if (results.Count < ef || d < bound)
                 {
                     frontier.Push(d, neighbour);

@@ -46,13 +46,16 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         if (custom is null) MetricRules.CheckBuiltIn(metric);
         Options = options ?? HnswOptions.Default;
         Options.Validate();
+        if (custom is not null && Options.Quantization is not null)
+            throw new ArgumentException("Quantization needs a built-in metric: codes are compared by dot products.", nameof(options));
         Dimension = dimension;
         Metric = metric;
         _custom = custom;
         _normalises = MetricRules.Normalises(metric);
         _levelMultiplier = 1.0 / Math.Log(Options.M);
         _rng = (ulong)Options.Seed;
-        _storage = new HnswStorage(dimension, Options.M);
+        _storage = new HnswStorage(dimension, Options.M,
+            Options.Quantization is { } quantization ? new VectorStore(dimension, mapped: !quantization.OriginalsInRam) : null);
     }
 
     /// <inheritdoc />
@@ -78,6 +81,22 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         }
     }
 
+    /// <summary>
+    /// Bytes of full-precision vectors held in a memory-mapped file rather than in process memory (quantized
+    /// indices with originals on disk); not part of <see cref="MemoryBytes"/>. The operating system keeps in memory
+    /// the pages searches re-score on and may evict the rest.
+    /// </summary>
+    public long MappedBytes
+    {
+        get
+        {
+            lock (_writeLock) return _storage.Originals?.MappedBytes ?? 0;
+        }
+    }
+
+    /// <summary>True once a quantized index has learnt its code centre and walks its graph on int8 codes.</summary>
+    public bool WalksCodes => Volatile.Read(ref _storage).Center is not null;
+
     /// <inheritdoc />
     public void Upsert(PointId id, ReadOnlySpan<float> vector)
     {
@@ -92,6 +111,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             if (!ReferenceEquals(storage, _storage)) Volatile.Write(ref _storage, storage);
             int level = NextLevel();
             prepared.AsSpan().CopyTo(new Span<float>(storage.Vector(node), Dimension));
+            if (storage.Quantized) EncodeNode(storage, node);
             storage.Links0(node)[0] = 0;
             storage.SetLabel(node, id);
             storage.Level(node) = (byte)level;
@@ -106,7 +126,38 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             }
             Volatile.Write(ref _count, node + 1);
             Volatile.Write(ref _live, _live + 1);
+            if (storage.Quantized && storage.Center is null && _live >= Options.Quantization!.TrainingPoints) LearnCenter();
         }
+    }
+
+    /// <summary>Writes a node's codes into its record from its float vector (quantized storage only).</summary>
+    private void EncodeNode(HnswStorage s, int node)
+    {
+        Span<float> scratch = Dimension <= 2048 ? stackalloc float[2 * Dimension] : new float[2 * Dimension];
+        ScalarCodec.Encode(s.Vector(node), s.Center, Dimension, Options.Quantization!.Quantile, s.Record(node), scratch);
+    }
+
+    /// <summary>
+    /// Learns the per-dimension mean of the live vectors and publishes a storage whose records are re-coded around
+    /// it. Readers keep the storage (codes and centre together) they started with. Caller holds the write lock.
+    /// </summary>
+    private void LearnCenter()
+    {
+        var s = _storage;
+        var sum = new double[Dimension];
+        int live = 0;
+        for (int node = 0; node < _count; node++)
+        {
+            if (s.IsDeleted(node)) continue;
+            live++;
+            float* v = s.Vector(node);
+            for (int i = 0; i < Dimension; i++) sum[i] += v[i];
+        }
+        var center = new float[Dimension];
+        for (int i = 0; i < Dimension; i++) center[i] = (float)(sum[i] / Math.Max(1, live));
+        var coded = s.WithCenter(center);
+        for (int node = 0; node < _count; node++) EncodeNode(coded, node);
+        Volatile.Write(ref _storage, coded);
     }
 
     /// <inheritdoc />

@@ -27,6 +27,9 @@ public sealed record HnswOptions
     /// </summary>
     public double FilteredScanSelectivity { get; init; } = 0.03;
 
+    /// <summary>Scalar int8 quantization of the walked vectors, or null (the default) to walk on float vectors.</summary>
+    public ScalarQuantization? Quantization { get; init; }
+
     /// <summary>The defaults.</summary>
     public static HnswOptions Default { get; } = new();
 
@@ -38,5 +41,6 @@ public sealed record HnswOptions
         if (EfSearch < 1) throw new ArgumentOutOfRangeException(nameof(EfSearch), EfSearch, "EfSearch must be positive.");
         if (FilteredScanSelectivity is < 0 or > 1)
             throw new ArgumentOutOfRangeException(nameof(FilteredScanSelectivity), FilteredScanSelectivity, "FilteredScanSelectivity must be within [0, 1].");
+        Quantization?.Validate();
     }
 }

@@ -12,6 +12,9 @@ namespace VLink.Core.Hnsw;
 /// while the GC still owns their lifetime: a reader holding an old <see cref="HnswStorage"/> keeps its blocks alive.
 /// </summary>
 /// <remarks>
+/// <para>With scalar quantization the record holds the node's int8 codes, its scale and squared norm instead of
+/// the float vector (about a quarter of the bytes), and the float vectors live in a <see cref="VectorStore"/>;
+/// <see cref="Vector"/> finds them there at the same cost.</para>
 /// The writer never mutates a published storage's block tables; growth publishes a new storage object
 /// whose tables share the old blocks. Block 0 starts small and doubles (it is copied then), so tiny
 /// partitions stay tiny; every later block holds <see cref="BlockSize"/> nodes.
@@ -29,8 +32,21 @@ internal sealed unsafe class HnswStorage
     public readonly int Dimension;
     public readonly int M;
     public readonly int M0;
-    /// <summary>Bytes per node record: vector (4·d), link count (4), links (4·M0); no padding (loads are unaligned anyway).</summary>
+    /// <summary>
+    /// Bytes per node record: vector (4·d) — or codes (d rounded up to 4), scale and squared norm (8) when
+    /// quantized — then link count (4) and links (4·M0); no padding (loads are unaligned anyway).
+    /// </summary>
     public readonly int Stride;
+    /// <summary>Bytes of int8 codes at the start of a quantized record (d rounded up to 4); 0 when records hold floats.</summary>
+    public readonly int CodeBytes;
+    /// <summary>The per-dimension mean the codes are taken around, once learnt; null before (codes around 0).</summary>
+    public readonly float[]? Center;
+    /// <summary>The full-precision vectors of a quantized index; null when they are in the records.</summary>
+    public readonly VectorChunks? Originals;
+    private readonly nint[] _vectorAddresses;
+    private readonly int _vectorShift;
+    private readonly int _vectorMask;
+    private readonly int _vectorStride;
     /// <summary>Byte offset of the level-0 link count inside a record.</summary>
     public readonly int LinksOffset;
 
@@ -54,18 +70,23 @@ internal sealed unsafe class HnswStorage
     /// </summary>
     public readonly System.Collections.Concurrent.ConcurrentDictionary<int, int[]> Upper;
 
-    public HnswStorage(int dimension, int m)
-        : this(dimension, m, 0, [], [], [], new(), [], [], new())
+    /// <summary>An empty storage; <paramref name="originals"/> makes it quantized (records hold codes).</summary>
+    public HnswStorage(int dimension, int m, VectorStore? originals = null)
+        : this(dimension, m, 0, [], [], [], new(), [], [], new(), null, originals is null ? null : VectorChunks.Empty(originals))
     {
     }
 
     private HnswStorage(int dimension, int m, int capacity, byte[][] blocks, nint[] addresses,
-        ulong[][] numbers, System.Collections.Concurrent.ConcurrentDictionary<int, string> texts, byte[][] levels, byte[][] flags, System.Collections.Concurrent.ConcurrentDictionary<int, int[]> upper)
+        ulong[][] numbers, System.Collections.Concurrent.ConcurrentDictionary<int, string> texts, byte[][] levels, byte[][] flags,
+        System.Collections.Concurrent.ConcurrentDictionary<int, int[]> upper, float[]? center, VectorChunks? originals)
     {
         Dimension = dimension;
         M = m;
         M0 = 2 * m;
-        LinksOffset = dimension * sizeof(float);
+        CodeBytes = originals is null ? 0 : (dimension + 3) & ~3;
+        Center = center;
+        Originals = originals;
+        LinksOffset = originals is null ? dimension * sizeof(float) : CodeBytes + 2 * sizeof(float);
         Stride = LinksOffset + (M0 + 1) * sizeof(int);
         BlockShift = Math.Clamp(31 - System.Numerics.BitOperations.LeadingZeroCount((uint)Math.Max(1, TargetBlockBytes / Stride)), 4, 12);
         BlockSize = 1 << BlockShift;
@@ -78,6 +99,37 @@ internal sealed unsafe class HnswStorage
         Levels = levels;
         Flags = flags;
         Upper = upper;
+        if (originals is null)
+        {
+            _vectorAddresses = addresses;
+            _vectorShift = BlockShift;
+            _vectorMask = BlockMask;
+            _vectorStride = Stride;
+        }
+        else
+        {
+            _vectorAddresses = originals.Addresses;
+            _vectorShift = originals.Store.ChunkShift;
+            _vectorMask = originals.Store.ChunkNodes - 1;
+            _vectorStride = originals.Store.VectorBytes;
+        }
+    }
+
+    /// <summary>True when records hold int8 codes and the float vectors live in <see cref="Originals"/>.</summary>
+    public bool Quantized => Originals is not null;
+
+    /// <summary>A copy whose records are fresh blocks (the caller re-codes them around <paramref name="center"/>); tables are shared.</summary>
+    public HnswStorage WithCenter(float[] center)
+    {
+        var blocks = new byte[Blocks.Length][];
+        var addresses = new nint[Blocks.Length];
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            blocks[i] = GC.AllocateArray<byte>(Blocks[i].Length, pinned: true);
+            Blocks[i].AsSpan().CopyTo(blocks[i]);
+            addresses[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(blocks[i]));
+        }
+        return new HnswStorage(Dimension, M, Capacity, blocks, addresses, Numbers, Texts, Levels, Flags, Upper, center, Originals);
     }
 
     /// <summary>A storage able to hold at least <paramref name="needed"/> nodes, sharing every full block with this one.</summary>
@@ -122,7 +174,8 @@ internal sealed unsafe class HnswStorage
         var addresses = new nint[blocks.Count];
         for (int i = 0; i < blocks.Count; i++)
             addresses[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(blocks[i]));
-        return new HnswStorage(Dimension, M, capacity, [.. blocks], addresses, [.. labels], Texts, [.. levels], [.. deleted], Upper);
+        var originals = Originals is null ? null : Originals.Store.Grow(Originals, capacity);
+        return new HnswStorage(Dimension, M, capacity, [.. blocks], addresses, [.. labels], Texts, [.. levels], [.. deleted], Upper, Center, originals);
     }
 
     private byte[] NewBlock(int nodes) => GC.AllocateArray<byte>(checked(nodes * Stride), pinned: true);
@@ -138,8 +191,10 @@ internal sealed unsafe class HnswStorage
     public byte* Record(int node) =>
         (byte*)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(BlockAddresses), node >> BlockShift) + (long)(node & BlockMask) * Stride;
 
+    /// <summary>The node's full-precision vector: in its record, or in <see cref="Originals"/> when quantized.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float* Vector(int node) => (float*)Record(node);
+    public float* Vector(int node) =>
+        (float*)((byte*)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_vectorAddresses), node >> _vectorShift) + (long)(node & _vectorMask) * _vectorStride);
 
     /// <summary>Level-0 links: [count, id₁ … id_M0].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -206,10 +261,11 @@ internal sealed unsafe class HnswStorage
 
     public int MaxLinks(int layer) => layer == 0 ? M0 : M;
 
-    /// <summary>Memory held by the blocks and per-node tables.</summary>
+    /// <summary>Memory held by the blocks and per-node tables (and the originals kept in memory; not mapped ones).</summary>
     public long Bytes()
     {
-        long bytes = 0;
+        long bytes = Originals?.RamBytes ?? 0;
+        if (Center is not null) bytes += Center.LongLength * sizeof(float);
         foreach (var b in Blocks) bytes += b.LongLength;
         foreach (var l in Numbers) bytes += l.LongLength * sizeof(ulong);
         foreach (var l in Levels) bytes += l.LongLength * 2; // levels + flags

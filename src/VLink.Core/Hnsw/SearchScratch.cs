@@ -134,6 +134,18 @@ internal sealed class SearchScratch
         return _visited;
     }
 
+    private byte[] _coded = GC.AllocateArray<byte>(256, pinned: true);
+    private float[] _codeScratch = new float[128];
+
+    /// <summary>A pinned buffer for a coded query, and float scratch space for coding it.</summary>
+    public unsafe byte* CodedQuery(int bytes, int scratchFloats, out Span<float> scratch)
+    {
+        if (_coded.Length < bytes) _coded = GC.AllocateArray<byte>(bytes, pinned: true);
+        if (_codeScratch.Length < scratchFloats) _codeScratch = new float[scratchFloats];
+        scratch = _codeScratch;
+        return (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_coded));
+    }
+
     public Span<float> QueryBuffer(int dimension)
     {
         if (Query.Length < dimension) Query = new float[dimension];

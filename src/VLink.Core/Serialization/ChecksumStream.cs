@@ -79,7 +79,12 @@ internal static class IndexFile
         writer.Dispose();
     }
 
-    public static (BinaryReader Reader, ChecksumStream Checksum) BeginRead(Stream stream, ReadOnlySpan<byte> magic, int version, string kind)
+    public static (BinaryReader Reader, ChecksumStream Checksum) BeginRead(Stream stream, ReadOnlySpan<byte> magic, int version, string kind) =>
+        BeginRead(stream, magic, version, version, kind, out _);
+
+    /// <summary>Opens a file of any version in [<paramref name="oldest"/>, <paramref name="newest"/>]; the one found is returned.</summary>
+    public static (BinaryReader Reader, ChecksumStream Checksum) BeginRead(Stream stream, ReadOnlySpan<byte> magic, int oldest, int newest,
+        string kind, out int version)
     {
         ArgumentNullException.ThrowIfNull(stream);
         var checksum = new ChecksumStream(stream, reading: true);
@@ -89,8 +94,11 @@ internal static class IndexFile
         if (!found.AsSpan().SequenceEqual(magic))
             throw new InvalidDataException($"Not a VLink {kind} file: the magic bytes are wrong.");
         int foundVersion = Guard(reader.ReadInt32, kind);
-        if (foundVersion != version)
-            throw new InvalidDataException($"Unsupported {kind} file version {foundVersion}; this build reads version {version}.");
+        if (foundVersion < oldest || foundVersion > newest)
+            throw new InvalidDataException(oldest == newest
+                ? $"Unsupported {kind} file version {foundVersion}; this build reads version {newest}."
+                : $"Unsupported {kind} file version {foundVersion}; this build reads versions {oldest} to {newest}.");
+        version = foundVersion;
         return (reader, checksum);
     }
 

@@ -8,12 +8,17 @@ namespace VLink.Core.Vectors;
 /// </summary>
 internal unsafe interface IDistanceKernel
 {
+    /// <summary>True when the kernel reads int8-coded records and queries (the pointers are then byte records), not float vectors.</summary>
+    static abstract bool OnCodes { get; }
+
     float Distance(float* a, float* b, int n);
 }
 
 /// <summary>1 − a·b: cosine on normalised vectors, and inner-product distance.</summary>
 internal readonly unsafe struct InnerProductKernel : IDistanceKernel
 {
+    public static bool OnCodes => false;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float Distance(float* a, float* b, int n) => 1f - VectorKernels.Dot(a, b, n);
 }
@@ -21,6 +26,8 @@ internal readonly unsafe struct InnerProductKernel : IDistanceKernel
 /// <summary>Squared Euclidean distance.</summary>
 internal readonly unsafe struct SquaredEuclideanKernel : IDistanceKernel
 {
+    public static bool OnCodes => false;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float Distance(float* a, float* b, int n) => VectorKernels.SquaredEuclidean(a, b, n);
 }
@@ -28,6 +35,8 @@ internal readonly unsafe struct SquaredEuclideanKernel : IDistanceKernel
 /// <summary>A caller's <see cref="DistanceFunction"/>, called through its delegate.</summary>
 internal readonly unsafe struct CustomKernel(DistanceFunction function) : IDistanceKernel
 {
+    public static bool OnCodes => false;
+
     public float Distance(float* a, float* b, int n) =>
         function(new ReadOnlySpan<float>(a, n), new ReadOnlySpan<float>(b, n));
 }
