@@ -51,4 +51,19 @@ public sealed class DemoTests : IDisposable
         string Answers(string stdout) => stdout[stdout.IndexOf("1. Which periods", StringComparison.Ordinal)..stdout.LastIndexOf("done.", StringComparison.Ordinal)];
         Assert.Equal(Answers(first.Stdout), Answers(second.Stdout));
     }
+
+    [Fact]
+    public async Task A_taken_port_is_one_line_and_exit_1()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var run = await VLinkProgram.RunAsync(["demo", "--data", _data, "--http-port", $"{port}", "--akka-port", $"{VLinkProgram.FreePort()}"]);
+
+        Assert.Equal(1, run.ExitCode);
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, run.ToString());
+        Assert.StartsWith($"vlink: cannot start the demo node: Failed to bind to address http://127.0.0.1:{port}", lines[0], StringComparison.Ordinal);
+    }
 }

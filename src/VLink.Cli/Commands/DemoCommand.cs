@@ -104,7 +104,7 @@ internal sealed class DemoCommand : CheckedCommand
         console.Write(new Rule("[bold]VLink demo[/]: when, in any market we hold, did the market look like this?").LeftJustified());
         console.MarkupLine(Markup.Escape($"one node in this process: {url}, data in {data}"));
 
-        Microsoft.AspNetCore.Builder.WebApplication app;
+        Microsoft.AspNetCore.Builder.WebApplication? app = null;
         try
         {
             app = VLinkServerApp.Build(ServerArguments(parse, data));
@@ -112,6 +112,8 @@ internal sealed class DemoCommand : CheckedCommand
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            // A port in use: stop whatever did start (the actor system) before saying so in one line.
+            if (app is not null) await StopQuietlyAsync(app).ConfigureAwait(false);
             throw new CliException($"cannot start the demo node: {NodeCommand.Describe(e)} (--http-port and --akka-port choose other ports)");
         }
         try
@@ -153,6 +155,19 @@ internal sealed class DemoCommand : CheckedCommand
         return 0;
     }
 
+    private static async Task StopQuietlyAsync(Microsoft.AspNetCore.Builder.WebApplication app)
+    {
+        try
+        {
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or OperationCanceledException or IOException)
+        {
+            // Half started: nothing more to release.
+        }
+    }
+
     // The node's settings: loopback only, keys off (a local demo), quiet logs so the tables stay readable.
     private string[] ServerArguments(ParseResult parse, string data) =>
     [
@@ -163,6 +178,7 @@ internal sealed class DemoCommand : CheckedCommand
         $"--{VLinkServerOptions.Section}:AuthEnabled=false",
         $"--{VLinkServerOptions.Section}:ExtraHocon=akka.loglevel = ERROR\nakka.stdout-loglevel = ERROR",
         "--Logging:LogLevel:Default=Error",
+        "--Logging:LogLevel:Microsoft.Extensions.Hosting=None", // a failed start is reported in one line instead
     ];
 
     private static async Task WaitReadyAsync(VLinkNodeHost host, CancellationToken cancellationToken)
