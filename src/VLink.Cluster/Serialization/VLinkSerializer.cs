@@ -176,8 +176,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         long size = 256 + message switch
         {
             UpsertPoints m => Points(m.Points),
-            IngestMarketData m => 48L * (m.Batch?.Count ?? 0),
-            MarketDataIngested m => 48L * (m.Batch?.Count ?? 0),
+            IngestMarketData m => 24L * (m.Batch?.Count ?? 0),
+            MarketDataIngested m => 24L * (m.Batch?.Count ?? 0),
             PointsUpserted m => Points(m.Points),
             PartitionSnapshot m => (m.Index?.Length ?? 0) + (m.Market?.Length ?? 0) + (m.Payloads?.Sum(p => 32L + (p.Value?.Length ?? 0)) ?? 0)
                 + (m.Documents?.Sum(p => 32L + 3L * (p.Value?.Length ?? 0)) ?? 0),
