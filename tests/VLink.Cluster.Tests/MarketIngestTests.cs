@@ -278,6 +278,45 @@ public sealed class MarketIngestTests
     }
 
     [Fact]
+    public async Task Markets_on_two_nodes_are_ingested_and_searched_across_the_wire()
+    {
+        await using var cluster = await TestCluster.StartAsync(2);
+        string csv = TickCsv(minutes: 150, seed: 11);
+        // Four markets: AAA and BBB from the file, CCC and DDD the same rows renamed, so some partitions sit on each node.
+        string more = string.Join("\n", csv.Split('\n').Skip(1).Where(l => l.Length > 0).Select(l => l.Replace(",AAA,", ",CCC,").Replace(",BBB,", ",DDD,")));
+        string all = csv + more + "\n";
+        var ingest = new MarketIngest(cluster.Node(1));
+
+        var report = await ingest.IngestAsync(Bytes(all), "four.csv", Options() with { BatchRows = 300 });
+
+        Assert.Equal(4 * 150 * 6, report.Accepted);
+        Assert.Equal(4 * (149 - SmallSet.Window), report.Vectors);
+        var entry = (await cluster.Node(0).CatalogAsync()).Find("regimes")!;
+        Assert.Equal(["AAA", "BBB", "CCC", "DDD"], entry.Keys);
+        // The partitions are spread over both nodes, and each answers through the other node's shard region.
+        var hosts = new HashSet<string>();
+        foreach (var key in entry.Keys)
+        {
+            var stats = await cluster.Node(0).Partitions.Ask<MarketStats>(new GetMarketStats(entry.Partition(key)), TimeSpan.FromSeconds(10));
+            Assert.Equal(150 * 6, stats.Ticks);
+        }
+        foreach (var node in cluster.Running)
+        {
+            var inventory = await node.InventoryAsync(Akka.Cluster.Cluster.Get(node.System).SelfAddress);
+            if (inventory.Partitions.Any(p => p.Partition.Collection == "regimes")) hosts.Add(inventory.Node);
+        }
+        Assert.Equal(2, hosts.Count);
+
+        // CCC is AAA's twin: AAA's window at a time has an exact twin in CCC at distance 0, found from the other node.
+        var at = new DateTime(2024, 3, 1, 10, 30, 0, DateTimeKind.Utc).Ticks;
+        var result = await new RegimeSearch(cluster.Node(0)).SearchAsync(new RegimeQuery("regimes", null, "AAA", at, 3));
+        Assert.True(result.Complete);
+        Assert.Equal("CCC", result.Matches[0].Market);
+        Assert.Equal(0f, result.Matches[0].Distance);
+        Assert.Equal(result.Reference!.WindowEnd, result.Matches[0].WindowEnd);
+    }
+
+    [Fact]
     public async Task A_search_by_market_and_time_skips_overlapping_windows_and_tells_what_happened_next()
     {
         await using var cluster = await TestCluster.StartAsync(1);
