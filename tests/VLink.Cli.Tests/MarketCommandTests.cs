@@ -66,6 +66,31 @@ public sealed class MarketCommandTests(ClusterFixture cluster) : IDisposable
     }
 
     [Fact]
+    public async Task A_file_naming_its_markets_per_row_is_summarised_per_market()
+    {
+        // 100 S&P 500 bars written twice a row, as markets "A" and "B" (B's closes doubled): the same regimes.
+        var lines = new List<string> { "symbol,date,open,high,low,close" };
+        foreach (string line in File.ReadLines(Sp500).Skip(1).Take(100))
+        {
+            var f = line.Split(',');
+            lines.Add($"A,{f[0]},{f[1]},{f[2]},{f[3]},{f[4]}");
+            lines.Add(string.Join(',', ["B", f[0], .. f[1..5].Select(x => (2 * double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToString(System.Globalization.CultureInfo.InvariantCulture))]));
+        }
+        string file = Path.Combine(_dir, "two.csv");
+        await File.WriteAllLinesAsync(file, lines);
+
+        var run = await Vlink("ingest", file, "--collection", "cli-ingest-two");
+
+        var rows = Rows(run.Stdout).ToList();
+        Assert.Contains("ingested two.csv into 2 markets (cli-ingest-two) as bars", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("rows read 200", rows);
+        Assert.Contains("regime vectors 80", rows);
+        Assert.Contains("market accepted duplicates rejected bars vectors", rows);
+        Assert.Contains("A 100 0 0 100 40", rows);
+        Assert.Contains("B 100 0 0 100 40", rows);
+    }
+
+    [Fact]
     public async Task Ingest_refused_by_the_server_exits_1_and_a_missing_file_is_named()
     {
         string file = Path.Combine(_dir, "no-time.csv");

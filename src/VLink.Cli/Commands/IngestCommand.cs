@@ -158,6 +158,15 @@ internal sealed record MarketUpload(string Path, string? Market, string Format, 
         table.AddRow("elapsed", elapsed.ToString("0.00 's'", CultureInfo.InvariantCulture));
         table.AddRow($"{Kind}/s", RegimeOutput.Count(result["rows_per_s"]));
         output.Write(table);
+        if (markets.Count > 1)
+        {
+            var perMarket = new Table().AddColumn("market");
+            foreach (string column in new[] { "accepted", "duplicates", "rejected", "bars", "vectors" }) perMarket.AddColumn(column, c => c.RightAligned());
+            foreach (var (name, m) in (JsonObject)result["markets"]!)
+                perMarket.AddRow(Markup.Escape(name), RegimeOutput.Count(m?["accepted"]), RegimeOutput.Count(m?["duplicates"]),
+                    RegimeOutput.Count(m?["rejected"]), RegimeOutput.Count(m?["bars"]), RegimeOutput.Count(m?["vectors"]));
+            output.Write(perMarket);
+        }
 
         var errors = result["errors"]?.AsArray() ?? [];
         long rejected = result["rejected"] is JsonValue r && r.TryGetValue(out long n) ? n : errors.Count;
