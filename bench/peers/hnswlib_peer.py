@@ -87,7 +87,8 @@ def main():
     ap.add_argument("--m", type=int, required=True)
     ap.add_argument("--efc", type=int, required=True)
     ap.add_argument("--ef", required=True, help="comma-separated")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", default="1", help="search threads, comma-separated: each is measured")
+    ap.add_argument("--build-threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--min-pass-s", type=float, default=0.5)
@@ -96,6 +97,7 @@ def main():
     ap.add_argument("--out-dir", required=True)
     a = ap.parse_args()
     efs = [int(x) for x in a.ef.split(",") if x.strip()]
+    thread_counts = [int(x) for x in a.threads.split(",") if x.strip()]
 
     data = read_fvecs(a.base)
     queries = read_fvecs(a.query, a.limit_queries)
@@ -103,13 +105,13 @@ def main():
     nq = queries.shape[0]
     ids = np.arange(n, dtype=np.int64)
 
-    # Build: single-threaded, as VLink's build. RSS growth spans init_index + add_items only.
+    # Build with --build-threads, as VLink's build. RSS growth spans init_index + add_items only.
     rss0 = rss_bytes()
     t0 = time.perf_counter()
     index = hnswlib.Index(space=a.space, dim=dim)
     index.init_index(max_elements=n, M=a.m, ef_construction=a.efc, random_seed=a.seed)
     log("building HNSW (M=%d, ef_construction=%d) over %d vectors..." % (a.m, a.efc, n))
-    index.add_items(data, ids, num_threads=1)
+    index.add_items(data, ids, num_threads=a.build_threads)
     build_s = time.perf_counter() - t0
     rss_delta = rss_bytes() - rss0
     formula, formula_graph = formula_bytes(n, dim, a.m)
@@ -120,28 +122,28 @@ def main():
 
     # Warm-up: one untimed batch pass.
     index.set_ef(efs[0])
-    index.knn_query(queries, k=a.k, num_threads=a.threads)
+    index.knn_query(queries, k=a.k, num_threads=thread_counts[0])
 
-    for ef in efs:
+    for ef, threads in [(ef, t) for ef in efs for t in thread_counts]:
         index.set_ef(ef)
         # Calibration (untimed, also this ef's warm-up): a timed pass repeats the batch call until it lasts
         # --min-pass-s, as the harness does for VLink, so short passes are not all timer and scheduler noise.
         t = time.perf_counter()
-        labels, _dist = index.knn_query(queries, k=a.k, num_threads=a.threads)
+        labels, _dist = index.knn_query(queries, k=a.k, num_threads=threads)
         once = time.perf_counter() - t
         rounds = 1 if once >= a.min_pass_s else int(min(10000, np.ceil(a.min_pass_s / max(once, 1e-6))))
         seconds = []
         for _ in range(a.repeats):
             t = time.perf_counter()
             for _ in range(rounds):
-                index.knn_query(queries, k=a.k, num_threads=a.threads)
+                index.knn_query(queries, k=a.k, num_threads=threads)
             seconds.append(time.perf_counter() - t)
         qps_runs = [nq * rounds / s for s in seconds]
-        labels_path = os.path.join(a.out_dir, "labels_ef%d.ivecs" % ef)
+        labels_path = os.path.join(a.out_dir, "labels_ef%d_t%d.ivecs" % (ef, threads))
         write_ivecs(labels_path, labels)
 
         p50 = p99 = None
-        if a.latency == "single-call":
+        if a.latency == "single-call" and threads == thread_counts[0]:
             # One knn_query call per query from Python: includes interpreter and binding overhead.
             lat = np.empty(nq, dtype=np.float64)
             for i in range(nq):
@@ -154,8 +156,8 @@ def main():
             p99 = float(lat[max(0, int(np.ceil(0.99 * nq)) - 1)])
 
         qps = float(np.median(qps_runs))
-        log("ef=%d qps=%.0f" % (ef, qps))
-        emit({"event": "search", "ef": ef, "qps": qps, "qps_runs": qps_runs, "rounds": rounds,
+        log("ef=%d threads=%d qps=%.0f" % (ef, threads, qps))
+        emit({"event": "search", "ef": ef, "threads": threads, "qps": qps, "qps_runs": qps_runs, "rounds": rounds,
               "p50_us": p50, "p99_us": p99, "labels": labels_path})
 
     emit({"event": "done"})

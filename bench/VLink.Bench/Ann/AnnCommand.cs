@@ -19,13 +19,17 @@ public static class AnnCommand
 
     /// <summary>Flags the command accepts.</summary>
     public static readonly string[] Flags =
-        ["base", "query", "truth", "metric", "k", "m", "efc", "ef", "threads", "peer", "limit-queries", "out", "seed", "repeats", "python"];
+        ["base", "query", "truth", "metric", "k", "m", "efc", "ef", "threads", "peer", "limit-queries", "out", "seed", "repeats", "python",
+         "quantization", "oversampling", "build-threads"];
 
     /// <summary>Usage text.</summary>
     public const string Usage =
         "ann --base B.fvecs --query Q.fvecs [--truth T.ivecs] --metric l2|cosine|dot [--k 10] [--m 16] [--efc 200]\n" +
-        "    [--ef 16,32,64,128,256] [--threads 1] [--peer hnswlib|none] [--limit-queries N] [--out results.jsonl]\n" +
-        "    [--seed 42] [--repeats 3] [--python /usr/bin/python3]\n" +
+        "    [--ef 16,32,64,128,256] [--threads 1[,2,...]] [--peer hnswlib|none] [--limit-queries N] [--out results.jsonl]\n" +
+        "    [--seed 42] [--repeats 3] [--python /usr/bin/python3] [--quantization none|int8] [--oversampling 3]\n" +
+        "    [--build-threads 1]\n" +
+        "      --threads: search threads (a list measures each); --build-threads: inserting threads, both engines\n" +
+        "      --quantization int8: VLink walks int8 codes and re-scores k*oversampling candidates on the originals (memory-mapped)\n" +
         "      without --truth, exact ground truth is computed (parallel brute force) before the run";
 
     private static readonly string RecallKey = RecallTarget.ToString("0.0#", CultureInfo.InvariantCulture);
@@ -43,9 +47,12 @@ public static class AnnCommand
             M: args.GetInt("m", 16, 2, 256),
             EfConstruction: args.GetInt("efc", 200, 1),
             Efs: args.GetIntList("ef", [16, 32, 64, 128, 256], 1),
-            Threads: args.GetInt("threads", 1, 1, 1024),
+            Threads: args.GetIntList("threads", [1], 1, 1024),
             Seed: args.GetInt("seed", 42, 0),
-            Repeats: args.GetInt("repeats", 3, 1, 100));
+            Repeats: args.GetInt("repeats", 3, 1, 100),
+            Quantization: args.GetChoice("quantization", "none", "none", "int8"),
+            Oversampling: args.GetDouble("oversampling", 3.0, 1.0, 100.0),
+            BuildThreads: args.GetInt("build-threads", 1, 1, 1024));
         string peer = args.GetChoice("peer", "hnswlib", "hnswlib", "none");
         int limit = args.GetInt("limit-queries", int.MaxValue, 1);
         string? outPath = args.Get("out");
@@ -55,8 +62,8 @@ public static class AnnCommand
         int n = data.Base.Count, dim = data.Base.Dimension, nq = data.Queries.Count;
         Console.Error.WriteLine(
             $"ann: n={n} dim={dim} queries={nq} metric={BruteForce.Name(metric)} k={settings.K} M={settings.M} " +
-            $"efConstruction={settings.EfConstruction} ef={string.Join(',', settings.Efs)} threads={settings.Threads} " +
-            $"repeats={settings.Repeats} peer={peer}");
+            $"efConstruction={settings.EfConstruction} ef={string.Join(',', settings.Efs)} threads={string.Join(',', settings.Threads)} " +
+            $"build-threads={settings.BuildThreads} quantization={settings.Quantization} repeats={settings.Repeats} peer={peer}");
 
         var runs = new List<EngineRun>();
         EngineRun vlink = VLinkRunner.Run(data, settings);
@@ -91,7 +98,7 @@ public static class AnnCommand
                 lines.Add(Json.Line(w => WritePoint(w, run, p, data, settings)));
         }
 
-        lines.Add(Json.Line(w => WriteRatio(w, vlink, hnswlib, n, peerError)));
+        lines.Add(Json.Line(w => WriteRatio(w, vlink, hnswlib, n, peerError, settings)));
         if (outPath is not null)
         {
             string? dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
@@ -152,7 +159,12 @@ public static class AnnCommand
         w.WriteRounded("recall", p.Recall, 4);
         w.WriteRounded("qps", p.Qps, 1);
         w.WriteRounded("build_s", run.BuildSeconds, 3);
-        w.WriteNumber("threads", s.Threads);
+        w.WriteNumber("threads", p.Threads);
+        w.WriteNumber("build_threads", s.BuildThreads);
+        w.WriteString("quantization", run.Engine == "vlink" ? s.Quantization : "none");
+        if (run.Engine == "vlink" && s.Quantization != "none")
+            w.WriteNumber("oversampling", s.Oversampling);
+        w.WriteNumber("mapped_bytes", run.MappedBytes);
         w.WriteNumber("n", n);
         w.WriteNumber("dim", data.Base.Dimension);
         w.WriteNumber("index_bytes", run.IndexBytes);
@@ -183,10 +195,10 @@ public static class AnnCommand
             w.WriteString("latency_note", run.LatencyNote);
     }
 
-    private static void WriteRatio(Utf8JsonWriter w, EngineRun vlink, EngineRun? hnswlib, int n, string? peerError)
+    private static void WriteRatio(Utf8JsonWriter w, EngineRun vlink, EngineRun? hnswlib, int n, string? peerError, AnnSettings s)
     {
-        EfPoint? v = FirstReaching(vlink);
-        EfPoint? h = hnswlib is null ? null : FirstReaching(hnswlib);
+        EfPoint? v = FirstReaching(vlink, s.Threads[0]);
+        EfPoint? h = hnswlib is null ? null : FirstReaching(hnswlib, s.Threads[0]);
         w.WriteString("ratio", "vlink/hnswlib");
         w.WriteNumber("recall_target", RecallTarget);
         w.WriteRounded($"qps_at_recall_{RecallKey}", v is not null && h is not null ? v.Qps / h.Qps : null, 3);
@@ -202,26 +214,41 @@ public static class AnnCommand
         w.WriteRounded("hnswlib_build_s", hnswlib?.BuildSeconds, 3);
         w.WriteRounded("vlink_bytes_per_vector", (double)vlink.IndexBytes / n, 1);
         w.WriteRounded("hnswlib_bytes_per_vector", hnswlib is null ? null : (double)hnswlib.IndexBytes / n, 1);
+        w.WriteNumber("threads", s.Threads[0]);
+        w.WriteString("quantization", s.Quantization);
+        // Every thread count measured: the QPS of each engine at the target recall and their ratio.
+        w.WriteStartObject("by_threads");
+        foreach (int t in s.Threads)
+        {
+            EfPoint? vt = FirstReaching(vlink, t);
+            EfPoint? ht = hnswlib is null ? null : FirstReaching(hnswlib, t);
+            w.WriteStartObject(t.ToString(CultureInfo.InvariantCulture));
+            w.WriteRounded("vlink_qps", vt?.Qps, 1);
+            w.WriteRounded("hnswlib_qps", ht?.Qps, 1);
+            w.WriteRounded("ratio", vt is not null && ht is not null ? vt.Qps / ht.Qps : null, 3);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
         if (peerError is null)
             w.WriteNull("peer_error");
         else
             w.WriteString("peer_error", peerError);
     }
 
-    private static EfPoint? FirstReaching(EngineRun run) =>
-        run.Points.OrderBy(p => p.Ef).FirstOrDefault(p => p.Recall >= RecallTarget);
+    private static EfPoint? FirstReaching(EngineRun run, int threads) =>
+        run.Points.Where(p => p.Threads == threads).OrderBy(p => p.Ef).FirstOrDefault(p => p.Recall >= RecallTarget);
 
     private static void PrintTable(List<EngineRun> runs, int n)
     {
         var sb = new StringBuilder();
         sb.AppendLine();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{"engine",-8} {"ef",5} {"recall",7} {"qps",10} {"p50_us",9} {"p99_us",9} {"build_s",8} {"bytes/vec",10}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{"engine",-8} {"ef",5} {"thr",3} {"recall",7} {"qps",10} {"p50_us",9} {"p99_us",9} {"build_s",8} {"bytes/vec",10}");
         foreach (EngineRun run in runs)
         {
             foreach (EfPoint p in run.Points)
             {
                 sb.AppendLine(CultureInfo.InvariantCulture,
-                    $"{run.Engine,-8} {p.Ef,5} {p.Recall,7:F4} {p.Qps,10:F0} {Fmt(p.P50Us),9} {Fmt(p.P99Us),9} {run.BuildSeconds,8:F2} {(double)run.IndexBytes / n,10:F1}");
+                    $"{run.Engine,-8} {p.Ef,5} {p.Threads,3} {p.Recall,7:F4} {p.Qps,10:F0} {Fmt(p.P50Us),9} {Fmt(p.P99Us),9} {run.BuildSeconds,8:F2} {(double)run.IndexBytes / n,10:F1}");
             }
         }
 

@@ -10,9 +10,12 @@ public sealed record AnnSettings(
     int M,
     int EfConstruction,
     int[] Efs,
-    int Threads,
+    int[] Threads,
     int Seed,
-    int Repeats)
+    int Repeats,
+    string Quantization = "none",
+    double Oversampling = 3.0,
+    int BuildThreads = 1)
 {
     /// <summary>A timed pass repeats the query set until it lasts at least this long, so short passes are not all noise.</summary>
     public const double MinPassSeconds = 0.5;
@@ -26,8 +29,9 @@ public sealed record AnnSettings(
 public sealed record AnnData(RowMatrix<float> Base, RowMatrix<float> Queries, RowMatrix<int> Truth);
 
 /// <summary>One engine at one ef.</summary>
-/// <remarks><see cref="Rounds"/>: how many times each timed pass ran the query set.</remarks>
-public sealed record EfPoint(int Ef, double Recall, double Qps, double[] QpsRuns, double? P50Us, double? P99Us, int Rounds);
+/// <remarks><see cref="Rounds"/>: how many times each timed pass ran the query set.
+/// <see cref="Threads"/>: search threads of the timed passes.</remarks>
+public sealed record EfPoint(int Ef, double Recall, double Qps, double[] QpsRuns, double? P50Us, double? P99Us, int Rounds, int Threads = 1);
 
 /// <summary>Everything measured for one engine.</summary>
 public sealed class EngineRun(string engine)
@@ -35,11 +39,14 @@ public sealed class EngineRun(string engine)
     /// <summary><c>vlink</c> or <c>hnswlib</c>.</summary>
     public string Engine { get; } = engine;
 
-    /// <summary>Wall-clock seconds to insert every base vector, single-threaded.</summary>
+    /// <summary>Wall-clock seconds to insert every base vector (with <see cref="AnnSettings.BuildThreads"/> threads).</summary>
     public double BuildSeconds { get; set; }
 
     /// <summary>The headline memory figure: VLink's <c>MemoryBytes</c>; hnswlib's RSS growth across build.</summary>
     public long IndexBytes { get; set; }
+
+    /// <summary>VLink only: bytes of full-precision vectors in a memory-mapped file (quantized, originals on disk); not in <see cref="IndexBytes"/>.</summary>
+    public long MappedBytes { get; set; }
 
     /// <summary>Resident-set growth across the build (both engines; null off Linux).</summary>
     public long? RssDeltaBytes { get; set; }

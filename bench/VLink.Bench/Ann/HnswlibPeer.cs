@@ -57,7 +57,8 @@ public static class HnswlibPeer
             Arg("m", Str(s.M));
             Arg("efc", Str(s.EfConstruction));
             Arg("ef", string.Join(',', s.Efs.Select(Str)));
-            Arg("threads", Str(s.Threads));
+            Arg("threads", string.Join(',', s.Threads.Select(Str)));
+            Arg("build-threads", Str(s.BuildThreads));
             Arg("seed", Str(s.Seed));
             Arg("repeats", Str(s.Repeats));
             Arg("min-pass-s", AnnSettings.MinPassSeconds.ToString(CultureInfo.InvariantCulture));
@@ -161,7 +162,8 @@ public static class HnswlibPeer
         double[] runs = [.. o.GetProperty("qps_runs").EnumerateArray().Select(x => x.GetDouble())];
         double? p50 = NullableDouble(o, "p50_us");
         double? p99 = NullableDouble(o, "p99_us");
-        return new EfPoint(ef, recall, o.GetProperty("qps").GetDouble(), runs, p50, p99, o.GetProperty("rounds").GetInt32());
+        int threads = o.TryGetProperty("threads", out JsonElement t) ? t.GetInt32() : s.Threads[0];
+        return new EfPoint(ef, recall, o.GetProperty("qps").GetDouble(), runs, p50, p99, o.GetProperty("rounds").GetInt32(), threads);
     }
 
     private static double? NullableDouble(JsonElement o, string name) =>

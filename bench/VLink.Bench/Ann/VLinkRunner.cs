@@ -28,7 +28,13 @@ public static class VLinkRunner
         RowMatrix<float> queries = data.Queries;
         int dim = baseRows.Dimension;
         DistanceMetric metric = ToVLink(s.Metric);
-        var options = new HnswOptions { M = s.M, EfConstruction = s.EfConstruction, Seed = s.Seed };
+        var options = new HnswOptions
+        {
+            M = s.M,
+            EfConstruction = s.EfConstruction,
+            Seed = s.Seed,
+            Quantization = s.Quantization == "int8" ? new ScalarQuantization { Oversampling = s.Oversampling } : null,
+        };
 
         // JIT warm-up (tiered compilation, PGO): a small throw-away index exercising insert and search. Untimed.
         using (var warm = new HnswIndex(dim, metric, options))
@@ -39,6 +45,9 @@ public static class VLinkRunner
             var warmOptions = new SearchOptions { Ef = s.Efs[0] };
             for (int i = 0; i < Math.Min(queries.Count, 500); i++)
                 warm.Search(queries.Row(i), s.K, warmOptions);
+            if (s.BuildThreads > 1)
+                warm.UpsertMany([.. Enumerable.Range(wn, 200).Select(i => new PointId((ulong)i))],
+                    [.. Enumerable.Range(0, 200).Select(i => new ReadOnlyMemory<float>(baseRows.Data, (i % wn) * dim, dim))], s.BuildThreads);
         }
 
         FullCollect();
@@ -48,16 +57,36 @@ public static class VLinkRunner
         var index = new HnswIndex(dim, metric, options);
         try
         {
-            Console.Error.WriteLine($"vlink: building HNSW (M={s.M}, efConstruction={s.EfConstruction}) over {baseRows.Count} vectors...");
+            Console.Error.WriteLine($"vlink: building HNSW (M={s.M}, efConstruction={s.EfConstruction}, quantization={s.Quantization}, " +
+                $"{s.BuildThreads} thread(s)) over {baseRows.Count} vectors...");
             var clock = Stopwatch.StartNew();
             long nextReport = 10_000;
-            for (int i = 0; i < baseRows.Count; i++)
+            if (s.BuildThreads == 1)
             {
-                index.Upsert((ulong)i, baseRows.Row(i));
-                if ((i & 1023) == 1023 && clock.ElapsedMilliseconds > nextReport)
+                for (int i = 0; i < baseRows.Count; i++)
                 {
-                    nextReport = clock.ElapsedMilliseconds + 10_000;
-                    Console.Error.WriteLine($"vlink: {i + 1}/{baseRows.Count} inserted, {clock.Elapsed.TotalSeconds:F0} s");
+                    index.Upsert((ulong)i, baseRows.Row(i));
+                    if ((i & 1023) == 1023 && clock.ElapsedMilliseconds > nextReport)
+                    {
+                        nextReport = clock.ElapsedMilliseconds + 10_000;
+                        Console.Error.WriteLine($"vlink: {i + 1}/{baseRows.Count} inserted, {clock.Elapsed.TotalSeconds:F0} s");
+                    }
+                }
+            }
+            else
+            {
+                // Slices of 50,000 through the parallel insert, so progress shows; each slice uses every build thread.
+                const int slice = 50_000;
+                for (int start = 0; start < baseRows.Count; start += slice)
+                {
+                    int end = Math.Min(baseRows.Count, start + slice);
+                    index.UpsertMany([.. Enumerable.Range(start, end - start).Select(i => new PointId((ulong)i))],
+                        [.. Enumerable.Range(start, end - start).Select(i => new ReadOnlyMemory<float>(baseRows.Data, i * dim, dim))], s.BuildThreads);
+                    if (clock.ElapsedMilliseconds > nextReport)
+                    {
+                        nextReport = clock.ElapsedMilliseconds + 10_000;
+                        Console.Error.WriteLine($"vlink: {end}/{baseRows.Count} inserted, {clock.Elapsed.TotalSeconds:F0} s");
+                    }
                 }
             }
 
@@ -66,32 +95,34 @@ public static class VLinkRunner
                 run.Warnings.Add($"index.Count = {index.Count} after inserting {baseRows.Count} vectors");
 
             run.IndexBytes = index.MemoryBytes;
+            run.MappedBytes = index.MappedBytes;
             FullCollect();
             long? rss1 = Scoring.ResidentBytes();
             run.ManagedDeltaBytes = GC.GetTotalMemory(forceFullCollection: true) - heap0;
             run.RssDeltaBytes = rss1 - rss0;
-            Console.Error.WriteLine($"vlink: built in {run.BuildSeconds:F2} s, MemoryBytes = {run.IndexBytes:N0}");
+            Console.Error.WriteLine($"vlink: built in {run.BuildSeconds:F2} s, MemoryBytes = {run.IndexBytes:N0}, MappedBytes = {run.MappedBytes:N0}");
 
             int nq = queries.Count;
             var results = new IReadOnlyList<SearchHit>[nq];
             var latencyTicks = new long[nq];
 
             // Query warm-up: one untimed pass at the first ef.
-            RunPass(index, queries, s.K, new SearchOptions { Ef = s.Efs[0] }, s.Threads, results, latencyTicks, 1);
+            RunPass(index, queries, s.K, new SearchOptions { Ef = s.Efs[0] }, s.Threads[0], results, latencyTicks, 1);
 
             foreach (int ef in s.Efs)
+            foreach (int threads in s.Threads)
             {
                 var searchOptions = new SearchOptions { Ef = ef };
 
                 // Calibration (untimed, also this ef's warm-up): a pass repeats the query set until it lasts MinPassSeconds.
-                double once = RunPass(index, queries, s.K, searchOptions, s.Threads, results, latencyTicks, 1);
+                double once = RunPass(index, queries, s.K, searchOptions, threads, results, latencyTicks, 1);
                 int rounds = AnnSettings.RoundsFor(once);
                 var qpsRuns = new double[s.Repeats];
                 var latencies = new double[nq * s.Repeats];
                 int[]? labels = null;
                 for (int r = 0; r < s.Repeats; r++)
                 {
-                    double seconds = RunPass(index, queries, s.K, searchOptions, s.Threads, results, latencyTicks, rounds);
+                    double seconds = RunPass(index, queries, s.K, searchOptions, threads, results, latencyTicks, rounds);
                     qpsRuns[r] = (double)nq * rounds / seconds;
                     for (int q = 0; q < nq; q++)
                         latencies[(r * nq) + q] = latencyTicks[q] * 1e6 / Stopwatch.Frequency;
@@ -101,8 +132,8 @@ public static class VLinkRunner
                 Array.Sort(latencies);
                 double recall = Scoring.Recall(labels, data.Truth, s.K, run.Warnings);
                 run.Points.Add(new EfPoint(ef, recall, Scoring.Median(qpsRuns), qpsRuns,
-                    Scoring.Percentile(latencies, 50), Scoring.Percentile(latencies, 99), rounds));
-                Console.Error.WriteLine($"vlink: ef={ef} recall={recall:F4} qps={Scoring.Median(qpsRuns):F0}");
+                    Scoring.Percentile(latencies, 50), Scoring.Percentile(latencies, 99), rounds, threads));
+                Console.Error.WriteLine($"vlink: ef={ef} threads={threads} recall={recall:F4} qps={Scoring.Median(qpsRuns):F0}");
             }
         }
         finally

@@ -82,6 +82,18 @@ public sealed class ArgSet
     /// <summary>A required integer value within [min, max].</summary>
     public int RequireInt(string name, int min = int.MinValue, int max = int.MaxValue) => ParseInt(name, Require(name), min, max);
 
+    /// <summary>A number within [min, max], or the default when absent.</summary>
+    public double GetDouble(string name, double defaultValue, double min, double max)
+    {
+        string? raw = Get(name);
+        if (raw is null)
+            return defaultValue;
+        if (!double.TryParse(raw, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value)
+            || !(value >= min && value <= max))
+            throw new UsageException($"--{name}: expected a number within [{min}, {max}], got '{raw}'");
+        return value;
+    }
+
     /// <summary>A comma-separated list of integers within [min, max], or the default when absent.</summary>
     public int[] GetIntList(string name, int[] defaultValue, int min = int.MinValue, int max = int.MaxValue)
     {

@@ -16,7 +16,12 @@ namespace VLink.Core.Hnsw;
 /// </remarks>
 public sealed unsafe partial class HnswIndex : IVectorIndex
 {
+    private const int LinkLockStripes = 4096;
     private readonly object _writeLock = new();
+    /// <summary>Held for the whole insert of a node that rises above the top layer (hnswlib's global lock).</summary>
+    private readonly object _topLock = new();
+    /// <summary>Spin locks over link lists, striped by node: parallel inserts change a node's lists under its stripe.</summary>
+    private readonly int[] _linkLocks = new int[LinkLockStripes];
     private readonly DistanceFunction? _custom;
     private readonly bool _normalises;
     private readonly double _levelMultiplier;
@@ -160,6 +165,85 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         Volatile.Write(ref _storage, coded);
     }
 
+    /// <summary>
+    /// Inserts (or replaces) many points with up to <paramref name="threads"/> threads inserting at once, as
+    /// hnswlib's parallel add does: ids, vectors and levels are assigned in order first, then each thread links
+    /// whole points, changing a node's link lists only under that node's lock. Readers keep searching meanwhile.
+    /// With one thread the graph is the one <see cref="Upsert"/> in the same order builds.
+    /// </summary>
+    /// <param name="ids">The points' ids; when one repeats, its last vector wins.</param>
+    /// <param name="vectors">One vector per id.</param>
+    /// <param name="threads">Threads inserting at once; 0 means one per core.</param>
+    /// <exception cref="ArgumentException">Counts differ, or a vector is invalid (nothing is inserted).</exception>
+    public void UpsertMany(IReadOnlyList<PointId> ids, IReadOnlyList<ReadOnlyMemory<float>> vectors, int threads = 0)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(vectors);
+        if (ids.Count != vectors.Count)
+            throw new ArgumentException($"{ids.Count} ids but {vectors.Count} vectors.", nameof(vectors));
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        for (int i = 0; i < vectors.Count; i++) VectorValidation.Validate(vectors[i].Span, Dimension, $"{nameof(vectors)}[{i}]");
+        if (threads == 0) threads = Environment.ProcessorCount;
+        var last = new Dictionary<PointId, int>(ids.Count);
+        for (int i = 0; i < ids.Count; i++) last[ids[i]] = i;
+
+        lock (_writeLock)
+        {
+            var storage = _storage;
+            int first = _count;
+            var nodes = new List<(int Node, int Level)>(last.Count);
+            for (int i = 0; i < ids.Count; i++)
+            {
+                if (last[ids[i]] != i) continue;
+                if (_ids.TryGet(ids[i], storage, out int previous)) RemoveNode(previous);
+                storage = _storage;
+                int node = first + nodes.Count;
+                var grown = storage.Grow(node + 1);
+                if (!ReferenceEquals(grown, storage)) Volatile.Write(ref _storage, storage = grown);
+                int level = NextLevel();
+                var vector = new Span<float>(storage.Vector(node), Dimension);
+                vectors[i].Span.CopyTo(vector);
+                if (_normalises) VectorKernels.Normalize(vector);
+                if (storage.Quantized) EncodeNode(storage, node);
+                storage.Links0(node)[0] = 0;
+                storage.SetLabel(node, ids[i]);
+                storage.Level(node) = (byte)level;
+                storage.SetDeleted(node, false);
+                storage.SetUpperLinks(node, level > 0 ? new int[level * (Options.M + 1)] : null);
+                _ids.Add(ids[i], node, storage);
+                nodes.Add((node, level));
+            }
+            // Until linked, the new nodes are reachable only by a scan, which sees complete records.
+            Volatile.Write(ref _count, first + nodes.Count);
+
+            void Link(int i)
+            {
+                var (node, level) = nodes[i];
+                switch (Metric)
+                {
+                    case DistanceMetric.Euclidean: Insert(new SquaredEuclideanKernel(), storage, node, level); break;
+                    default: Insert(new InnerProductKernel(), storage, node, level); break;
+                }
+            }
+            int start = 0;
+            if (_entry < 0 && nodes.Count > 0) Link(start++);
+            if (threads == 1 || Metric == DistanceMetric.Custom)
+            {
+                for (int i = start; i < nodes.Count; i++)
+                {
+                    if (Metric == DistanceMetric.Custom) Insert(new CustomKernel(_custom!), storage, nodes[i].Node, nodes[i].Level);
+                    else Link(i);
+                }
+            }
+            else
+            {
+                Parallel.For(start, nodes.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, Link);
+            }
+            Volatile.Write(ref _live, _live + nodes.Count);
+            if (storage.Quantized && storage.Center is null && _live >= Options.Quantization!.TrainingPoints) LearnCenter();
+        }
+    }
+
     /// <inheritdoc />
     public bool Delete(PointId id)
     {
@@ -214,7 +298,18 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
 
     private void Insert<TK>(TK kernel, HnswStorage s, int node, int level) where TK : struct, IDistanceKernel
     {
-        long entry = _entry;
+        long entry = Volatile.Read(ref _entry);
+        if (entry >= 0 && level > (int)(entry >> 32))
+        {
+            // A node rising above the top layer inserts alone among parallel inserters, then becomes the entry.
+            lock (_topLock) InsertBelow(kernel, s, node, level, Volatile.Read(ref _entry));
+            return;
+        }
+        InsertBelow(kernel, s, node, level, entry);
+    }
+
+    private void InsertBelow<TK>(TK kernel, HnswStorage s, int node, int level, long entry) where TK : struct, IDistanceKernel
+    {
         if (entry < 0)
         {
             Volatile.Write(ref _entry, ((long)level << 32) | (uint)node);
@@ -251,12 +346,14 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         }
 
         // The new node's own lists are complete before any other node links to it.
+        LockLinks(node);
         for (int layer = lowest; layer >= 0; layer--)
         {
             var list = s.LinkList(node, layer);
             chosen[layer].CopyTo(list[1..]);
             Volatile.Write(ref list[0], chosen[layer].Length);
         }
+        UnlockLinks(node);
         for (int layer = lowest; layer >= 0; layer--)
         {
             for (int i = 0; i < chosen[layer].Length; i++)
@@ -299,6 +396,30 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
 
     /// <summary>Adds <paramref name="newcomer"/> to <paramref name="node"/>'s list at a layer, re-selecting when the list is full.</summary>
     private void AddLink<TK>(TK kernel, HnswStorage s, int node, int layer, int newcomer, float distance)
+        where TK : struct, IDistanceKernel
+    {
+        LockLinks(node);
+        try
+        {
+            AddLinkLocked(kernel, s, node, layer, newcomer, distance);
+        }
+        finally
+        {
+            UnlockLinks(node);
+        }
+    }
+
+    private void LockLinks(int node)
+    {
+        ref int stripe = ref _linkLocks[node & (LinkLockStripes - 1)];
+        if (Interlocked.CompareExchange(ref stripe, 1, 0) == 0) return;
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref stripe, 1, 0) != 0) spin.SpinOnce();
+    }
+
+    private void UnlockLinks(int node) => Volatile.Write(ref _linkLocks[node & (LinkLockStripes - 1)], 0);
+
+    private void AddLinkLocked<TK>(TK kernel, HnswStorage s, int node, int layer, int newcomer, float distance)
         where TK : struct, IDistanceKernel
     {
         var list = s.LinkList(node, layer);
