@@ -12,7 +12,7 @@ public class ParallelBuildTests
     [Theory]
     [InlineData(DistanceMetric.Euclidean, false)]
     [InlineData(DistanceMetric.Cosine, true)]
-    public void Four_inserting_threads_build_a_graph_of_full_recall_while_readers_search(DistanceMetric metric, bool quantized)
+    public async Task Four_inserting_threads_build_a_graph_of_full_recall_while_readers_search(DistanceMetric metric, bool quantized)
     {
         var data = TestData.Clustered(6000, 100, 32, 12, seed: 44);
         var options = new HnswOptions { M = 12, EfConstruction = 100, Quantization = quantized ? new ScalarQuantization() : null };
@@ -34,7 +34,7 @@ public class ParallelBuildTests
         });
         index.UpsertMany(ids.Skip(200).ToList(), vectors.Skip(200).ToList(), threads: 4);
         stop.Cancel();
-        Assert.True(reader.Result > 0);
+        Assert.True(await reader > 0);
 
         Assert.Equal(6000, index.Count);
         Assert.Equal(quantized, index.WalksCodes);
