@@ -117,3 +117,23 @@ public sealed class MarketStateTests
         Assert.Throws<InvalidDataException>(() => MarketState.FromBytes(wrongMagic));
     }
 }
+
+public sealed class RegimePayloadEditTests
+{
+    [Fact]
+    public void Setting_outcomes_in_one_pass_equals_a_payload_set_of_the_same_keys()
+    {
+        byte[] current = System.Text.Encoding.UTF8.GetBytes(
+            """{"market":"東京","bar":7,"nested":{"a":[1,2]},"fwd_ret_5":null,"fwd_vol_5":null,"fwd_ret_20":null,"fwd_vol_20":null,"note":"x"}""");
+        OutcomeUpdate[] outcomes = [new(7, 100, 5, -0.0123, 0.0045), new(7, 100, 20, 0.5, 1e-9)];
+
+        byte[] fast = PayloadEdits.SetNumbers(current, outcomes, 0, 2);
+        byte[] slow = PayloadEdits.Apply(PayloadChangeKind.Set, PayloadEdits.Apply(PayloadChangeKind.Set, current,
+            RegimePoints.OutcomePayload(outcomes[0]), [])!, RegimePoints.OutcomePayload(outcomes[1]), [])!;
+
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(slow), System.Text.Encoding.UTF8.GetString(fast));
+        // Keys the payload lacks are added at the end.
+        byte[] added = PayloadEdits.SetNumbers("""{"market":"A"}"""u8.ToArray(), outcomes, 1, 2);
+        Assert.Equal("""{"market":"A","fwd_ret_20":0.5,"fwd_vol_20":1E-09}""", System.Text.Encoding.UTF8.GetString(added));
+    }
+}

@@ -108,12 +108,19 @@ public sealed class PartitionState : IDisposable
             _parsed.Remove(id);
             _documents.Remove(id);
         }
-        foreach (var outcome in applied.Updates.Outcomes)
+        // Outcomes of one window (one per horizon) are merged into its payload in one rewrite.
+        var outcomes = applied.Updates.Outcomes;
+        for (int i = 0; i < outcomes.Count;)
         {
-            var id = RegimePoints.IdFor(market, outcome.WindowEnd);
-            if (!_payloads.TryGetValue(id, out var current)) continue;
-            _payloads[id] = PayloadEdits.Apply(PayloadChangeKind.Set, current, RegimePoints.OutcomePayload(outcome), [])!;
-            _parsed.Remove(id);
+            int j = i + 1;
+            while (j < outcomes.Count && outcomes[j].WindowEnd == outcomes[i].WindowEnd) j++;
+            var id = RegimePoints.IdFor(market, outcomes[i].WindowEnd);
+            if (_payloads.TryGetValue(id, out var current))
+            {
+                _payloads[id] = PayloadEdits.SetNumbers(current, outcomes, i, j);
+                _parsed.Remove(id);
+            }
+            i = j;
         }
         PromoteIfLarge();
         return applied;

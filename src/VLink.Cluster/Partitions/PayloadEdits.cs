@@ -42,6 +42,50 @@ public static class PayloadEdits
         }
     }
 
+    /// <summary>
+    /// A regime payload with the forward outcomes <paramref name="outcomes"/>[<paramref name="from"/>..<paramref name="to"/>)
+    /// set (<c>fwd_ret_h</c>, <c>fwd_vol_h</c>): the same as a <see cref="PayloadChangeKind.Set"/> of those keys, written
+    /// in one pass over the stored object instead of through a JSON tree (it runs for every closed bar).
+    /// </summary>
+    public static byte[] SetNumbers(byte[] current, IReadOnlyList<Core.Regimes.OutcomeUpdate> outcomes, int from, int to)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(outcomes);
+        int n = (to - from) * 2;
+        var set = new (string Key, double Value, bool Written)[n];
+        for (int i = from, k = 0; i < to; i++)
+        {
+            set[k++] = (Core.Regimes.RegimeFeatureSet.ForwardReturnKey(outcomes[i].Horizon), outcomes[i].ForwardReturn, false);
+            set[k++] = (Core.Regimes.RegimeFeatureSet.ForwardVolatilityKey(outcomes[i].Horizon), outcomes[i].ForwardVolatility, false);
+        }
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(current.Length + 32 * n);
+        using (var document = JsonDocument.Parse(current))
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            if (document.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in document.RootElement.EnumerateObject())
+                {
+                    int hit = -1;
+                    for (int k = 0; k < set.Length && hit < 0; k++)
+                        if (!set[k].Written && property.NameEquals(set[k].Key)) hit = k;
+                    if (hit < 0)
+                    {
+                        property.WriteTo(json);
+                        continue;
+                    }
+                    json.WriteNumber(set[hit].Key, set[hit].Value);
+                    set[hit].Written = true;
+                }
+            }
+            foreach (var (key, value, written) in set)
+                if (!written) json.WriteNumber(key, value);
+            json.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
     // A key present as written wins; otherwise a dotted key walks nested objects ("a.b" removes b inside a).
     private static void Remove(JsonObject target, string key)
     {

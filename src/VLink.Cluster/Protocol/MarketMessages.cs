@@ -18,6 +18,13 @@ public sealed record RegimeSpec(string FeatureSet, long BarIntervalTicks, long T
     /// <summary>The default collection a market ingest goes to.</summary>
     public const string DefaultCollection = "regimes";
 
+    /// <summary>
+    /// Windows a market partition holds before it builds an HNSW graph. Regime searches scan exactly by default, and a
+    /// market's windows are few (a year of minute bars is ~100,000), so a graph would cost every ingest for searches
+    /// that do not use it; above this, <c>exact: false</c> searches get one.
+    /// </summary>
+    public const int DefaultFlatThreshold = 200_000;
+
     /// <summary>The bar length.</summary>
     public TimeSpan BarInterval => new(BarIntervalTicks);
 
@@ -48,10 +55,11 @@ public sealed record RegimeSpec(string FeatureSet, long BarIntervalTicks, long T
 
     /// <summary>
     /// The spec of a regime collection: key-partitioned (one partition per market), Euclidean vectors of the feature
-    /// set's dimension (features are standardised, so plain Euclidean distance compares them).
+    /// set's dimension (features are standardised, so plain Euclidean distance compares them), exact (flat) partitions
+    /// up to <see cref="DefaultFlatThreshold"/> windows.
     /// </summary>
     public CollectionSpec Collection(string name) =>
-        new(name, Features().Dimension, DistanceMetric.Euclidean, PartitionScheme.Key, 0, HnswOptions.Default, CollectionSpec.DefaultFlatThreshold, this);
+        new(name, Features().Dimension, DistanceMetric.Euclidean, PartitionScheme.Key, 0, HnswOptions.Default, DefaultFlatThreshold, this);
 }
 
 /// <summary>
