@@ -56,11 +56,24 @@ public static class VLinkProgram
         return new CliRun(process.ExitCode, await stdout, await stderr);
     }
 
+    private static readonly HashSet<int> GivenPorts = [];
+
+    /// <summary>
+    /// A free loopback port, never one handed out before in this test run: the system may give a port it just released
+    /// again at once, and two flags of one node (or two nodes) must not get the same one.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (GivenPorts)
+        {
+            while (true)
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start();
+                int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                if (GivenPorts.Add(port)) return port;
+            }
+        }
     }
 }
 

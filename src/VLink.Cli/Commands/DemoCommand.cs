@@ -168,7 +168,8 @@ internal sealed class DemoCommand : CheckedCommand
         }
     }
 
-    // The node's settings: loopback only, keys off (a local demo), quiet logs so the tables stay readable.
+    // The node's settings: loopback only, keys off (a local demo), quiet logs so the tables stay readable, and a
+    // patient gather: on a busy machine a demo should wait for every partition rather than answer in part.
     private string[] ServerArguments(ParseResult parse, string data) =>
     [
         $"--{VLinkServerOptions.Section}:HttpPort={parse.GetValue(HttpPort).ToString(CultureInfo.InvariantCulture)}",
@@ -176,7 +177,7 @@ internal sealed class DemoCommand : CheckedCommand
         $"--{VLinkServerOptions.Section}:Host=127.0.0.1",
         $"--{VLinkServerOptions.Section}:DataDirectory={data}",
         $"--{VLinkServerOptions.Section}:AuthEnabled=false",
-        $"--{VLinkServerOptions.Section}:ExtraHocon=akka.loglevel = ERROR\nakka.stdout-loglevel = ERROR",
+        $"--{VLinkServerOptions.Section}:ExtraHocon=akka.loglevel = ERROR\nakka.stdout-loglevel = ERROR\nvlink.gather.timeout = 30s",
         "--Logging:LogLevel:Default=Error",
         "--Logging:LogLevel:Microsoft.Extensions.Hosting=None", // a failed start is reported in one line instead
     ];
