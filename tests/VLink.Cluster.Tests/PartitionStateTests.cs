@@ -24,6 +24,48 @@ public sealed class PartitionStateTests
     private static List<PointWrite> Batch(Random rng, int dim, int from, int count) =>
         [.. Enumerable.Range(from, count).Select(i => new PointWrite(MixedId(i), RandomVector(rng, dim), i % 2 == 0 ? Encoding.UTF8.GetBytes($"{{\"i\":{i}}}") : null))];
 
+    // ---- Memory and quantization ----
+
+    [Fact]
+    public void Memory_counts_the_index_payloads_and_documents_and_follows_deletes()
+    {
+        using var state = PartitionState.Create(Spec(4, DistanceMetric.Euclidean));
+        var rng = new Random(3);
+        state.Apply(new PointsUpserted([.. Enumerable.Range(0, 10).Select(i => new PointWrite((ulong)i, RandomVector(rng, 4), null))]));
+        long bare = state.MemoryBytes;
+        Assert.True(bare >= state.Index.MemoryBytes && state.Index.MemoryBytes > 0);
+
+        var big = new byte[10_000];
+        state.Apply(new PointsUpserted([new PointWrite(3UL, RandomVector(rng, 4), big, new string('d', 5_000))]));
+        long held = state.MemoryBytes - state.Index.MemoryBytes;
+        Assert.InRange(held, 10_000 + 10_000, 10_000 + 10_000 + 500);
+
+        state.Apply(new PointsDeleted([3UL]));
+        Assert.Equal(0, state.MemoryBytes - state.Index.MemoryBytes);
+    }
+
+    [Fact]
+    public void A_quantized_collection_promotes_to_a_quantized_graph_that_survives_a_snapshot()
+    {
+        var spec = Spec(16, DistanceMetric.Cosine, flatThreshold: 300) with
+        {
+            Hnsw = HnswOptions.Default with { M = 8, EfConstruction = 64, Quantization = new ScalarQuantization { TrainingPoints = 200 } },
+        };
+        using var state = PartitionState.Create(spec);
+        var rng = new Random(4);
+        state.Apply(new PointsUpserted(Batch(rng, 16, 0, 500)));
+        var graph = Assert.IsType<HnswIndex>(state.Index);
+        Assert.True(graph.WalksCodes);
+        Assert.True(state.MappedBytes >= 500 * 16 * 4);
+
+        using var restored = PartitionState.FromSnapshot(state.ToSnapshot());
+        var restoredGraph = Assert.IsType<HnswIndex>(restored.Index);
+        Assert.Equal(spec.Hnsw.Quantization, restoredGraph.Options.Quantization);
+        var query = RandomVector(rng, 16);
+        var request = new SearchRequest(query, 5, 5, 64, false);
+        Assert.Equal(state.Search(request), restored.Search(request));
+    }
+
     // ---- Validate ----
 
     [Fact]

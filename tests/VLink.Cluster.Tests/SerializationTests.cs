@@ -249,10 +249,10 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         DeepEquality.AssertEqual(upserted, _serializer.FromBinary(v1, "EU"));
 
         var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [new KeyValuePair<PointId, byte[]>(2UL, [5])]);
-        byte[] snapshotV3 = _serializer.ToBinary(snapshot);
-        Assert.Equal([0, 0], snapshotV3[^2..]); // an empty document list, no market state
-        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 1; // the spec's absent regime
-        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV3[1..specEnd], .. snapshotV3[(specEnd + 1)..^2]], "ES");
+        byte[] snapshotV4 = _serializer.ToBinary(snapshot);
+        Assert.Equal([0, 0], snapshotV4[^2..]); // an empty document list, no market state
+        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 2; // the spec's absent regime and quantization
+        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 2)..^2]], "ES");
         DeepEquality.AssertEqual(snapshot, back);
         Assert.Empty(back.Documents);
 
@@ -267,22 +267,43 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
     {
         // Version 2 ended a collection spec after its flat threshold and a snapshot after its documents.
         var create = new CreateCollection(ProtocolSamples.HashSpec);
-        byte[] v3 = _serializer.ToBinary(create);
-        Assert.Equal(0, v3[^1]); // no regime spec
-        DeepEquality.AssertEqual(create, _serializer.FromBinary([2, .. v3[1..^1]], "CC"));
+        byte[] v4 = _serializer.ToBinary(create);
+        Assert.Equal([0, 0], v4[^2..]); // no regime spec, no quantization
+        DeepEquality.AssertEqual(create, _serializer.FromBinary([2, .. v4[1..^2]], "CC"));
 
         var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [], [new KeyValuePair<PointId, string>(1UL, "d")]);
-        byte[] snapshotV3 = _serializer.ToBinary(snapshot);
-        // The spec (whose last byte is the absent regime) comes first; a version 2 writer had neither that byte nor the last.
-        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 1;
-        Assert.Equal(0, snapshotV3[specEnd]);
-        byte[] v2 = [2, .. snapshotV3[1..specEnd], .. snapshotV3[(specEnd + 1)..^1]];
+        byte[] snapshotV4 = _serializer.ToBinary(snapshot);
+        // The spec (whose last bytes are the absent regime and quantization) comes first; a version 2 writer had neither those bytes nor the last.
+        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 2;
+        Assert.Equal([0, 0], snapshotV4[specEnd..(specEnd + 2)]);
+        byte[] v2 = [2, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 2)..^1]];
         DeepEquality.AssertEqual(snapshot, _serializer.FromBinary(v2, "ES"));
 
         // A regime collection's spec does not fit a version 2 reading.
         byte[] regime = _serializer.ToBinary(new CreateCollection(ProtocolSamples.RegimeCollection));
         regime[0] = 2;
         Assert.Throws<SerializationException>(() => _serializer.FromBinary(regime, "CC"));
+    }
+
+    [Fact]
+    public void Version_3_specs_are_read_unquantized_and_a_quantized_spec_round_trips()
+    {
+        var create = new CreateCollection(ProtocolSamples.QuantizedSpec);
+        byte[] v4 = _serializer.ToBinary(create);
+        var back = (CreateCollection)_serializer.FromBinary(v4, "CC");
+        DeepEquality.AssertEqual(create, back);
+        Assert.Equal(0.97, back.Spec.Hnsw.Quantization!.Quantile);
+        Assert.True(back.Spec.Hnsw.Quantization.OriginalsInRam);
+
+        // Version 3 ended a spec after the regime: the same bytes without the quantization are a plain collection.
+        byte[] plain = _serializer.ToBinary(new CreateCollection(ProtocolSamples.HashSpec));
+        var v3 = (CreateCollection)_serializer.FromBinary([3, .. plain[1..^1]], "CC");
+        DeepEquality.AssertEqual(new CreateCollection(ProtocolSamples.HashSpec), v3);
+        Assert.Null(v3.Spec.Hnsw.Quantization);
+
+        // A version 3 reading of a quantized spec sees trailing bytes: the version decides the layout.
+        v4[0] = 3;
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(v4, "CC"));
     }
 
     [Fact]
@@ -437,6 +458,10 @@ internal static class ProtocolSamples
         new VLink.Core.Ingest.Bar(TimeSpan.TicksPerDay, 2 * TimeSpan.TicksPerDay, 1.5, 1.5, 1.5, 1.5),
     ]);
 
+    public static readonly CollectionSpec QuantizedSpec = new(
+        "q8", 129, DistanceMetric.Euclidean, PartitionScheme.Hash, 3,
+        HnswOptions.Default with { Quantization = new ScalarQuantization { Quantile = 0.97, Oversampling = 2.5, OriginalsInRam = true, TrainingPoints = 77 } });
+
     public static readonly CollectionSpec DotSpec = new("d", 1, DistanceMetric.Dot, PartitionScheme.Hash, 65536, HnswOptions.Default with { Seed = int.MaxValue });
 
     public static IReadOnlyDictionary<string, IVLinkMessage> All { get; } = Build();
@@ -498,7 +523,7 @@ internal static class ProtocolSamples
             ]),
             ["PointsFound/empty"] = new PointsFound(market, []),
             ["GetPartitionStats"] = new GetPartitionStats(market),
-            ["PartitionStats"] = new PartitionStats(p3, 123_456, "hnsw", 9_876_543_210L, 4_000_000_001L),
+            ["PartitionStats"] = new PartitionStats(p3, 123_456, "hnsw", 9_876_543_210L, 4_000_000_001L, 77_000_000_003L),
             ["DeletePointsByFilter"] = new DeletePointsByFilter(p3, filter),
             ["ScrollPartition/from number"] = new ScrollPartition(p3, filter, 17UL, 101, true, false),
             ["ScrollPartition/from string, no filter"] = new ScrollPartition(market, null, "ünï 🚀", int.MaxValue, false, true),
@@ -553,6 +578,7 @@ internal static class ProtocolSamples
             ["CreateCollection/hash"] = create,
             ["CreateCollection/key"] = new CreateCollection(KeySpec),
             ["CreateCollection/regimes"] = new CreateCollection(RegimeCollection),
+            ["CreateCollection/quantized"] = new CreateCollection(QuantizedSpec),
             ["DropCollection"] = new DropCollection("docs.v2_en-GB"),
             ["RegisterPartitionKey"] = new RegisterPartitionKey("markets", "BTC-USD"),
             ["GetCatalog"] = GetCatalog.Instance,

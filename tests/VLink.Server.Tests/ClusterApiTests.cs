@@ -51,6 +51,9 @@ public sealed class ClusterApiTests(ServerFixture server)
         Assert.Equal(40, mine.Sum(p => (int)p!["vectors"]!));
         Assert.All(mine, p => Assert.Equal("flat", (string?)p!["index"]));
         Assert.All(mine, p => Assert.True((bool)p!["current"]!));
+        // Each partition's memory covers at least its vectors (two floats each); nothing is memory-mapped here.
+        Assert.All(mine, p => Assert.True((long)p!["memory_bytes"]! >= 8L * (int)p!["vectors"]!));
+        Assert.All(mine, p => Assert.Equal(0, (long)p!["mapped_bytes"]!));
         Assert.True((long)result["vectors"]! >= 40);
     }
 

@@ -45,6 +45,38 @@ public sealed class CollectionApiTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task Scalar_quantization_is_a_collection_option_in_Qdrants_shape()
+    {
+        var client = server.Client;
+        await Api.Ok(await Api.Send(client, HttpMethod.Put, "/collections/quantized",
+            """{"vectors":{"size":8,"distance":"Cosine"},"quantization_config":{"scalar":{"type":"int8","quantile":0.99,"always_ram":true}}}"""));
+        var info = (await Api.Ok(await client.GetAsync("/collections/quantized")))["result"]!;
+        var scalar = info["config"]!["quantization_config"]!["scalar"]!;
+        Assert.Equal("int8", (string?)scalar["type"]);
+        Assert.Equal(0.99, (double)scalar["quantile"]!);
+        Assert.True((bool)scalar["always_ram"]!);
+
+        await Api.CreateCollection(client, "unquantized", 4, "Dot");
+        var none = (await Api.Ok(await client.GetAsync("/collections/unquantized")))["result"]!;
+        Assert.Null(none["config"]!["quantization_config"]);
+    }
+
+    [Theory]
+    [InlineData("""{"scalar":{"type":"int4"}}""", "quantization_config.scalar.type")]
+    [InlineData("""{"scalar":{"type":"int8","quantile":0.2}}""", "quantization_config.scalar.quantile")]
+    [InlineData("""{"scalar":{"type":"int8","always_ram":"yes"}}""", "quantization_config.scalar.always_ram")]
+    [InlineData("""{"product":{"compression":"x16"}}""", "quantization_config.product")]
+    [InlineData("""{}""", "quantization_config.scalar")]
+    [InlineData("""[1]""", "quantization_config")]
+    public async Task A_bad_quantization_config_is_400_naming_the_field_and_creates_nothing(string config, string field)
+    {
+        var response = await Api.Send(server.Client, HttpMethod.Put, "/collections/badquant",
+            $$"""{"vectors":{"size":8,"distance":"Cosine"},"quantization_config":{{config}}}""");
+        await Api.Problem(response, HttpStatusCode.BadRequest, field);
+        await Api.Problem(await server.Client.GetAsync("/collections/badquant"), HttpStatusCode.NotFound, "collection_name");
+    }
+
+    [Fact]
     public async Task Conflicting_create_is_409()
     {
         await Api.CreateCollection(server.Client, "conflict", 4, "Cosine");

@@ -36,6 +36,9 @@ public sealed class MetricsTests(ServerFixture server)
         Assert.True(Value(text, "vlink_journal_write_duration_seconds_count", "operation=\"upsert\"") >= 1, text);
         Assert.True(Value(text, "vlink_partitions") >= 2, text);
         Assert.True(Value(text, "vlink_vectors") >= 25, text);
+        // 25 two-dimensional points: at least their vectors (8 bytes each) are held; each partition says its own.
+        Assert.True(Value(text, "vlink_memory_bytes") >= 25 * 8, text);
+        Assert.True(Value(text, "vlink_partition_memory_bytes", "partition=\"metrics") > 0, text);
     }
 
     [Fact]

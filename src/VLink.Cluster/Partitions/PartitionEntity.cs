@@ -51,7 +51,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
         Recover<RecoveryCompleted>(_ =>
         {
             _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
-            _gauge ??= VLinkMetrics.TrackPartition(() => _state?.Count ?? 0);
+            _gauge ??= VLinkMetrics.TrackPartition(_partition.EntityId, () => _state?.Count ?? 0, () => _state?.MemoryBytes ?? 0);
             _log.Debug("Partition {0} recovered: {1} points ({2}) at sequence {3}", _partition, _state?.Count ?? 0, _state?.IndexKind ?? "empty", LastSequenceNr);
         });
 
@@ -282,7 +282,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
 
     private PartitionStats Stats() => _state is null
         ? new PartitionStats(_partition, 0, "empty", 0, LastSequenceNr)
-        : new PartitionStats(_partition, _state.Count, _state.IndexKind, _state.Index.MemoryBytes, LastSequenceNr);
+        : new PartitionStats(_partition, _state.Count, _state.IndexKind, _state.MemoryBytes, LastSequenceNr, _state.MappedBytes);
 
     private void MaybeSnapshot()
     {

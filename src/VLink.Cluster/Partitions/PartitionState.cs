@@ -13,8 +13,9 @@ namespace VLink.Cluster.Partitions;
 /// </summary>
 public sealed class PartitionState : IDisposable
 {
-    private readonly Dictionary<PointId, byte[]> _payloads = [];
-    private readonly Dictionary<PointId, string> _documents = [];
+    // An array costs its 24-byte header, a string its 22 bytes and two a character.
+    private readonly AccountedMap<byte[]> _payloads = new(static p => 24 + p.LongLength);
+    private readonly AccountedMap<string> _documents = new(static d => 22 + 2L * d.Length);
     // Parsed payloads for filters, filled on first use and dropped when the point changes.
     private readonly Dictionary<PointId, System.Text.Json.JsonElement> _parsed = [];
     // The ids in ascending order for scrolling, built on first use and dropped when a point comes or goes.
@@ -40,6 +41,15 @@ public sealed class PartitionState : IDisposable
 
     /// <summary>Points held.</summary>
     public int Count => Index.Count;
+
+    /// <summary>
+    /// Bytes of memory the partition holds: its index (vectors or codes, graph, ids) and its payloads and documents.
+    /// Safe to read from any thread. Full-precision vectors a quantized index memory-maps are in <see cref="MappedBytes"/>.
+    /// </summary>
+    public long MemoryBytes => Index.MemoryBytes + _payloads.Bytes + _documents.Bytes;
+
+    /// <summary>Bytes of full-precision vectors in a memory-mapped file (quantized graphs with originals on disk).</summary>
+    public long MappedBytes => Index is HnswIndex hnsw ? hnsw.MappedBytes : 0;
 
     /// <summary>A new, empty partition of a collection.</summary>
     public static PartitionState Create(CollectionSpec spec) => new(spec, new FlatIndex(spec.Dimension, spec.Metric));

@@ -27,7 +27,11 @@ public sealed record PointsFound(PartitionRef Partition, IReadOnlyList<PointReco
 public sealed record GetPartitionStats(PartitionRef Partition) : IPartitionMessage;
 
 /// <summary>What a partition holds and how it indexes it.</summary>
-public sealed record PartitionStats(PartitionRef Partition, int Points, string IndexKind, long MemoryBytes, long SequenceNr) : IVLinkMessage;
+/// <remarks>
+/// <see cref="MemoryBytes"/>: what the partition holds in memory (index, payloads, documents);
+/// <see cref="MappedBytes"/>: full-precision vectors a quantized index keeps in a memory-mapped file instead.
+/// </remarks>
+public sealed record PartitionStats(PartitionRef Partition, int Points, string IndexKind, long MemoryBytes, long SequenceNr, long MappedBytes = 0) : IVLinkMessage;
 
 /// <summary>
 /// Deletes the points whose payload matches a filter (Qdrant filter JSON, validated by the sender). The partition

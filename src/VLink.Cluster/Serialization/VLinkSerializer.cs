@@ -33,7 +33,9 @@ namespace VLink.Cluster.Serialization;
 /// and partition snapshots end with the list of (id, document). Version 1 payloads are still read (no documents).
 /// 3 — collection specs end with an optional regime spec (feature set, bar interval, tolerance), partition snapshots with
 /// optional market state bytes; market batches (ticks or bars with their sequence numbers) appear. Older payloads read
-/// as plain collections without market state.</para>
+/// as plain collections without market state. 4 — collection specs end with optional scalar quantization (quantile,
+/// oversampling, originals in memory, training points); older specs read as unquantized. Partition stats end with
+/// the bytes memory-mapped (0 when read from older payloads).</para>
 /// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
 /// increments, each unsigned LEB128 (64-bit); a tick is its time as the zigzag LEB128 step from the previous tick's
 /// (from 0 for the first), price (double), a presence byte (bit 0 size as a double, bit 3 size as LEB128 when it is a
@@ -46,7 +48,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public const int SerializerId = 4711;
 
     /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 3;
+    public const byte FormatVersion = 4;
 
     /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
     public const byte OldestReadableVersion = 1;
@@ -263,17 +265,40 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             w.Int64(regime.BarIntervalTicks);
             w.Int64(regime.ToleranceTicks);
         }
+        w.Bool(s.Hnsw.Quantization is not null);
+        if (s.Hnsw.Quantization is { } q)
+        {
+            w.Double(q.Quantile);
+            w.Double(q.Oversampling);
+            w.Bool(q.OriginalsInRam);
+            w.Int32(q.TrainingPoints);
+        }
     }
 
-    private static CollectionSpec ReadCollectionSpec(Reader r) => new(
-        Name: r.String(),
-        Dimension: r.Int32(),
-        Metric: r.Enum<DistanceMetric>(),
-        Scheme: r.Enum<PartitionScheme>(),
-        PartitionCount: r.Int32(),
-        Hnsw: ReadHnswOptions(r),
-        FlatThreshold: r.Int32(),
-        Regime: r.Version >= 3 && r.Bool() ? new RegimeSpec(r.String(), r.Int64(), r.Int64()) : null);
+    private static CollectionSpec ReadCollectionSpec(Reader r)
+    {
+        var spec = new CollectionSpec(
+            Name: r.String(),
+            Dimension: r.Int32(),
+            Metric: r.Enum<DistanceMetric>(),
+            Scheme: r.Enum<PartitionScheme>(),
+            PartitionCount: r.Int32(),
+            Hnsw: ReadHnswOptions(r),
+            FlatThreshold: r.Int32(),
+            Regime: r.Version >= 3 && r.Bool() ? new RegimeSpec(r.String(), r.Int64(), r.Int64()) : null);
+        if (r.Version >= 4 && r.Bool())
+        {
+            var quantization = new ScalarQuantization
+            {
+                Quantile = r.Double(),
+                Oversampling = r.Double(),
+                OriginalsInRam = r.Bool(),
+                TrainingPoints = r.Int32(),
+            };
+            spec = spec with { Hnsw = spec.Hnsw with { Quantization = quantization } };
+        }
+        return spec;
+    }
 
     private static void WritePointWrite(Writer w, PointWrite p)
     {
@@ -361,9 +386,11 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.String(m.IndexKind);
         w.Int64(m.MemoryBytes);
         w.Int64(m.SequenceNr);
+        w.Int64(m.MappedBytes);
     }
 
-    private static PartitionStats ReadPartitionStats(Reader r) => new(ReadPartitionRef(r), r.Int32(), r.String(), r.Int64(), r.Int64());
+    private static PartitionStats ReadPartitionStats(Reader r) =>
+        new(ReadPartitionRef(r), r.Int32(), r.String(), r.Int64(), r.Int64(), r.Version >= 4 ? r.Int64() : 0);
 
     // ---- MarketMessages.cs ----
 

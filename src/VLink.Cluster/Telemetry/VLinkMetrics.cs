@@ -39,6 +39,11 @@ public static class VLinkMetrics
     {
         Meter.CreateObservableGauge("vlink.partitions", () => Hosted.Count, "{partition}", "Partitions hosted by this process");
         Meter.CreateObservableGauge("vlink.vectors", () => Hosted.Keys.Sum(p => (long)p.Count()), "{vector}", "Vectors held by the partitions this process hosts");
+        Meter.CreateObservableGauge("vlink.memory", () => Hosted.Keys.Sum(p => p.Memory()), "By",
+            "Memory held by the partitions this process hosts (indices, payloads, documents; not memory-mapped vectors)");
+        Meter.CreateObservableGauge("vlink.partition.memory",
+            () => Hosted.Keys.Select(p => new Measurement<long>(p.Memory(), new KeyValuePair<string, object?>("partition", p.Name))), "By",
+            "Memory held by one partition (index, payloads, documents), by partition entity id");
     }
 
     /// <summary>Records one global search.</summary>
@@ -55,18 +60,22 @@ public static class VLinkMetrics
 
     /// <summary>
     /// Counts a partition as hosted here until the returned handle is disposed; <paramref name="count"/> tells its
-    /// vectors (it is called on the collecting thread, so it must only read).
+    /// vectors and <paramref name="memory"/> its bytes (they are called on the collecting thread, so they must only read).
     /// </summary>
-    public static IDisposable TrackPartition(Func<int> count)
+    public static IDisposable TrackPartition(string name, Func<int> count, Func<long> memory)
     {
-        var gauge = new PartitionGauge(count);
+        var gauge = new PartitionGauge(name, count, memory);
         Hosted.TryAdd(gauge, 0);
         return gauge;
     }
 
-    private sealed class PartitionGauge(Func<int> count) : IDisposable
+    private sealed class PartitionGauge(string name, Func<int> count, Func<long> memory) : IDisposable
     {
+        public string Name => name;
+
         public int Count() => count();
+
+        public long Memory() => memory();
 
         public void Dispose() => Hosted.TryRemove(this, out _);
     }

@@ -177,6 +177,7 @@ public static class ClusterEndpoints
                     ["vectors"] = stats.Points,
                     ["index"] = stats.IndexKind,
                     ["memory_bytes"] = stats.MemoryBytes,
+                    ["mapped_bytes"] = stats.MappedBytes,
                     ["current"] = current,
                 });
                 if (current != false)

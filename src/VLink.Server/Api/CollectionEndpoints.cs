@@ -94,8 +94,36 @@ public static class CollectionEndpoints
             if (RequestJson.OptionalInt(config, "m", "hnsw_config.m", 2, 256) is { } m) hnsw = hnsw with { M = m };
             if (RequestJson.OptionalInt(config, "ef_construct", "hnsw_config.ef_construct", 4, 100_000) is { } ef) hnsw = hnsw with { EfConstruction = ef };
         }
+        if (RequestJson.TryGet(root, "quantization_config", out var quantization) && quantization.ValueKind != JsonValueKind.Null)
+            hnsw = hnsw with { Quantization = ParseQuantization(quantization) };
         int shards = RequestJson.OptionalInt(root, "shard_number", "shard_number", 1, 65536) ?? DefaultShardNumber;
         return new CollectionSpec(name, size, metric.Value, PartitionScheme.Hash, shards, hnsw);
+    }
+
+    /// <summary>
+    /// Qdrant's <c>{"scalar": {"type": "int8", "quantile": q, "always_ram": b}}</c>. Codes are always in memory;
+    /// <c>always_ram</c> true keeps the full-precision vectors in memory too, false (the default) memory-maps them.
+    /// </summary>
+    private static ScalarQuantization ParseQuantization(JsonElement config)
+    {
+        if (config.ValueKind != JsonValueKind.Object) throw ApiException.BadField("quantization_config", "expected an object");
+        foreach (var kind in new[] { "product", "binary" })
+        {
+            if (RequestJson.TryGet(config, kind, out _))
+                throw ApiException.BadField($"quantization_config.{kind}", "is not supported; use \"scalar\" (int8)");
+        }
+        var scalar = RequestJson.RequireObject(config, "scalar", "quantization_config.scalar");
+        if (!RequestJson.TryGet(scalar, "type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "int8")
+            throw ApiException.BadField("quantization_config.scalar.type", "expected \"int8\"");
+        var result = new ScalarQuantization();
+        if (RequestJson.OptionalNumber(scalar, "quantile", "quantization_config.scalar.quantile") is { } quantile)
+        {
+            if (quantile is < 0.5 or > 1.0) throw ApiException.BadField("quantization_config.scalar.quantile", "must be within [0.5, 1]");
+            result = result with { Quantile = quantile };
+        }
+        if (RequestJson.OptionalBool(scalar, "always_ram", "quantization_config.scalar.always_ram") is { } alwaysRam)
+            result = result with { OriginalsInRam = alwaysRam };
+        return result;
     }
 
     private static async Task<IResult> ListAsync(VLinkNode node)
@@ -130,6 +158,12 @@ public static class CollectionEndpoints
                     ["replication_factor"] = 1,
                 },
                 ["hnsw_config"] = new JsonObject { ["m"] = spec.Hnsw.M, ["ef_construct"] = spec.Hnsw.EfConstruction },
+                ["quantization_config"] = spec.Hnsw.Quantization is { } q
+                    ? new JsonObject
+                    {
+                        ["scalar"] = new JsonObject { ["type"] = "int8", ["quantile"] = q.Quantile, ["always_ram"] = q.OriginalsInRam },
+                    }
+                    : null,
             },
             ["payload_schema"] = new JsonObject(),
         };
