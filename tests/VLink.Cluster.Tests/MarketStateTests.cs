@@ -131,7 +131,30 @@ public sealed class RegimePayloadEditTests
         byte[] slow = PayloadEdits.Apply(PayloadChangeKind.Set, PayloadEdits.Apply(PayloadChangeKind.Set, current,
             RegimePoints.OutcomePayload(outcomes[0]), [])!, RegimePoints.OutcomePayload(outcomes[1]), [])!;
 
-        Assert.Equal(System.Text.Encoding.UTF8.GetString(slow), System.Text.Encoding.UTF8.GetString(fast));
+        // The same values; the one-pass form keeps the stored bytes of the other fields as they were.
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(slow), System.Text.Json.Nodes.JsonNode.Parse(fast)));
+        Assert.Contains("東京", System.Text.Encoding.UTF8.GetString(fast));
+        // A payload as RegimePoints writes it comes out byte for byte as the JSON path writes it.
+        var vector = new RegimeVector("東京", 70, 1000, 2000, 101.5, 0.01, new float[15]);
+        byte[] written = RegimePoints.Payload(vector, RegimeFeatureSet.Default);
+        Assert.Equal(
+            System.Text.Encoding.UTF8.GetString(PayloadEdits.Apply(PayloadChangeKind.Set, PayloadEdits.Apply(PayloadChangeKind.Set, written,
+                RegimePoints.OutcomePayload(outcomes[0]), [])!, RegimePoints.OutcomePayload(outcomes[1]), [])!),
+            System.Text.Encoding.UTF8.GetString(PayloadEdits.SetNumbers(written, outcomes, 0, 2)));
+        // A key that appears twice (here also nested) is set at the top level only, through the JSON path.
+        byte[] twice = """{"fwd_ret_20":null,"nested":{"fwd_ret_20":null},"fwd_vol_20":null}"""u8.ToArray();
+        byte[] twiceSlow = PayloadEdits.Apply(PayloadChangeKind.Set, twice, RegimePoints.OutcomePayload(outcomes[1]), [])!;
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(twiceSlow), System.Text.Encoding.UTF8.GetString(PayloadEdits.SetNumbers(twice, outcomes, 1, 2)));
+        Assert.Contains("\"nested\":{\"fwd_ret_20\":null}", System.Text.Encoding.UTF8.GetString(twiceSlow));
+        // Many values format as the JSON writer formats them.
+        var rng = new Random(5);
+        for (int i = 0; i < 1000; i++)
+        {
+            var o = new OutcomeUpdate(1, 2, 5, (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-12, 12)), rng.NextDouble() * Math.Pow(10, rng.Next(-12, 3)));
+            Assert.Equal(
+                System.Text.Encoding.UTF8.GetString(PayloadEdits.Apply(PayloadChangeKind.Set, written, RegimePoints.OutcomePayload(o), [])!),
+                System.Text.Encoding.UTF8.GetString(PayloadEdits.SetNumbers(written, [o], 0, 1)));
+        }
         // Keys the payload lacks are added at the end.
         byte[] added = PayloadEdits.SetNumbers("""{"market":"A"}"""u8.ToArray(), outcomes, 1, 2);
         Assert.Equal("""{"market":"A","fwd_ret_20":0.5,"fwd_vol_20":1E-09}""", System.Text.Encoding.UTF8.GetString(added));

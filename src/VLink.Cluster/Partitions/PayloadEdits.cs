@@ -51,6 +51,14 @@ public static class PayloadEdits
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(outcomes);
+        // The usual case: the payload as RegimePoints wrote it, with each key once at "key":null — splice the numbers in.
+        byte[]? spliced = current;
+        for (int i = from; i < to && spliced is not null; i++)
+        {
+            spliced = Splice(spliced, Core.Regimes.RegimeFeatureSet.ForwardReturnKey(outcomes[i].Horizon), outcomes[i].ForwardReturn);
+            if (spliced is not null) spliced = Splice(spliced, Core.Regimes.RegimeFeatureSet.ForwardVolatilityKey(outcomes[i].Horizon), outcomes[i].ForwardVolatility);
+        }
+        if (spliced is not null) return spliced;
         int n = (to - from) * 2;
         var set = new (string Key, double Value, bool Written)[n];
         for (int i = from, k = 0; i < to; i++)
@@ -84,6 +92,29 @@ public static class PayloadEdits
             json.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
+    }
+
+    // "key":null present exactly once (a quote inside a JSON string is escaped, so the pattern cannot start inside one):
+    // the payload with the number in place of null, formatted as Utf8JsonWriter formats it; otherwise null.
+    private static byte[]? Splice(byte[] payload, string key, double value)
+    {
+        Span<byte> pattern = stackalloc byte[System.Text.Encoding.UTF8.GetMaxByteCount(key.Length) + 7];
+        int length = 0;
+        pattern[length++] = (byte)'"';
+        length += System.Text.Encoding.UTF8.GetBytes(key, pattern[length..]);
+        "\":null"u8.CopyTo(pattern[length..]);
+        length += 6;
+        pattern = pattern[..length];
+        int at = payload.AsSpan().IndexOf(pattern);
+        if (at < 0 || payload.AsSpan(at + 1).IndexOf(pattern) >= 0 || !double.IsFinite(value)) return null;
+        Span<byte> number = stackalloc byte[32];
+        if (!value.TryFormat(number, out int written, default, System.Globalization.CultureInfo.InvariantCulture)) return null;
+        int nullAt = at + pattern.Length - 4;
+        var result = new byte[payload.Length - 4 + written];
+        payload.AsSpan(0, nullAt).CopyTo(result);
+        number[..written].CopyTo(result.AsSpan(nullAt));
+        payload.AsSpan(nullAt + 4).CopyTo(result.AsSpan(nullAt + written));
+        return result;
     }
 
     // A key present as written wins; otherwise a dotted key walks nested objects ("a.b" removes b inside a).
