@@ -5,6 +5,7 @@ using VLink.Bench.Exact;
 using VLink.Bench.Http;
 using VLink.Bench.Io;
 using VLink.Bench.Regimes;
+using VLink.Bench.Routing;
 using VLink.Bench.Synth;
 
 namespace VLink.Bench;
@@ -15,7 +16,8 @@ namespace VLink.Bench;
 /// overhead on a loopback cluster), <c>recovery</c> (a large partition's recovery: journal replay vs snapshot), <c>http</c> (end-to-end
 /// <c>/points/search</c> latency and throughput against node processes), <c>ingest</c> (ticks/s from a tick file to durable
 /// regime vectors through the ingestion pipeline, with the parser alone as the peer), <c>regimes-eval</c> (whether the
-/// nearest regimes predict forward volatility and returns better than the market's own trailing figures).
+/// nearest regimes predict forward volatility and returns better than the market's own trailing figures), <c>routing</c>
+/// (recall when a query visits only its nearest partitions: k-means regions against hash partitions).
 /// Exit codes: 0 success, 1 unexpected failure, 2 bad command line or bad input file.
 /// </summary>
 public static class Program
@@ -31,6 +33,7 @@ public static class Program
         ("http", HttpCommand.Flags, HttpCommand.Usage, HttpCommand.Run),
         ("regimes-eval", RegimesEvalCommand.Flags, RegimesEvalCommand.Usage, RegimesEvalCommand.Run),
         ("ingest", IngestCommand.Flags, IngestCommand.Usage, IngestCommand.Run),
+        ("routing", RoutingCommand.Flags, RoutingCommand.Usage, RoutingCommand.Run),
     ];
 
     /// <summary>Entry point.</summary>
