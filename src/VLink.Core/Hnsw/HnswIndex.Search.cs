@@ -205,8 +205,13 @@ public sealed unsafe partial class HnswIndex
     /// through but never enter the results. Leaves the best <paramref name="ef"/> admitted nodes in
     /// <c>scratch.Results</c>. This is the hot loop: no allocation, no bounds checks on the visited table.
     /// </summary>
+    /// <remarks>
+    /// Inserts pass <paramref name="lockLists"/>: with parallel inserters re-selecting lists, a list read while it
+    /// is rewritten could lose candidates, so an insert reads each list under its node's lock (as hnswlib does);
+    /// searches read without locks (a torn list still holds valid nodes).
+    /// </remarks>
     private void SearchLayer<TK>(TK kernel, HnswStorage s, float* q, int entry, float entryDistance, int ef, int layer,
-        IPointFilter? filter, SearchScratch scratch)
+        IPointFilter? filter, SearchScratch scratch, bool lockLists = false)
         where TK : struct, IDistanceKernel
     {
         int dimension = Dimension;
@@ -242,6 +247,7 @@ public sealed unsafe partial class HnswIndex
             ref int links = ref layer == 0
                 ? ref Unsafe.AsRef<int>(s.Links0(nearest.Node))
                 : ref s.UpperLinks(nearest.Node)![(layer - 1) * upperStride];
+            if (lockLists) LockLinks(nearest.Node);
             int linkCount = Math.Min(Volatile.Read(ref links), maxLinks);
 
             // Two passes: first gather the unvisited neighbours and prefetch their vectors, so the memory
@@ -257,6 +263,7 @@ public sealed unsafe partial class HnswIndex
                 Unsafe.Add(ref pending, fresh++) = neighbour;
                 if (Sse.IsSupported) Sse.Prefetch0(Point<TK>(s, neighbour));
             }
+            if (lockLists) UnlockLinks(nearest.Node);
             for (int i = 0; i < fresh; i++)
             {
                 int neighbour = Unsafe.Add(ref pending, i);

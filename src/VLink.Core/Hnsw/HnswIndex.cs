@@ -328,7 +328,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         var chosenDistances = new float[lowest + 1][];
         for (int layer = lowest; layer >= 0; layer--)
         {
-            SearchLayer(kernel, s, q, current, currentDistance, Options.EfConstruction, layer, null, scratch);
+            SearchLayer(kernel, s, q, current, currentDistance, Options.EfConstruction, layer, null, scratch, lockLists: true);
             scratch.Results.DrainSorted(scratch.Sorted);
             if (scratch.Sorted.Count > 0)
             {
