@@ -21,6 +21,7 @@ public class ParallelBuildTests
         index.UpsertMany(ids.Take(200).ToList(), vectors.Take(200).ToList(), threads: 1);
 
         using var stop = new CancellationTokenSource();
+        var searching = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var reader = Task.Run(() =>
         {
             int searches = 0;
@@ -29,9 +30,12 @@ public class ParallelBuildTests
                 var hits = index.Search(data.Queries[searches % data.Queries.Length], 10);
                 TestData.AssertOrdered(hits);
                 searches++;
+                searching.TrySetResult();
             }
             return searches;
         });
+        // The writers start once the reader is searching, so the two overlap even when the pool is slow to start it.
+        await searching.Task.WaitAsync(TimeSpan.FromSeconds(30));
         index.UpsertMany(ids.Skip(200).ToList(), vectors.Skip(200).ToList(), threads: 4);
         stop.Cancel();
         Assert.True(await reader > 0);
