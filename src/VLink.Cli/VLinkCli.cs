@@ -71,6 +71,7 @@ public static class VLinkCli
         root.Subcommands.Add(RegimeCommands.BuildRegimes());
         root.Subcommands.Add(RegimeCommands.BuildMarkets());
         root.Subcommands.Add(ClusterCommands.Build());
+        root.Subcommands.Add(EmbeddingCommands.Build());
         return root;
     }
 }

@@ -1,0 +1,45 @@
+namespace VLink.Embeddings;
+
+/// <summary>
+/// Splits text into lower-case words the way GloVe's vocabulary was built: runs of letters and digits, with inner
+/// apostrophes and hyphens kept (<c>don't</c>, <c>e-mail</c>); everything else separates words.
+/// </summary>
+public static class WordTokenizer
+{
+    /// <summary>The words of a text, lower-cased, in order.</summary>
+    public static List<string> Words(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var words = new List<string>();
+        int i = 0;
+        while (i < text.Length)
+        {
+            while (i < text.Length && !char.IsLetterOrDigit(text[i])) i++;
+            int start = i;
+            while (i < text.Length && (char.IsLetterOrDigit(text[i])
+                || (text[i] is '\'' or '-' && i + 1 < text.Length && char.IsLetterOrDigit(text[i + 1]) && i > start)))
+                i++;
+            if (i > start) words.Add(text[start..i].ToLowerInvariant());
+        }
+        return words;
+    }
+
+    /// <summary>
+    /// The parts of a word the vocabulary may hold when the word itself is unknown: hyphenated parts, then runs of
+    /// letters and of digits (<c>oauth2</c> → <c>oauth</c>, <c>2</c>).
+    /// </summary>
+    public static IEnumerable<string> Parts(string word)
+    {
+        foreach (var piece in word.Split('-', '\'', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int i = 0;
+            while (i < piece.Length)
+            {
+                int start = i;
+                bool letter = char.IsLetter(piece[i]);
+                while (i < piece.Length && char.IsLetter(piece[i]) == letter) i++;
+                yield return piece[start..i];
+            }
+        }
+    }
+}
