@@ -87,6 +87,28 @@ public sealed partial class DocsTests
             found);
     }
 
+    // ---- notebooks ----
+
+    [Fact]
+    public void The_committed_notebooks_carry_their_outputs_and_no_errors()
+    {
+        var notebooks = Directory.GetFiles(Path.Combine(Repository.Root, "notebooks"), "*.ipynb").Order(StringComparer.Ordinal).ToList();
+        Assert.True(notebooks.Count >= 3, $"expected the three notebooks, found {notebooks.Count}");
+        foreach (string file in notebooks)
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file));
+            var cells = json.RootElement.GetProperty("cells").EnumerateArray()
+                .Where(c => c.GetProperty("cell_type").GetString() == "code")
+                .ToList();
+            string name = Path.GetFileName(file);
+            Assert.All(cells, c => Assert.True(c.GetProperty("execution_count").ValueKind == System.Text.Json.JsonValueKind.Number,
+                $"{name}: a code cell was not executed (run notebooks/run.sh --inplace)"));
+            var outputs = cells.SelectMany(c => c.GetProperty("outputs").EnumerateArray()).ToList();
+            Assert.DoesNotContain(outputs, o => o.GetProperty("output_type").GetString() == "error");
+            Assert.Contains(outputs, o => o.TryGetProperty("data", out var data) && data.TryGetProperty("image/png", out _));
+        }
+    }
+
     // ---- the configuration reference ----
 
     [Fact]
