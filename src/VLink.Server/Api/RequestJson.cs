@@ -10,13 +10,20 @@ public static class RequestJson
     /// <summary>The largest <c>limit</c> a search accepts.</summary>
     public const int MaxLimit = 10_000;
 
-    /// <summary>Parses the request body as a JSON object (400 when it is missing, malformed or not an object).</summary>
+    /// <summary>Parses the request body as a JSON object (400 when it is missing, malformed, not UTF-8 or not an object).</summary>
     public static async Task<JsonDocument> ReadObjectAsync(HttpRequest request, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        using var buffer = new MemoryStream(request.ContentLength is > 0 and <= int.MaxValue ? (int)request.ContentLength : 0);
+        await request.Body.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        // The JSON reader checks UTF-8 only in strings it decodes; a payload is stored as it came, so a byte that is not
+        // UTF-8 would be kept and later answered as U+FFFD: refused here instead.
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span)) throw ApiException.BadField("body", "not valid UTF-8");
         JsonDocument document;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, default, cancellationToken).ConfigureAwait(false);
+            document = JsonDocument.Parse(body);
         }
         catch (JsonException e)
         {

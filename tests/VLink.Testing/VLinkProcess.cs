@@ -3,7 +3,25 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace VLink.Cli.Tests;
+namespace VLink.Testing;
+
+/// <summary>How to start one <c>vlink node</c>.</summary>
+/// <param name="DataDirectory">Its folder (SQLite journal, log).</param>
+/// <param name="HttpPort">REST port.</param>
+/// <param name="AkkaPort">Cluster port.</param>
+/// <param name="SeedAkkaPorts">The seeds' cluster ports on loopback, first seed first (only its own: a new cluster).</param>
+/// <param name="KeysFile">The API-keys file.</param>
+public sealed record NodeSpec(string DataDirectory, int HttpPort, int AkkaPort, IReadOnlyList<int> SeedAkkaPorts, string KeysFile)
+{
+    /// <summary>The journal on PostgreSQL at this connection string; null: SQLite in <see cref="DataDirectory"/>.</summary>
+    public string? PostgresConnection { get; init; }
+
+    /// <summary>HOCON over the defaults. The default asks generously: tests share the machine with other test projects.</summary>
+    public string ExtraHocon { get; init; } = "vlink.gather.timeout = 20s";
+
+    /// <summary>More environment variables (server settings such as <c>VLink__MaxBodyBytes</c>).</summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+}
 
 /// <summary>What a finished vlink command printed and returned.</summary>
 public sealed record CliRun(int ExitCode, string Stdout, string Stderr)
@@ -109,31 +127,68 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts <c>vlink node</c> with the given seed (its own port forms a new cluster).</summary>
-    public static NodeProcess Start(string dataDirectory, int httpPort, int akkaPort, int seedAkkaPort, string keysFile)
+    /// <summary>The process id (for reading its memory).</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>The process's resident memory now, in bytes.</summary>
+    public long WorkingSetBytes()
     {
-        Directory.CreateDirectory(dataDirectory);
-        string[] args =
-        [
-            "node", "--http-port", $"{httpPort}", "--akka-port", $"{akkaPort}", "--host", "127.0.0.1",
-            "--seed", $"127.0.0.1:{seedAkkaPort}", "--data", dataDirectory, "--api-keys", keysFile,
-        ];
-        var info = VLinkProgram.StartInfo(args, new Dictionary<string, string?>
+        _process.Refresh();
+        return _process.WorkingSet64;
+    }
+
+    /// <summary>How the node was started; <see cref="RestartAsync"/> starts it again the same way.</summary>
+    public NodeSpec Spec { get; private set; } = null!;
+
+    /// <summary>Starts <c>vlink node</c> with the given seed (its own port forms a new cluster), SQLite in its folder.</summary>
+    public static NodeProcess Start(string dataDirectory, int httpPort, int akkaPort, int seedAkkaPort, string keysFile) =>
+        Start(new NodeSpec(dataDirectory, httpPort, akkaPort, [seedAkkaPort], keysFile));
+
+    /// <summary>Starts <c>vlink node</c> as <paramref name="spec"/> says; its output is appended to <c>node.log</c> in its folder.</summary>
+    public static NodeProcess Start(NodeSpec spec)
+    {
+        Directory.CreateDirectory(spec.DataDirectory);
+        var args = new List<string>
+        {
+            "node", "--http-port", $"{spec.HttpPort}", "--akka-port", $"{spec.AkkaPort}", "--host", "127.0.0.1",
+            "--data", spec.DataDirectory, "--api-keys", spec.KeysFile,
+        };
+        foreach (int seed in spec.SeedAkkaPorts) args.AddRange(["--seed", $"127.0.0.1:{seed}"]);
+        if (spec.PostgresConnection is { } connection) args.AddRange(["--persistence", "postgres", "--connection", connection]);
+        var environment = new Dictionary<string, string?>
         {
             ["Logging__LogLevel__Default"] = "Warning",
-            // Generous asks: the test shares the machine with other test projects run in parallel.
-            ["VLink__ExtraHocon"] = "akka.loglevel = WARNING\nvlink.gather.timeout = 20s",
-        });
-        info.WorkingDirectory = dataDirectory;
-        string logPath = System.IO.Path.Combine(dataDirectory, "node.log");
-        var log = new StreamWriter(logPath) { AutoFlush = true };
+            ["VLink__ExtraHocon"] = "akka.loglevel = WARNING\n" + spec.ExtraHocon,
+        };
+        foreach (var (key, value) in spec.Environment) environment[key] = value;
+        var info = VLinkProgram.StartInfo(args, environment);
+        info.WorkingDirectory = spec.DataDirectory;
+        string logPath = System.IO.Path.Combine(spec.DataDirectory, "node.log");
+        var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
+        log.WriteLine($"===== vlink node started {DateTime.UtcNow:O} =====");
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
-        var node = new NodeProcess(process, httpPort, akkaPort, dataDirectory, logPath, log);
+        var node = new NodeProcess(process, spec.HttpPort, spec.AkkaPort, spec.DataDirectory, logPath, log) { Spec = spec };
         process.OutputDataReceived += (_, e) => node.Write(e.Data);
         process.ErrorDataReceived += (_, e) => node.Write(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return node;
+    }
+
+    /// <summary>Kills the process with SIGKILL (no goodbye to the cluster, nothing flushed) and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+        Write($"===== killed with SIGKILL {DateTime.UtcNow:O} =====");
+    }
+
+    /// <summary>Starts the node again as it was started first (same ports, folder and journal); this one must have ended.</summary>
+    public NodeProcess Restart()
+    {
+        if (!_process.HasExited) throw new InvalidOperationException($"the node on port {HttpPort} is still running");
+        lock (_gate) _log.Dispose();
+        return Start(Spec);
     }
 
     /// <summary>Waits until <c>/readyz</c> answers 200 (the node is Up and the catalog answers).</summary>
@@ -172,7 +227,7 @@ public sealed class NodeProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>The node's output so far (for failure messages).</summary>
+    /// <summary>The node's output so far, its last 6,000 characters (for failure messages).</summary>
     public string Log()
     {
         lock (_gate)

@@ -1,6 +1,7 @@
 using Npgsql;
+using Xunit;
 
-namespace VLink.Cluster.Tests;
+namespace VLink.Testing;
 
 /// <summary>
 /// Runs only where a PostgreSQL server is offered in <c>VLINK_TEST_POSTGRES</c> (.ci/run starts one from Debian's
@@ -9,6 +10,16 @@ namespace VLink.Cluster.Tests;
 public sealed class PostgresFactAttribute : FactAttribute
 {
     public PostgresFactAttribute()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VLINK_TEST_POSTGRES")))
+            Skip = "VLINK_TEST_POSTGRES is not set: start a server with tests/scripts/postgres.sh (as .ci/run does).";
+    }
+}
+
+/// <summary>A theory that runs only where <c>VLINK_TEST_POSTGRES</c> offers a PostgreSQL server (see <see cref="PostgresFactAttribute"/>).</summary>
+public sealed class PostgresTheoryAttribute : TheoryAttribute
+{
+    public PostgresTheoryAttribute()
     {
         if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VLINK_TEST_POSTGRES")))
             Skip = "VLINK_TEST_POSTGRES is not set: start a server with tests/scripts/postgres.sh (as .ci/run does).";
