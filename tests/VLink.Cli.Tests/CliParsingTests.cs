@@ -79,6 +79,9 @@ public sealed class CliParsingTests : IDisposable
     [InlineData("collection create c --size 3 --distance Manhattan", "'Manhattan'")]
     [InlineData("collection create c --size 3 --distance Dot --m 1", "--m: 1 must be between 2 and 256")]
     [InlineData("collection create c --size 3 --distance Dot --shards 0", "--shards: 0 must be between 1 and 65536")]
+    [InlineData("collection create c --size 3 --distance Dot --probes 2", "add --regions")]
+    [InlineData("collection create c --size 3 --distance Dot --regions --train-size 0", "--train-size: 0 must be between 1 and 10000000")]
+    [InlineData("search c --vector 1,2 --probes 0", "--probes: 0 must be between 1 and 65536")]
     [InlineData("collection list --url ftp://x", "--url: 'ftp://x' is not an http:// or https:// URL")]
     [InlineData("search c", "exactly one of --vector or --vector-file")]
     [InlineData("search c --vector 1,2 --vector-file v.txt", "exactly one of --vector or --vector-file")]
@@ -93,6 +96,10 @@ public sealed class CliParsingTests : IDisposable
     [InlineData("cluster frobnicate", "frobnicate")]
     public void Client_commands_refuse_bad_flags_naming_them(string line, string expected) =>
         AssertRefused(line.Split(' '), expected);
+
+    [Fact]
+    public void Region_collections_take_their_training_size_and_probes() =>
+        Assert.Empty(Problems("collection", "create", "c", "--size", "3", "--distance", "Dot", "--shards", "8", "--regions", "--train-size", "5000", "--probes", "2"));
 
     [Fact]
     public void Distance_names_are_taken_in_any_case() =>

@@ -251,8 +251,8 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [new KeyValuePair<PointId, byte[]>(2UL, [5])]);
         byte[] snapshotV4 = _serializer.ToBinary(snapshot);
         Assert.Equal([0, 0], snapshotV4[^2..]); // an empty document list, no market state
-        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 2; // the spec's absent regime and quantization
-        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 2)..^2]], "ES");
+        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 3; // the spec's absent regime, quantization and regions
+        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 3)..^2]], "ES");
         DeepEquality.AssertEqual(snapshot, back);
         Assert.Empty(back.Documents);
 
@@ -268,15 +268,15 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         // Version 2 ended a collection spec after its flat threshold and a snapshot after its documents.
         var create = new CreateCollection(ProtocolSamples.HashSpec);
         byte[] v4 = _serializer.ToBinary(create);
-        Assert.Equal([0, 0], v4[^2..]); // no regime spec, no quantization
-        DeepEquality.AssertEqual(create, _serializer.FromBinary([2, .. v4[1..^2]], "CC"));
+        Assert.Equal([0, 0, 0], v4[^3..]); // no regime spec, no quantization, no regions
+        DeepEquality.AssertEqual(create, _serializer.FromBinary([2, .. v4[1..^3]], "CC"));
 
         var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [], [new KeyValuePair<PointId, string>(1UL, "d")]);
         byte[] snapshotV4 = _serializer.ToBinary(snapshot);
-        // The spec (whose last bytes are the absent regime and quantization) comes first; a version 2 writer had neither those bytes nor the last.
-        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 2;
-        Assert.Equal([0, 0], snapshotV4[specEnd..(specEnd + 2)]);
-        byte[] v2 = [2, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 2)..^1]];
+        // The spec (whose last bytes are the absent regime, quantization and regions) comes first; a version 2 writer had neither those bytes nor the last.
+        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 3;
+        Assert.Equal([0, 0, 0], snapshotV4[specEnd..(specEnd + 3)]);
+        byte[] v2 = [2, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 3)..^1]];
         DeepEquality.AssertEqual(snapshot, _serializer.FromBinary(v2, "ES"));
 
         // A regime collection's spec does not fit a version 2 reading.
@@ -295,15 +295,48 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         Assert.Equal(0.97, back.Spec.Hnsw.Quantization!.Quantile);
         Assert.True(back.Spec.Hnsw.Quantization.OriginalsInRam);
 
-        // Version 3 ended a spec after the regime: the same bytes without the quantization are a plain collection.
+        // Version 3 ended a spec after the regime: the same bytes without the quantization (and regions) are a plain collection.
         byte[] plain = _serializer.ToBinary(new CreateCollection(ProtocolSamples.HashSpec));
-        var v3 = (CreateCollection)_serializer.FromBinary([3, .. plain[1..^1]], "CC");
+        var v3 = (CreateCollection)_serializer.FromBinary([3, .. plain[1..^2]], "CC");
         DeepEquality.AssertEqual(new CreateCollection(ProtocolSamples.HashSpec), v3);
         Assert.Null(v3.Spec.Hnsw.Quantization);
 
         // A version 3 reading of a quantized spec sees trailing bytes: the version decides the layout.
         v4[0] = 3;
         Assert.Throws<SerializationException>(() => _serializer.FromBinary(v4, "CC"));
+    }
+
+    [Fact]
+    public void Version_4_specs_catalogs_and_searches_read_without_regions()
+    {
+        // Version 4 ended a spec after the quantization, a catalog entry after its generation, a search request after its filter.
+        byte[] plain = _serializer.ToBinary(new CreateCollection(ProtocolSamples.QuantizedSpec));
+        Assert.Equal(0, plain[^1]); // no regions
+        DeepEquality.AssertEqual(new CreateCollection(ProtocolSamples.QuantizedSpec), _serializer.FromBinary([4, .. plain[1..^1]], "CC"));
+
+        var entry = new CollectionEntry(ProtocolSamples.HashSpec, [], 5);
+        byte[] snapshot = _serializer.ToBinary(new CatalogSnapshot(1, 2, [entry]));
+        // From the end: settings (1 byte), schema version (4), phase (1), centroid count (1), generation (8), key count (1),
+        // the spec's absent regions (1). Version 4 had neither the regions byte nor centroids and phase.
+        Assert.Equal([0, 0, 0, 0], new[] { snapshot[^17], snapshot[^16], snapshot[^7], snapshot[^6] });
+        byte[] v4 = [4, .. snapshot[1..^17], .. snapshot[^16..^7], .. snapshot[^5..]];
+        Assert.Equal(snapshot.Length - 3, v4.Length);
+        var back = (CatalogSnapshot)_serializer.FromBinary(v4, "CS");
+        DeepEquality.AssertEqual(new CatalogSnapshot(1, 2, [entry]), back);
+        Assert.Equal(RegionPhase.Staging, back.Collections[0].Phase);
+
+        var search = new NodeSearch("c", new SearchRequest([1f], 1, 1, null, false), 3);
+        byte[] searchBytes = _serializer.ToBinary(search);
+        // The request's last byte is its absent key list; the generation (8 bytes) follows it.
+        byte[] searchV4 = [4, .. searchBytes[1..^9], .. searchBytes[^8..]];
+        var read = (NodeSearch)_serializer.FromBinary(searchV4, "NS");
+        Assert.Null(read.Request.Keys);
+        Assert.True(read.Request.Visits("anything"));
+
+        // A region spec does not fit a version 4 reading.
+        byte[] regions = _serializer.ToBinary(new CreateCollection(ProtocolSamples.RegionSpec));
+        regions[0] = 4;
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(regions, "CC"));
     }
 
     [Fact]
@@ -462,6 +495,9 @@ internal static class ProtocolSamples
         "q8", 129, DistanceMetric.Euclidean, PartitionScheme.Hash, 3,
         HnswOptions.Default with { Quantization = new ScalarQuantization { Quantile = 0.97, Oversampling = 2.5, OriginalsInRam = true, TrainingPoints = 77 } });
 
+    public static readonly CollectionSpec RegionSpec = new(
+        "regions", 4, DistanceMetric.Cosine, PartitionScheme.Region, 12, HnswOptions.Default, Regions: new VLink.Cluster.Protocol.RegionSpec(50_000, 3));
+
     public static readonly CollectionSpec DotSpec = new("d", 1, DistanceMetric.Dot, PartitionScheme.Hash, 65536, HnswOptions.Default with { Seed = int.MaxValue });
 
     public static IReadOnlyDictionary<string, IVLinkMessage> All { get; } = Build();
@@ -534,6 +570,8 @@ internal static class ProtocolSamples
             ["ChangePayload/set by ids"] = new ChangePayload(p3, PayloadChangeKind.Set, json, [], ids, null),
             ["ChangePayload/delete keys by filter"] = new ChangePayload(market, PayloadChangeKind.DeleteKeys, null, ["a", "b.c", "ünï"], null, filter),
             ["ChangePayload/clear, no ids"] = new ChangePayload(p3, PayloadChangeKind.Clear, null, [], [], null),
+            ["SealPartition"] = new SealPartition(new PartitionRef("regions", "s", 4)),
+            ["WriteSealed"] = new WriteSealed(new PartitionRef("regions", "s", long.MaxValue)),
 
             // MarketMessages.cs
             ["IngestMarketData/ticks"] = new IngestMarketData(market, RegimeCollection, TickBatch),
@@ -556,6 +594,8 @@ internal static class ProtocolSamples
             ["PartitionHits"] = new PartitionHits(p3, hits, 2_001, 12_345),
             ["PartitionHits/empty"] = new PartitionHits(market, [], 0, 0),
             ["NodeSearch"] = new NodeSearch("markets", new SearchRequest(Vector(rng, 1), 5, 10, 64, true), long.MaxValue),
+            ["NodeSearch/probed regions"] = new NodeSearch("regions", new SearchRequest(Vector(rng, 4), 5, 10, null, false, null, ["r3", "r0", "東京"]), 2),
+            ["NodeSearch/no regions"] = new NodeSearch("regions", new SearchRequest(Vector(rng, 4), 5, 10, null, false, filter, []), 2),
             ["NodeHits"] = new NodeHits("akka.tcp://vlink@10.0.0.7:4053", hits,
                 [new PartitionTiming("docs.v2_en-GB/p3", 20, 1500), new PartitionTiming("markets/ETH", 0, long.MaxValue)], 3_333),
             ["NodeHits/empty"] = new NodeHits("", [], [], 0),
@@ -579,6 +619,10 @@ internal static class ProtocolSamples
             ["CreateCollection/key"] = new CreateCollection(KeySpec),
             ["CreateCollection/regimes"] = new CreateCollection(RegimeCollection),
             ["CreateCollection/quantized"] = new CreateCollection(QuantizedSpec),
+            ["CreateCollection/regions"] = new CreateCollection(RegionSpec),
+            ["BeginRegions"] = new BeginRegions("regions", 4, [Vector(rng, 4), special[..4], [0f, 0f, 0f, 1f]]),
+            ["BeginRegions/none"] = new BeginRegions("", 0, []),
+            ["FinishRegions"] = new FinishRegions("regions", long.MaxValue),
             ["DropCollection"] = new DropCollection("docs.v2_en-GB"),
             ["RegisterPartitionKey"] = new RegisterPartitionKey("markets", "BTC-USD"),
             ["GetCatalog"] = GetCatalog.Instance,
@@ -588,6 +632,8 @@ internal static class ProtocolSamples
             [
                 new CollectionEntry(HashSpec, [], 5),
                 new CollectionEntry(KeySpec, ["BTC-USD", "ETH-USD", "東京"], long.MaxValue),
+                new CollectionEntry(RegionSpec, [], 6, [Vector(rng, 4), Vector(rng, 4)], RegionPhase.Moving),
+                new CollectionEntry(RegionSpec with { Name = "active" }, [], 7, [special[4..8]], RegionPhase.Active),
             ]),
             ["CatalogSnapshot/empty"] = new CatalogSnapshot(0, 0, []),
             ["CatalogSnapshot/settings"] = new CatalogSnapshot(2, 9, [], 3, [new("gather.timeout", "5s"), new("note", "Zürich ✓")]),
@@ -624,6 +670,9 @@ internal static class ProtocolSamples
             ["CatalogEntryAppended/setting"] = new CatalogEntryAppended(2, 7, new SetSetting("k", "v")),
             ["CatalogEntryAppended/register"] = new CatalogEntryAppended(3, 7, new RegisterPartitionKey("markets", "東京")),
             ["CatalogEntryAppended/get"] = new CatalogEntryAppended(3, 8, GetCatalog.Instance),
+            ["CatalogEntryAppended/begin regions"] = new CatalogEntryAppended(3, 9, new BeginRegions("regions", 4, [[1f, 2f, 3f, 4f]])),
+            ["CatalogEntryAppended/finish regions"] = new CatalogEntryAppended(3, 10, new FinishRegions("regions", 4)),
+            ["PartitionSealed"] = PartitionSealed.Instance,
         };
         return samples;
     }

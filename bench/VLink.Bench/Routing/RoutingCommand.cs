@@ -33,14 +33,17 @@ public static class RoutingCommand
         int parts = args.GetInt("partitions", 12, 2, 4096);
         int iterations = args.GetInt("iterations", 15, 1, 1000);
         int sample = Math.Min(baseRows.Count, args.GetInt("sample", 50_000, parts));
-        var rng = new Random(args.GetInt("seed", 1, 0));
+        int seed = args.GetInt("seed", 1, 0);
+        var rng = new Random(seed);
         string? outPath = args.Get("out");
         int n = baseRows.Count, dim = baseRows.Dimension;
 
         var clock = Stopwatch.StartNew();
-        float[] centroids = KMeans(baseRows, parts, iterations, sample, rng);
+        // The router VLink's region collections use: k-means++ seeding and Lloyd rounds over a random sample.
+        float[][] picked = [.. Enumerable.Range(0, n).OrderBy(_ => rng.Next()).Take(sample).Select(i => baseRows.Row(i).ToArray())];
+        var router = Core.Indexing.RegionRouter.Train(picked, parts, Core.Vectors.DistanceMetric.Euclidean, iterations, seed);
         var region = new int[n];
-        Parallel.For(0, n, i => region[i] = Nearest(centroids, parts, dim, baseRows.Row(i)));
+        Parallel.For(0, n, i => region[i] = router.RegionOf(baseRows.Row(i)));
         var sizes = new int[parts];
         foreach (int r in region) sizes[r]++;
         Console.Error.WriteLine($"routing: k-means of {n} x {dim} into {parts} regions in {clock.Elapsed.TotalSeconds:F1} s; " +
@@ -51,17 +54,9 @@ public static class RoutingCommand
         var found = new double[parts + 1];
         var scanned = new double[parts + 1];
         var hashFound = new double[parts + 1];
-        var order = new int[parts];
-        var distances = new float[parts];
         for (int q = 0; q < queries.Count; q++)
         {
-            var query = queries.Row(q);
-            for (int c = 0; c < parts; c++)
-            {
-                order[c] = c;
-                distances[c] = BruteForce.SquaredL2(query, centroids.AsSpan(c * dim, dim));
-            }
-            Array.Sort(distances, order);
+            int[] order = router.Nearest(queries.Row(q), parts);
             var rank = new int[parts];
             for (int i = 0; i < parts; i++) rank[order[i]] = i;
             var truths = truth.Row(q)[..k];
@@ -113,75 +108,5 @@ public static class RoutingCommand
     {
         uint h = (uint)x * 0x9E3779B1u;
         return h ^ (h >> 15);
-    }
-
-    private static int Nearest(float[] centroids, int parts, int dim, ReadOnlySpan<float> v)
-    {
-        int best = 0;
-        float bestDistance = float.MaxValue;
-        for (int c = 0; c < parts; c++)
-        {
-            float d = BruteForce.SquaredL2(v, centroids.AsSpan(c * dim, dim));
-            if (d < bestDistance)
-            {
-                bestDistance = d;
-                best = c;
-            }
-        }
-        return best;
-    }
-
-    /// <summary>Lloyd's k-means on a random sample, seeded by k-means++.</summary>
-    private static float[] KMeans(RowMatrix<float> rows, int parts, int iterations, int sample, Random rng)
-    {
-        int dim = rows.Dimension;
-        int[] picked = [.. Enumerable.Range(0, rows.Count).OrderBy(_ => rng.Next()).Take(sample)];
-        var centroids = new float[parts * dim];
-        rows.Row(picked[0]).CopyTo(centroids);
-        var nearest = new float[sample];
-        Array.Fill(nearest, float.MaxValue);
-        for (int c = 1; c < parts; c++)
-        {
-            double total = 0;
-            for (int i = 0; i < sample; i++)
-            {
-                nearest[i] = Math.Min(nearest[i], BruteForce.SquaredL2(rows.Row(picked[i]), centroids.AsSpan((c - 1) * dim, dim)));
-                total += nearest[i];
-            }
-            double target = rng.NextDouble() * total;
-            int chosen = sample - 1;
-            for (int i = 0; i < sample; i++)
-            {
-                target -= nearest[i];
-                if (target <= 0)
-                {
-                    chosen = i;
-                    break;
-                }
-            }
-            rows.Row(picked[chosen]).CopyTo(centroids.AsSpan(c * dim, dim));
-        }
-
-        var assignment = new int[sample];
-        for (int iteration = 0; iteration < iterations; iteration++)
-        {
-            var snapshot = centroids;
-            Parallel.For(0, sample, i => assignment[i] = Nearest(snapshot, parts, dim, rows.Row(picked[i])));
-            var sums = new double[parts * dim];
-            var counts = new int[parts];
-            for (int i = 0; i < sample; i++)
-            {
-                int c = assignment[i];
-                counts[c]++;
-                var row = rows.Row(picked[i]);
-                for (int j = 0; j < dim; j++) sums[c * dim + j] += row[j];
-            }
-            for (int c = 0; c < parts; c++)
-            {
-                if (counts[c] == 0) continue; // an empty region keeps its centroid
-                for (int j = 0; j < dim; j++) centroids[c * dim + j] = (float)(sums[c * dim + j] / counts[c]);
-            }
-        }
-        return centroids;
     }
 }

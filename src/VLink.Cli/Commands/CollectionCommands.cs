@@ -29,13 +29,21 @@ internal static class CollectionCommands
         var shards = new Option<int?>("--shards") { Description = "Partitions the points are spread over (server default 4).", HelpName = "N" };
         var m = new Option<int?>("--m") { Description = "HNSW links per node (2-256).", HelpName = "M" };
         var ef = new Option<int?>("--ef-construct") { Description = "HNSW candidate list size while building (4-100000).", HelpName = "EF" };
+        var regions = new Option<bool>("--regions") { Description = "Partition by region: the shards become k-means regions, and a search visits only those nearest its query." };
+        var trainSize = new Option<int?>("--train-size") { Description = "Region collections: points k-means trains on before the regions fill (default 10000).", HelpName = "N" };
+        var probes = new Option<int?>("--probes") { Description = "Region collections: regions a search visits by default (default 3).", HelpName = "N" };
+        trainSize.Check(v => v is < 1 or > 10_000_000 ? $"--train-size: {v} must be between 1 and 10000000." : null);
+        probes.Check(v => v is < 1 or > 65536 ? $"--probes: {v} must be between 1 and 65536." : null);
         distance.AcceptOnlyFromAmong(StringComparer.OrdinalIgnoreCase, Distances);
         size.Check(v => v is < 1 or > 65536 ? $"--size: {v} must be between 1 and 65536." : null);
         shards.Check(v => v is < 1 or > 65536 ? $"--shards: {v} must be between 1 and 65536." : null);
         m.Check(v => v is < 2 or > 256 ? $"--m: {v} must be between 2 and 256." : null);
         ef.Check(v => v is < 4 or > 100_000 ? $"--ef-construct: {v} must be between 4 and 100000." : null);
 
-        var command = new Command("create", "Create a collection.") { name, size, distance, shards, m, ef };
+        var command = new CheckedCommand("create", "Create a collection.") { name, size, distance, shards, m, ef, regions, trainSize, probes };
+        command.Checks.Add(parse => !parse.GetValue(regions) && (parse.GetValue(trainSize) is not null || parse.GetValue(probes) is not null)
+            ? "--train-size and --probes apply to region collections; add --regions."
+            : null);
         command.WithClientOptions();
         command.SetAction(Output.Guard(async (parse, ct) =>
         {
@@ -47,6 +55,13 @@ internal static class CollectionCommands
             if (parse.GetValue(m) is { } links) hnsw["m"] = links;
             if (parse.GetValue(ef) is { } construct) hnsw["ef_construct"] = construct;
             if (hnsw.Count > 0) body["hnsw_config"] = hnsw;
+            if (parse.GetValue(regions))
+            {
+                var region = new JsonObject();
+                if (parse.GetValue(trainSize) is { } train) region["train_size"] = train;
+                if (parse.GetValue(probes) is { } p) region["probes"] = p;
+                body["regions"] = region;
+            }
             using var client = VLinkClient.From(parse);
             await client.SendJsonAsync(HttpMethod.Put, $"collections/{VLinkClient.Segment(collection)}", body, ct).ConfigureAwait(false);
             Output.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

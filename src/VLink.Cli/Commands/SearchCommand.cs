@@ -20,9 +20,11 @@ internal static class SearchCommand
         var withPayload = new Option<bool>("--with-payload") { Description = "Show each hit's payload." };
         var exact = new Option<bool>("--exact") { Description = "Exact scan in every partition (the brute-force answer) instead of HNSW." };
         var ef = new Option<int?>("--ef") { Description = "HNSW ef for this search (larger: better recall, slower).", HelpName = "EF" };
+        var probes = new Option<int?>("--probes") { Description = "Region collections: regions this search visits (default: the collection's).", HelpName = "N" };
         var json = new Option<bool>("--json") { Description = "Print the server's JSON answer instead of a table." };
         limit.Check(v => v is < 1 or > 10_000 ? $"--limit: {v} must be between 1 and 10000." : null);
         ef.Check(v => v is < 1 or > 100_000 ? $"--ef: {v} must be between 1 and 100000." : null);
+        probes.Check(v => v is < 1 or > 65536 ? $"--probes: {v} must be between 1 and 65536." : null);
         filter.Validators.Add(r =>
         {
             string? text = r.GetValue(filter);
@@ -31,7 +33,7 @@ internal static class SearchCommand
 
         var command = new CheckedCommand("search", "Search a collection for the nearest points to a vector (the global top-k over every partition).")
         {
-            collection, vector, vectorFile, limit, filter, withPayload, exact, ef, json,
+            collection, vector, vectorFile, limit, filter, withPayload, exact, ef, probes, json,
         };
         command.Checks.Add(parse => (parse.GetValue(vector) is null) == (parse.GetValue(vectorFile) is null)
             ? "give the query vector with exactly one of --vector or --vector-file."
@@ -53,6 +55,7 @@ internal static class SearchCommand
             var parameters = new JsonObject();
             if (parse.GetValue(exact)) parameters["exact"] = true;
             if (parse.GetValue(ef) is { } e) parameters["hnsw_ef"] = e;
+            if (parse.GetValue(probes) is { } p) parameters["probes"] = p;
             if (parameters.Count > 0) body["params"] = parameters;
 
             using var client = VLinkClient.From(parse);

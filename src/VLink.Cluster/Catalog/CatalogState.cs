@@ -45,6 +45,29 @@ public sealed record CatalogState(long Term, long Index, ImmutableSortedDictiona
                 if (string.IsNullOrEmpty(register.Key) || register.Key.Length > 128 || register.Key.Contains('/'))
                     return (null, $"Partition key '{register.Key}' must be 1-128 characters without '/'.");
                 return entry.Keys.Contains(register.Key) ? (null, null) : (register, null);
+            case BeginRegions begin:
+            {
+                if (!Collections.TryGetValue(begin.Collection, out var region) || region.Generation != begin.Generation)
+                    return (null, $"Collection '{begin.Collection}' (generation {begin.Generation}) does not exist.");
+                if (region.Spec.Scheme != PartitionScheme.Region)
+                    return (null, $"Collection '{begin.Collection}' is not partitioned by region.");
+                if (region.Centroids.Count > 0)
+                    return SameCentroids(region.Centroids, begin.Centroids) ? (null, null) : (null, $"The regions of collection '{begin.Collection}' are already trained.");
+                if (begin.Centroids.Count != region.Spec.PartitionCount || begin.Centroids.Any(c => c is null || c.Length != region.Spec.Dimension || !c.All(float.IsFinite)))
+                    return (null, $"Collection '{begin.Collection}' needs {region.Spec.PartitionCount} finite centroids of {region.Spec.Dimension} dimensions.");
+                return (begin, null);
+            }
+            case FinishRegions finish:
+            {
+                if (!Collections.TryGetValue(finish.Collection, out var region) || region.Generation != finish.Generation)
+                    return (null, $"Collection '{finish.Collection}' (generation {finish.Generation}) does not exist.");
+                return region.Phase switch
+                {
+                    RegionPhase.Active => (null, null),
+                    RegionPhase.Moving => (finish, null),
+                    _ => (null, $"The regions of collection '{finish.Collection}' are not trained yet."),
+                };
+            }
             case SetSetting set:
                 if (string.IsNullOrEmpty(set.Key) || set.Key.Length > 128 || !set.Key.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '-' or '_'))
                     return (null, $"Setting key '{set.Key}' must be 1-128 characters of lowercase letters, digits, '.', '-' or '_'.");
@@ -67,6 +90,10 @@ public sealed record CatalogState(long Term, long Index, ImmutableSortedDictiona
             DropCollection d => Collections.Remove(d.Name),
             RegisterPartitionKey r when Collections.TryGetValue(r.Collection, out var e) =>
                 Collections.SetItem(r.Collection, e with { Keys = [.. e.Keys.Append(r.Key).Order(StringComparer.Ordinal)] }),
+            BeginRegions b when Collections.TryGetValue(b.Collection, out var e) =>
+                Collections.SetItem(b.Collection, e with { Centroids = b.Centroids, Phase = RegionPhase.Moving }),
+            FinishRegions f when Collections.TryGetValue(f.Collection, out var e) =>
+                Collections.SetItem(f.Collection, e with { Phase = RegionPhase.Active }),
             _ => Collections,
         };
         var settings = entry.Change switch
@@ -77,6 +104,9 @@ public sealed record CatalogState(long Term, long Index, ImmutableSortedDictiona
         };
         return new CatalogState(entry.Term, entry.Index, collections) { Settings = settings };
     }
+
+    private static bool SameCentroids(IReadOnlyList<float[]> a, IReadOnlyList<float[]> b) =>
+        a.Count == b.Count && a.Zip(b, (x, y) => x.AsSpan().SequenceEqual(y)).All(same => same);
 
     /// <summary>A new incarnation of the singleton took over.</summary>
     public CatalogState Apply(CatalogTermStarted started) => this with { Term = started.Term };

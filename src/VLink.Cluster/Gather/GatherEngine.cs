@@ -81,14 +81,19 @@ public sealed class GatherEngine
     /// <param name="exact">Exact scan everywhere.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <param name="filter">A Qdrant-style payload filter as UTF-8 JSON (validated by the caller), or null.</param>
-    public async Task<GlobalSearchResult> SearchAsync(string collection, float[] vector, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default, byte[]? filter = null)
+    /// <param name="probes">
+    /// Region collections: how many regions the search visits (those of the centroids nearest the query); null for the
+    /// collection's default. Exact searches visit every region. Ignored by the other schemes, which visit every partition.
+    /// </param>
+    public async Task<GlobalSearchResult> SearchAsync(string collection, float[] vector, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default, byte[]? filter = null, int? probes = null)
     {
         ArgumentNullException.ThrowIfNull(vector);
         if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be positive, got {k}.");
+        CheckProbes(probes);
         var clock = Stopwatch.StartNew();
         var entry = await CollectionAsync(collection).ConfigureAwait(false);
         Core.Vectors.VectorValidation.Validate(vector, entry.Spec.Dimension, nameof(vector));
-        var request = new SearchRequest(vector, k, FetchK(k), ef, exact, filter);
+        var request = Route(entry, new SearchRequest(vector, k, FetchK(k), ef, exact, filter), probes);
         var deadline = clock.Elapsed + _settings.Timeout;
 
         var members = UpMembers();
@@ -107,7 +112,7 @@ public sealed class GatherEngine
         }
 
         // Partitions no node reported: wake them through their shard region within the time left.
-        var expected = entry.Partitions().ToList();
+        var expected = entry.Partitions().Where(p => request.Visits(p.Key)).ToList();
         var missing = expected.Where(p => !answered.Contains(p.EntityId)).ToList();
         var woken = new List<string>();
         if (missing.Count > 0)
@@ -139,10 +144,11 @@ public sealed class GatherEngine
     /// Every answer's trace counts the request messages of the whole batch.
     /// </summary>
     /// <exception cref="UnknownCollectionException">No such collection.</exception>
-    public async Task<GlobalSearchResult[]> SearchBatchAsync(string collection, IReadOnlyList<float[]> vectors, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default)
+    public async Task<GlobalSearchResult[]> SearchBatchAsync(string collection, IReadOnlyList<float[]> vectors, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default, int? probes = null)
     {
         ArgumentNullException.ThrowIfNull(vectors);
         if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be positive, got {k}.");
+        CheckProbes(probes);
         var clock = Stopwatch.StartNew();
         var entry = await CollectionAsync(collection).ConfigureAwait(false);
         for (int q = 0; q < vectors.Count; q++)
@@ -152,7 +158,7 @@ public sealed class GatherEngine
         }
         if (vectors.Count == 0) return [];
         int fetchK = FetchK(k);
-        var requests = vectors.Select(v => new SearchRequest(v, k, fetchK, ef, exact)).ToList();
+        var requests = vectors.Select(v => Route(entry, new SearchRequest(v, k, fetchK, ef, exact), probes)).ToList();
         var deadline = clock.Elapsed + _settings.Timeout;
 
         var members = UpMembers();
@@ -181,7 +187,8 @@ public sealed class GatherEngine
         var expected = entry.Partitions().ToList();
         var woken = Enumerable.Range(0, count).Select(_ => new List<string>()).ToArray();
         var missing = expected
-            .Select(p => (Partition: p, Queries: Enumerable.Range(0, count).Where(q => !answered[q].Contains(p.EntityId)).ToList()))
+            .Select(p => (Partition: p, Queries: Enumerable.Range(0, count)
+                .Where(q => requests[q].Visits(p.Key) && !answered[q].Contains(p.EntityId)).ToList()))
             .Where(m => m.Queries.Count > 0)
             .ToList();
         if (missing.Count > 0)
@@ -212,13 +219,34 @@ public sealed class GatherEngine
         var answers = new GlobalSearchResult[count];
         for (int q = 0; q < count; q++)
         {
-            var stillMissing = expected.Select(p => p.EntityId).Where(p => !answered[q].Contains(p)).ToList();
+            var stillMissing = expected.Where(p => requests[q].Visits(p.Key)).Select(p => p.EntityId).Where(p => !answered[q].Contains(p)).ToList();
             var merged = lists[q].Count == 0 ? [] : TopK.Merge(lists[q], k);
             var trace = new SearchTrace(traces[q], messages, woken[q], elapsed);
             answers[q] = new GlobalSearchResult(merged, stillMissing.Count == 0, stillMissing, trace);
             Telemetry.VLinkMetrics.RecordSearch(collection, stillMissing.Count == 0, clock.Elapsed);
         }
         return answers;
+    }
+
+    private static void CheckProbes(int? probes)
+    {
+        if (probes is < 1) throw new ArgumentOutOfRangeException(nameof(probes), probes, $"probes must be positive, got {probes}.");
+    }
+
+    /// <summary>
+    /// The partitions a query visits. Region collections: before their regions are filled, the staging partition
+    /// alone (regions being filled must not be read); after, the regions of the <paramref name="probes"/> centroids
+    /// nearest the query (every region for exact searches). Other schemes: every partition (no key list).
+    /// </summary>
+    private static SearchRequest Route(CollectionEntry entry, SearchRequest request, int? probes)
+    {
+        if (entry.Spec.Scheme != PartitionScheme.Region) return request;
+        if (entry.Phase != RegionPhase.Active) return request with { Keys = [CollectionEntry.StagingKey] };
+        int count = request.Exact ? entry.Spec.PartitionCount : Math.Min(probes ?? entry.Spec.Regions!.Probes, entry.Spec.PartitionCount);
+        var regions = count == entry.Spec.PartitionCount
+            ? Enumerable.Range(0, count)
+            : entry.Router().Nearest(request.Vector, count);
+        return request with { Keys = [.. regions.Select(i => entry.Region(i).Key)] };
     }
 
     private int FetchK(int k) => Math.Max(k, (int)Math.Ceiling(k * _settings.OverFetch));

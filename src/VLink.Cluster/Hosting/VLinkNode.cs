@@ -34,7 +34,7 @@ public sealed record VLinkSettings(int ShardCount, PartitionSettings Partition, 
 /// One VLink node inside an actor system: the node agent, the partition shard region, the catalog singleton
 /// (manager + proxy) and the Gather Engine — plus the client operations the server and tests use.
 /// </summary>
-public sealed class VLinkNode
+public sealed partial class VLinkNode
 {
     /// <summary>The shard region's type name.</summary>
     public const string PartitionTypeName = "partition";
@@ -113,52 +113,55 @@ public sealed class VLinkNode
 
     /// <summary>
     /// Upserts points into a collection: hash collections spread them by id; key collections take them into the
-    /// partition <paramref name="key"/> (registered in the catalog first). Returns once every partition journalled its share.
+    /// partition <paramref name="key"/> (registered in the catalog first); region collections place each point in the
+    /// region of its nearest centroid (or in the staging partition before the regions are trained). Returns once every
+    /// partition journalled its share.
     /// </summary>
     public async Task<int> UpsertAsync(string collection, IReadOnlyList<PointWrite> points, string? key = null, TimeSpan? timeout = null)
     {
-        var snapshot = await CatalogAsync(timeout).ConfigureAwait(false);
-        var entry = snapshot.Find(collection) ?? throw new UnknownCollectionException(collection);
-        var spec = entry.Spec;
         var wait = timeout ?? Settings.Gather.Timeout;
-        IEnumerable<(PartitionRef Partition, List<PointWrite> Points)> batches;
-        if (spec.Scheme == PartitionScheme.Key)
+        for (int attempt = 0; ; attempt++)
         {
-            if (string.IsNullOrEmpty(key)) throw new ArgumentException($"Collection '{collection}' is partitioned by key; name the key.", nameof(key));
-            if (!entry.Keys.Contains(key)) await ChangeCatalogAsync(new RegisterPartitionKey(collection, key), wait).ConfigureAwait(false);
-            batches = [(entry.Partition(key), points.ToList())];
-        }
-        else
-        {
-            batches = points.GroupBy(p => HashPartitioner.KeyOf(p.Id, spec.PartitionCount))
-                .Select(g => (entry.Partition(g.Key), g.ToList()));
-        }
-        var replies = await Task.WhenAll(batches.Select(b =>
-            Partitions.Ask<IVLinkMessage>(new UpsertPoints(b.Partition, spec, b.Points), wait))).ConfigureAwait(false);
-        int applied = 0;
-        foreach (var reply in replies)
-        {
-            applied += reply switch
+            var entry = await WritableAsync(collection, wait).ConfigureAwait(false);
+            var spec = entry.Spec;
+            IEnumerable<IPartitionMessage> writes;
+            if (spec.Scheme == PartitionScheme.Key)
             {
-                WriteAck ack => ack.Applied,
-                WriteRejected rejected => throw new ArgumentException(rejected.Reason),
-                _ => throw new InvalidOperationException($"Unexpected write reply {reply.GetType().Name}."),
-            };
+                if (string.IsNullOrEmpty(key)) throw new ArgumentException($"Collection '{collection}' is partitioned by key; name the key.", nameof(key));
+                if (!entry.Keys.Contains(key)) await ChangeCatalogAsync(new RegisterPartitionKey(collection, key), wait).ConfigureAwait(false);
+                writes = [new UpsertPoints(entry.Partition(key), spec, points)];
+            }
+            else if (spec.Scheme == PartitionScheme.Region)
+            {
+                writes = RegionWrites(entry, points);
+            }
+            else
+            {
+                writes = points.GroupBy(p => HashPartitioner.KeyOf(p.Id, spec.PartitionCount))
+                    .Select(g => new UpsertPoints(entry.Partition(g.Key), spec, g.ToList()));
+            }
+            var (applied, sealedPartition) = await WriteAllAsync(writes, wait, countUpsertsOnly: true).ConfigureAwait(false);
+            if (sealedPartition)
+            {
+                // The staging partition was sealed between our catalog read and the write: the regions are being
+                // filled. Help finish that, then write again to the regions.
+                if (attempt > 0) throw new InvalidOperationException($"Collection '{collection}' kept moving its points to their regions; write again.");
+                await MoveToRegionsAsync(collection, wait).ConfigureAwait(false);
+                continue;
+            }
+            if (spec.Scheme == PartitionScheme.Region && entry.Phase == RegionPhase.Staging)
+                await TrainRegionsIfDueAsync(entry, wait).ConfigureAwait(false);
+            return applied;
         }
-        return applied;
     }
 
-    /// <summary>Deletes points from a hash collection (or from one key partition).</summary>
+    /// <summary>Deletes points from a hash or region collection (or from one key partition); returns how many were deleted.</summary>
     public async Task<int> DeleteAsync(string collection, IReadOnlyList<PointId> ids, string? key = null, TimeSpan? timeout = null)
     {
-        var snapshot = await CatalogAsync(timeout).ConfigureAwait(false);
-        var entry = snapshot.Find(collection) ?? throw new UnknownCollectionException(collection);
         var wait = timeout ?? Settings.Gather.Timeout;
-        var batches = entry.Spec.Scheme == PartitionScheme.Key
-            ? (key is null ? entry.Keys.Select(k => (entry.Partition(k), ids.ToList())) : [(entry.Partition(key), ids.ToList())])
-            : ids.GroupBy(id => HashPartitioner.KeyOf(id, entry.Spec.PartitionCount)).Select(g => (entry.Partition(g.Key), g.ToList()));
-        var acks = await Task.WhenAll(batches.Select(b => Partitions.Ask<WriteAck>(new DeletePoints(b.Item1, b.Item2), wait))).ConfigureAwait(false);
-        return acks.Sum(a => a.Applied);
+        return await WriteRetryingAsync(collection, wait, entry => entry.Spec.Scheme == PartitionScheme.Key && key is not null
+            ? [new DeletePoints(entry.Partition(key), [.. ids])]
+            : entry.PartitionsOf(ids).Select(b => new DeletePoints(b.Partition, b.Ids))).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -206,9 +209,8 @@ public sealed class VLinkNode
     public async Task<int> DeleteByFilterAsync(string collection, byte[] filter, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
         var wait = timeout ?? Settings.Gather.Timeout;
-        return await WriteAllAsync(entry.Partitions().Select(p => (IPartitionMessage)new DeletePointsByFilter(p, filter)), wait).ConfigureAwait(false);
+        return await WriteRetryingAsync(collection, wait, entry => entry.Partitions().Select(p => new DeletePointsByFilter(p, filter))).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -229,31 +231,50 @@ public sealed class VLinkNode
     {
         ArgumentNullException.ThrowIfNull(keys);
         if ((ids is null) == (filter is null)) throw new ArgumentException("Select points by ids or by a filter, exactly one of the two.", nameof(ids));
-        var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
         var wait = timeout ?? Settings.Gather.Timeout;
-        IEnumerable<IPartitionMessage> changes = ids is null || entry.Spec.Scheme == PartitionScheme.Key
-            ? entry.Partitions().Select(p => new ChangePayload(p, kind, payload, keys, ids, filter))
-            : ids.Distinct().GroupBy(id => HashPartitioner.KeyOf(id, entry.Spec.PartitionCount))
-                .Select(g => new ChangePayload(entry.Partition(g.Key), kind, payload, keys, [.. g], null));
-        return await WriteAllAsync(changes, wait).ConfigureAwait(false);
+        return await WriteRetryingAsync(collection, wait, entry => ids is null
+            ? entry.Partitions().Select(p => new ChangePayload(p, kind, payload, keys, null, filter))
+            : entry.PartitionsOf(ids).Select(b => new ChangePayload(b.Partition, kind, payload, keys, b.Ids, null))).ConfigureAwait(false);
     }
 
     private async Task<CollectionEntry> FindAsync(string collection, TimeSpan? timeout) =>
         (await CatalogAsync(timeout).ConfigureAwait(false)).Find(collection) ?? throw new UnknownCollectionException(collection);
 
-    private async Task<int> WriteAllAsync(IEnumerable<IPartitionMessage> writes, TimeSpan wait)
+    // A write built from the current catalog; written again once when it met a sealed staging partition.
+    private async Task<int> WriteRetryingAsync(string collection, TimeSpan wait, Func<CollectionEntry, IEnumerable<IPartitionMessage>> writes)
     {
-        var replies = await Task.WhenAll(writes.Select(w => Partitions.Ask<IVLinkMessage>(w, wait))).ConfigureAwait(false);
-        int applied = 0;
-        foreach (var reply in replies)
+        for (int attempt = 0; ; attempt++)
         {
-            applied += reply switch
-            {
-                WriteAck ack => ack.Applied,
-                WriteRejected rejected => throw new ArgumentException(rejected.Reason),
-                _ => throw new InvalidOperationException($"Unexpected write reply {reply.GetType().Name}."),
-            };
+            var entry = await WritableAsync(collection, wait).ConfigureAwait(false);
+            var (applied, sealedPartition) = await WriteAllAsync(writes(entry), wait).ConfigureAwait(false);
+            if (!sealedPartition) return applied;
+            if (attempt > 0) throw new InvalidOperationException($"Collection '{collection}' kept moving its points to their regions; write again.");
+            await MoveToRegionsAsync(collection, wait).ConfigureAwait(false);
         }
-        return applied;
+    }
+
+    private async Task<(int Applied, bool Sealed)> WriteAllAsync(IEnumerable<IPartitionMessage> writes, TimeSpan wait, bool countUpsertsOnly = false)
+    {
+        var sent = writes.ToList();
+        var replies = await Task.WhenAll(sent.Select(w => Partitions.Ask<IVLinkMessage>(w, wait))).ConfigureAwait(false);
+        int applied = 0;
+        bool sealedPartition = false;
+        for (int i = 0; i < replies.Length; i++)
+        {
+            switch (replies[i])
+            {
+                case WriteAck ack:
+                    if (!countUpsertsOnly || sent[i] is UpsertPoints) applied += ack.Applied;
+                    break;
+                case WriteSealed:
+                    sealedPartition = true;
+                    break;
+                case WriteRejected rejected:
+                    throw new ArgumentException(rejected.Reason);
+                default:
+                    throw new InvalidOperationException($"Unexpected write reply {replies[i].GetType().Name}.");
+            }
+        }
+        return (applied, sealedPartition);
     }
 }

@@ -84,7 +84,8 @@ public sealed class NodeAgent : ReceiveActor
     private void HandleSearch(NodeSearch search)
     {
         var clock = Stopwatch.StartNew();
-        var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation).ToList();
+        var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation
+            && search.Request.Visits(p.Key.Key)).ToList();
         string node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
         var request = new SearchPartition(default, search.Request);
         var asks = targets.Select(t => t.Value.Ask<PartitionHits>(request with { Partition = t.Key }, _partitionTimeout)).ToList();
@@ -102,7 +103,8 @@ public sealed class NodeAgent : ReceiveActor
     private void HandleSearchBatch(NodeSearchBatch search)
     {
         var clock = Stopwatch.StartNew();
-        var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation).ToList();
+        var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation
+            && search.Requests.Any(r => r.Visits(p.Key.Key))).ToList();
         string node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
         var requests = search.Requests;
         // One message per local partition carries every query; the answers are merged per query.

@@ -27,6 +27,10 @@ public sealed class PartitionEntity : ReceivePersistentActor
     private PartitionState? _state;
     private IDisposable? _gauge;
 
+    // Sealed partitions refuse writes. The seal is the last event such a partition ever journals, so no snapshot is
+    // taken after it and recovery always replays it.
+    private bool _sealed;
+
     /// <summary>Props for a partition entity (used by the shard region's entity factory).</summary>
     public static Props Props(string entityId, IActorRef nodeAgent, PartitionSettings settings) =>
         Akka.Actor.Props.Create(() => new PartitionEntity(PartitionRef.FromEntityId(entityId), nodeAgent, settings));
@@ -48,6 +52,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
         Recover<PointsDeleted>(e => _state?.Apply(e));
         Recover<PayloadChanged>(e => _state?.Apply(e));
         Recover<MarketDataIngested>(e => _state?.Apply(e, _partition.Key));
+        Recover<PartitionSealed>(_ => _sealed = true);
         Recover<RecoveryCompleted>(_ =>
         {
             _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
@@ -55,11 +60,12 @@ public sealed class PartitionEntity : ReceivePersistentActor
             _log.Debug("Partition {0} recovered: {1} points ({2}) at sequence {3}", _partition, _state?.Count ?? 0, _state?.IndexKind ?? "empty", LastSequenceNr);
         });
 
-        Command<UpsertPoints>(HandleUpsert);
-        Command<DeletePoints>(HandleDelete);
-        Command<DeletePointsByFilter>(HandleDeleteByFilter);
-        Command<ChangePayload>(HandleChangePayload);
-        Command<IngestMarketData>(HandleIngest);
+        Command<UpsertPoints>(cmd => { if (!RefuseIfSealed()) HandleUpsert(cmd); });
+        Command<DeletePoints>(cmd => { if (!RefuseIfSealed()) HandleDelete(cmd); });
+        Command<DeletePointsByFilter>(cmd => { if (!RefuseIfSealed()) HandleDeleteByFilter(cmd); });
+        Command<ChangePayload>(cmd => { if (!RefuseIfSealed()) HandleChangePayload(cmd); });
+        Command<IngestMarketData>(cmd => { if (!RefuseIfSealed()) HandleIngest(cmd); });
+        Command<SealPartition>(_ => HandleSeal());
         Command<FindRegimeVector>(q => Sender.Tell(new PointsFound(_partition, FindRegime(q.At))));
         Command<GetMarketStats>(_ => Sender.Tell(MarketStatsOf()));
         Command<ScrollPartition>(q => Answer(() => new PointsFound(_partition, _state?.Scroll(q.Filter, q.From, q.Limit, q.WithPayload, q.WithVector) ?? [])));
@@ -97,6 +103,27 @@ public sealed class PartitionEntity : ReceivePersistentActor
 
     /// <inheritdoc />
     public override string PersistenceId => _partition.PersistenceId;
+
+    private bool RefuseIfSealed()
+    {
+        if (_sealed) Sender.Tell(new WriteSealed(_partition));
+        return _sealed;
+    }
+
+    private void HandleSeal()
+    {
+        var replyTo = Sender;
+        if (_sealed)
+        {
+            replyTo.Tell(new WriteAck(_partition, 0, LastSequenceNr));
+            return;
+        }
+        Persist(PartitionSealed.Instance, _ =>
+        {
+            _sealed = true;
+            replyTo.Tell(new WriteAck(_partition, 0, LastSequenceNr));
+        });
+    }
 
     private void HandleUpsert(UpsertPoints cmd)
     {
@@ -187,13 +214,16 @@ public sealed class PartitionEntity : ReceivePersistentActor
     private void HandleDelete(DeletePoints cmd)
     {
         var replyTo = Sender;
-        if (_state is null || cmd.Ids.Count == 0)
+        // Only ids the partition holds are journalled: a delete of absent ids (a region collection asks every region)
+        // changes nothing and writes nothing.
+        var present = _state is null ? [] : cmd.Ids.Distinct().Where(_state.Index.Contains).ToList();
+        if (present.Count == 0)
         {
             replyTo.Tell(new WriteAck(_partition, 0, LastSequenceNr));
             return;
         }
         var clock = Stopwatch.StartNew();
-        Persist(new PointsDeleted(cmd.Ids), e =>
+        Persist(new PointsDeleted(present), e =>
         {
             VLinkMetrics.RecordJournalWrite("delete", clock.Elapsed);
             int applied = _state!.Apply(e);
@@ -277,7 +307,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
     private PartitionHits Search(SearchRequest request)
     {
         var clock = Stopwatch.StartNew();
-        if (_state is null) return new PartitionHits(_partition, [], 0, 0);
+        if (_state is null || !request.Visits(_partition.Key)) return new PartitionHits(_partition, [], _state?.Count ?? 0, 0);
         var hits = _state.Search(request);
         return new PartitionHits(_partition, hits, _state.Count, (long)clock.Elapsed.TotalMicroseconds);
     }

@@ -11,6 +11,28 @@ public enum PartitionScheme
 
     /// <summary>One partition per key named by the writer (market data: one partition per market symbol).</summary>
     Key = 1,
+
+    /// <summary>
+    /// By region: a point lives in the partition of its nearest k-means centroid, so a search visits only the partitions
+    /// of the centroids nearest its query (<see cref="RegionSpec"/>). Until the centroids are trained, points wait in
+    /// one staging partition.
+    /// </summary>
+    Region = 2,
+}
+
+/// <summary>How a region-partitioned collection trains its router and how many regions a search visits.</summary>
+/// <param name="TrainSize">
+/// Points gathered in the staging partition before k-means runs over them; the points then move to their regions.
+/// At least the partition count.
+/// </param>
+/// <param name="Probes">Regions a search visits by default (a search may ask for more or fewer); 1 to the partition count.</param>
+public sealed record RegionSpec(int TrainSize = RegionSpec.DefaultTrainSize, int Probes = RegionSpec.DefaultProbes)
+{
+    /// <summary>Points k-means trains on unless the collection says otherwise.</summary>
+    public const int DefaultTrainSize = 10_000;
+
+    /// <summary>Regions visited per search unless the collection or the search says otherwise.</summary>
+    public const int DefaultProbes = 3;
 }
 
 /// <summary>Everything a partition needs to know about its collection.</summary>
@@ -25,6 +47,7 @@ public enum PartitionScheme
 /// For a regime collection (market data, key-partitioned by market): the feature set, bar interval and out-of-order
 /// tolerance its partitions turn ticks and bars into regime vectors with; null for a plain vector collection.
 /// </param>
+/// <param name="Regions">For a region-partitioned collection (<see cref="PartitionScheme.Region"/>): training and probes; null otherwise.</param>
 public sealed record CollectionSpec(
     string Name,
     int Dimension,
@@ -33,7 +56,8 @@ public sealed record CollectionSpec(
     int PartitionCount,
     HnswOptions Hnsw,
     int FlatThreshold = CollectionSpec.DefaultFlatThreshold,
-    RegimeSpec? Regime = null)
+    RegimeSpec? Regime = null,
+    RegionSpec? Regions = null)
 {
     /// <summary>Below this many points a partition scans exactly (cheaper than a graph, and exact).</summary>
     public const int DefaultFlatThreshold = 2_000;
@@ -47,8 +71,17 @@ public sealed record CollectionSpec(
             throw new ArgumentException($"Dimension {Dimension} must be between 1 and 65536.", nameof(Dimension));
         if (Metric is not (DistanceMetric.Cosine or DistanceMetric.Dot or DistanceMetric.Euclidean))
             throw new ArgumentException($"Metric {Metric} cannot be used by a cluster collection.", nameof(Metric));
-        if (Scheme == PartitionScheme.Hash && PartitionCount is < 1 or > 65536)
+        if (Scheme is PartitionScheme.Hash or PartitionScheme.Region && PartitionCount is < 1 or > 65536)
             throw new ArgumentException($"Partition count {PartitionCount} must be between 1 and 65536.", nameof(PartitionCount));
+        if ((Scheme == PartitionScheme.Region) != (Regions is not null))
+            throw new ArgumentException("A region-partitioned collection, and only one, has region settings.", nameof(Regions));
+        if (Regions is not null)
+        {
+            if (Regions.TrainSize < PartitionCount || Regions.TrainSize > 10_000_000)
+                throw new ArgumentException($"Region training size {Regions.TrainSize} must be between the partition count ({PartitionCount}) and 10,000,000.", nameof(Regions));
+            if (Regions.Probes < 1 || Regions.Probes > PartitionCount)
+                throw new ArgumentException($"Region probes {Regions.Probes} must be between 1 and the partition count ({PartitionCount}).", nameof(Regions));
+        }
         if (FlatThreshold < 0)
             throw new ArgumentException($"Flat threshold {FlatThreshold} must not be negative.", nameof(FlatThreshold));
         Hnsw.Validate();

@@ -42,3 +42,10 @@ public sealed record CatalogEntryAppended(long Term, long Index, ICatalogCommand
 /// <param name="Keys">The keys removed (DeleteKeys); empty otherwise.</param>
 /// <param name="Ids">The points changed.</param>
 public sealed record PayloadChanged(PayloadChangeKind Kind, byte[]? Payload, IReadOnlyList<string> Keys, IReadOnlyList<PointId> Ids) : IVLinkMessage;
+
+/// <summary>The partition was sealed (<see cref="SealPartition"/>): it accepts no writes from here on.</summary>
+public sealed record PartitionSealed : IVLinkMessage
+{
+    /// <summary>The only instance.</summary>
+    public static readonly PartitionSealed Instance = new();
+}

@@ -17,6 +17,16 @@ public sealed record WriteAck(PartitionRef Partition, int Applied, long Sequence
 /// <summary>A write was refused; nothing of it was applied.</summary>
 public sealed record WriteRejected(PartitionRef Partition, string Reason) : IVLinkMessage;
 
+/// <summary>
+/// Seals a partition: from its acknowledgement (<see cref="WriteAck"/>) on, the partition refuses every write with
+/// <see cref="WriteSealed"/> and keeps answering reads. A region collection's staging partition is sealed before its
+/// points move to their regions, so no write can land behind the move.
+/// </summary>
+public sealed record SealPartition(PartitionRef Partition) : IPartitionMessage;
+
+/// <summary>A write reached a sealed partition and was not applied; the writer should re-read the catalog and write again.</summary>
+public sealed record WriteSealed(PartitionRef Partition) : IVLinkMessage;
+
 /// <summary>Reads points by id.</summary>
 public sealed record GetPoints(PartitionRef Partition, IReadOnlyList<PointId> Ids, bool WithVector) : IPartitionMessage;
 

@@ -11,7 +11,15 @@ namespace VLink.Cluster.Protocol;
 /// <param name="Ef">HNSW ef, or null for the partition's default.</param>
 /// <param name="Exact">Exact scan everywhere: the global answer is then exactly the brute-force top-k.</param>
 /// <param name="Filter">A Qdrant-style payload filter as UTF-8 JSON, evaluated inside each partition's traversal; null for none.</param>
-public sealed record SearchRequest(float[] Vector, int K, int FetchK, int? Ef, bool Exact, byte[]? Filter = null);
+/// <param name="Keys">
+/// The keys of the partitions this query visits (a region collection's probed regions); null for every partition of
+/// the collection. A partition outside the set answers with no hits.
+/// </param>
+public sealed record SearchRequest(float[] Vector, int K, int FetchK, int? Ef, bool Exact, byte[]? Filter = null, IReadOnlyList<string>? Keys = null)
+{
+    /// <summary>Whether the partition with this key is one the query visits.</summary>
+    public bool Visits(string key) => Keys is null || Keys.Contains(key);
+}
 
 /// <summary>Searches one partition (used when a partition must be woken through its shard region).</summary>
 public sealed record SearchPartition(PartitionRef Partition, SearchRequest Request) : IPartitionMessage;

@@ -35,7 +35,10 @@ namespace VLink.Cluster.Serialization;
 /// optional market state bytes; market batches (ticks or bars with their sequence numbers) appear. Older payloads read
 /// as plain collections without market state. 4 — collection specs end with optional scalar quantization (quantile,
 /// oversampling, originals in memory, training points); older specs read as unquantized. Partition stats end with
-/// the bytes memory-mapped (0 when read from older payloads).</para>
+/// the bytes memory-mapped (0 when read from older payloads). 5 — collection specs end with optional region settings
+/// (training size, probes), catalog entries with the centroids (a list of float arrays) and the region phase (a byte),
+/// search requests with the optional list of partition keys they visit; older payloads read as collections without
+/// regions and requests that visit every partition.</para>
 /// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
 /// increments, each unsigned LEB128 (64-bit); a tick is its time as the zigzag LEB128 step from the previous tick's
 /// (from 0 for the first), price (double), a presence byte (bit 0 size as a double, bit 3 size as LEB128 when it is a
@@ -48,7 +51,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public const int SerializerId = 4711;
 
     /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 4;
+    public const byte FormatVersion = 5;
 
     /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
     public const byte OldestReadableVersion = 1;
@@ -70,6 +73,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<CountPartition>("PN", WriteCountPartition, ReadCountPartition),
         Codec.Of<PointCount>("PC", WritePointCount, ReadPointCount),
         Codec.Of<ChangePayload>("CP", WriteChangePayload, ReadChangePayload),
+        Codec.Of<SealPartition>("SZ", (w, m) => WritePartitionRef(w, m.Partition), r => new SealPartition(ReadPartitionRef(r))),
+        Codec.Of<WriteSealed>("WS", (w, m) => WritePartitionRef(w, m.Partition), r => new WriteSealed(ReadPartitionRef(r))),
 
         // MarketMessages.cs
         Codec.Of<IngestMarketData>("MI", WriteIngestMarketData, ReadIngestMarketData),
@@ -97,6 +102,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<CatalogRejected>("CR", WriteCatalogRejected, ReadCatalogRejected),
         Codec.Of<CatalogSnapshot>("CS", WriteCatalogSnapshot, ReadCatalogSnapshot),
         Codec.Of<SetSetting>("CT", WriteSetSetting, ReadSetSetting),
+        Codec.Of<BeginRegions>("CB", WriteBeginRegions, ReadBeginRegions),
+        Codec.Of<FinishRegions>("CF", WriteFinishRegions, ReadFinishRegions),
 
         // InspectionMessages.cs
         Codec.Of<GetNodeInventory>("NI", WriteGetNodeInventory, ReadGetNodeInventory),
@@ -113,6 +120,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<MarketDataIngested>("EM", WriteMarketDataIngested, ReadMarketDataIngested),
         Codec.Of<CatalogTermStarted>("ET", WriteCatalogTermStarted, ReadCatalogTermStarted),
         Codec.Of<CatalogEntryAppended>("EA", WriteCatalogEntryAppended, ReadCatalogEntryAppended),
+        Codec.Of<PartitionSealed>("EZ", static (_, _) => { }, static _ => PartitionSealed.Instance),
     ];
 
     private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);
@@ -273,6 +281,12 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             w.Bool(q.OriginalsInRam);
             w.Int32(q.TrainingPoints);
         }
+        w.Bool(s.Regions is not null);
+        if (s.Regions is { } regions)
+        {
+            w.Int32(regions.TrainSize);
+            w.Int32(regions.Probes);
+        }
     }
 
     private static CollectionSpec ReadCollectionSpec(Reader r)
@@ -297,6 +311,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             };
             spec = spec with { Hnsw = spec.Hnsw with { Quantization = quantization } };
         }
+        if (r.Version >= 5 && r.Bool())
+            spec = spec with { Regions = new RegionSpec(r.Int32(), r.Int32()) };
         return spec;
     }
 
@@ -663,9 +679,13 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.OptionalInt32(q.Ef);
         w.Bool(q.Exact);
         w.OptionalBytes(q.Filter);
+        w.Bool(q.Keys is not null);
+        if (q.Keys is not null) w.List(q.Keys, static (w2, key) => w2.String(key));
     }
 
-    private static SearchRequest ReadSearchRequest(Reader r) => new(r.Floats(), r.Int32(), r.Int32(), r.OptionalInt32(), r.Bool(), r.OptionalBytes());
+    private static SearchRequest ReadSearchRequest(Reader r) => new(
+        r.Floats(), r.Int32(), r.Int32(), r.OptionalInt32(), r.Bool(), r.OptionalBytes(),
+        r.Version >= 5 && r.Bool() ? r.List(static r2 => r2.String()) : null);
 
     private static void WriteSearchHit(Writer w, SearchHit h)
     {
@@ -807,9 +827,32 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         WriteCollectionSpec(w, e.Spec);
         w.List(e.Keys, (w2, key) => w2.String(key));
         w.Int64(e.Generation);
+        w.List(e.Centroids, static (w2, c) => w2.Floats(c));
+        w.Byte((byte)e.Phase);
     }
 
-    private static CollectionEntry ReadCollectionEntry(Reader r) => new(ReadCollectionSpec(r), r.List(r2 => r2.String()), r.Int64());
+    private static CollectionEntry ReadCollectionEntry(Reader r)
+    {
+        var entry = new CollectionEntry(ReadCollectionSpec(r), r.List(r2 => r2.String()), r.Int64());
+        return r.Version >= 5 ? entry with { Centroids = r.List(static r2 => r2.Floats()), Phase = r.Enum<RegionPhase>() } : entry;
+    }
+
+    private static void WriteBeginRegions(Writer w, BeginRegions m)
+    {
+        w.String(m.Collection);
+        w.Int64(m.Generation);
+        w.List(m.Centroids, static (w2, c) => w2.Floats(c));
+    }
+
+    private static BeginRegions ReadBeginRegions(Reader r) => new(r.String(), r.Int64(), r.List(static r2 => r2.Floats()));
+
+    private static void WriteFinishRegions(Writer w, FinishRegions m)
+    {
+        w.String(m.Collection);
+        w.Int64(m.Generation);
+    }
+
+    private static FinishRegions ReadFinishRegions(Reader r) => new(r.String(), r.Int64());
 
     private static void WriteCatalogSnapshot(Writer w, CatalogSnapshot m)
     {

@@ -56,6 +56,7 @@ public static class CollectionEndpoints
                 nameof(CollectionSpec.Name) => "collection_name",
                 nameof(CollectionSpec.Dimension) => "vectors.size",
                 nameof(CollectionSpec.PartitionCount) => "shard_number",
+                nameof(CollectionSpec.Regions) => "regions",
                 nameof(HnswOptions.M) => "hnsw_config.m",
                 nameof(HnswOptions.EfConstruction) => "hnsw_config.ef_construct",
                 _ => e.ParamName ?? "body",
@@ -97,7 +98,23 @@ public static class CollectionEndpoints
         if (RequestJson.TryGet(root, "quantization_config", out var quantization) && quantization.ValueKind != JsonValueKind.Null)
             hnsw = hnsw with { Quantization = ParseQuantization(quantization) };
         int shards = RequestJson.OptionalInt(root, "shard_number", "shard_number", 1, 65536) ?? DefaultShardNumber;
-        return new CollectionSpec(name, size, metric.Value, PartitionScheme.Hash, shards, hnsw);
+        var regions = ParseRegions(root);
+        return new CollectionSpec(name, size, metric.Value, regions is null ? PartitionScheme.Hash : PartitionScheme.Region, shards, hnsw, Regions: regions);
+    }
+
+    /// <summary>
+    /// VLink's extension <c>"regions": {"train_size": n, "probes": p}</c> (or <c>true</c> for the defaults): the
+    /// collection's shards become regions of a k-means router, trained on its first <c>train_size</c> points; a search
+    /// visits the <c>probes</c> regions nearest its query (<c>params.probes</c> overrides per search).
+    /// </summary>
+    private static RegionSpec? ParseRegions(JsonElement root)
+    {
+        if (!RequestJson.TryGet(root, "regions", out var regions) || regions.ValueKind is JsonValueKind.Null or JsonValueKind.False) return null;
+        if (regions.ValueKind == JsonValueKind.True) return new RegionSpec();
+        if (regions.ValueKind != JsonValueKind.Object) throw ApiException.BadField("regions", "expected an object or true");
+        return new RegionSpec(
+            RequestJson.OptionalInt(regions, "train_size", "regions.train_size", 1, 10_000_000) ?? RegionSpec.DefaultTrainSize,
+            RequestJson.OptionalInt(regions, "probes", "regions.probes", 1, 65536) ?? RegionSpec.DefaultProbes);
     }
 
     /// <summary>
@@ -148,7 +165,7 @@ public static class CollectionEndpoints
             ["optimizer_status"] = "ok",
             ["points_count"] = points,
             ["indexed_vectors_count"] = indexed,
-            ["segments_count"] = spec.Scheme == PartitionScheme.Hash ? spec.PartitionCount : entry.Keys.Count,
+            ["segments_count"] = entry.Partitions().Count(),
             ["config"] = new JsonObject
             {
                 ["params"] = new JsonObject
@@ -167,6 +184,15 @@ public static class CollectionEndpoints
             },
             ["payload_schema"] = new JsonObject(),
         };
+        if (spec.Regions is { } regions)
+        {
+            result["config"]!["regions"] = new JsonObject
+            {
+                ["train_size"] = regions.TrainSize,
+                ["probes"] = regions.Probes,
+                ["phase"] = entry.Phase.ToString().ToLowerInvariant(),
+            };
+        }
         return Envelope.Ok(result, clock);
     }
 

@@ -22,6 +22,7 @@ namespace VLink.Server.Api;
 /// <param name="Payload">Which payload to return.</param>
 /// <param name="WithVector">Whether to return vectors.</param>
 /// <param name="Exclude">A point left out of the answer (the point whose vector is the query).</param>
+/// <param name="Probes">Regions visited in a region-partitioned collection (<c>params.probes</c>), or null for its default.</param>
 public sealed record SearchQuery(
     float[] Vector,
     int Limit,
@@ -32,7 +33,8 @@ public sealed record SearchQuery(
     byte[]? Filter,
     PayloadSelector Payload,
     bool WithVector,
-    PointId? Exclude = null);
+    PointId? Exclude = null,
+    int? Probes = null);
 
 /// <summary>The scored points of one search and what the answer knows about its own completeness.</summary>
 /// <param name="Points">Qdrant's scored points: <c>{"id", "version", "score", "payload", "vector"}</c>, best first.</param>
@@ -140,10 +142,10 @@ public static class SearchRequests
         string name = entry.Spec.Name;
         static int K(SearchQuery q) => q.Limit + q.Offset + (q.Exclude is null ? 0 : 1);
         var first = queries[0];
-        bool together = queries.Count > 1 && queries.All(q => q.Filter is null && K(q) == K(first) && q.Ef == first.Ef && q.Exact == first.Exact);
+        bool together = queries.Count > 1 && queries.All(q => q.Filter is null && K(q) == K(first) && q.Ef == first.Ef && q.Exact == first.Exact && q.Probes == first.Probes);
         GlobalSearchResult[] results = together
-            ? await node.Gather.SearchBatchAsync(name, [.. queries.Select(q => q.Vector)], K(first), first.Ef, first.Exact, cancellationToken).ConfigureAwait(false)
-            : await Task.WhenAll(queries.Select(q => node.Gather.SearchAsync(name, q.Vector, K(q), q.Ef, q.Exact, cancellationToken, q.Filter))).ConfigureAwait(false);
+            ? await node.Gather.SearchBatchAsync(name, [.. queries.Select(q => q.Vector)], K(first), first.Ef, first.Exact, cancellationToken, first.Probes).ConfigureAwait(false)
+            : await Task.WhenAll(queries.Select(q => node.Gather.SearchAsync(name, q.Vector, K(q), q.Ef, q.Exact, cancellationToken, q.Filter, q.Probes))).ConfigureAwait(false);
 
         var metric = entry.Spec.Metric;
         var hits = new List<(PointId Id, double Score)>[queries.Count];
@@ -199,7 +201,7 @@ public static class SearchRequests
         ];
     }
 
-    /// <summary>Reads points by id from their partitions (the hash partition of each id, or every key partition).</summary>
+    /// <summary>Reads points by id from their partitions (the hash partition of each id, or every key or region partition).</summary>
     public static async Task<Dictionary<PointId, PointRecord>> FetchAsync(VLinkNode node, CollectionEntry entry, IReadOnlyList<PointId> ids, bool withVector)
     {
         ArgumentNullException.ThrowIfNull(node);
@@ -207,11 +209,7 @@ public static class SearchRequests
         ArgumentNullException.ThrowIfNull(ids);
         var found = new Dictionary<PointId, PointRecord>();
         if (ids.Count == 0) return found;
-        var spec = entry.Spec;
-        var asks = spec.Scheme == PartitionScheme.Hash
-            ? ids.Distinct().GroupBy(id => HashPartitioner.KeyOf(id, spec.PartitionCount))
-                .Select(g => new GetPoints(entry.Partition(g.Key), [.. g], withVector))
-            : entry.Keys.Select(k => new GetPoints(entry.Partition(k), [.. ids.Distinct()], withVector));
+        var asks = entry.PartitionsOf(ids).Select(b => new GetPoints(b.Partition, b.Ids, withVector));
         var answers = await Task.WhenAll(asks.Select(q =>
             node.Partitions.Ask<PointsFound>(q, node.Settings.Gather.Timeout))).ConfigureAwait(false);
         foreach (var answer in answers)
@@ -227,7 +225,7 @@ public static class SearchRequests
         int offset = RequestJson.OptionalInt(root, "offset", RequestJson.Field(prefix, "offset"), 0, RequestJson.MaxLimit) ?? 0;
         if (limit + offset > RequestJson.MaxLimit)
             throw ApiException.BadField(RequestJson.Field(prefix, "offset"), $"limit + offset must not exceed {RequestJson.MaxLimit}");
-        int? ef = null;
+        int? ef = null, probes = null;
         bool exact = false;
         if (RequestJson.TryGet(root, "params", out var parameters))
         {
@@ -235,11 +233,12 @@ public static class SearchRequests
             if (parameters.ValueKind != JsonValueKind.Object) throw ApiException.BadField(path, "expected an object");
             ef = RequestJson.OptionalInt(parameters, "hnsw_ef", path + ".hnsw_ef", 1, 100_000);
             exact = RequestJson.OptionalBool(parameters, "exact", path + ".exact") ?? false;
+            probes = RequestJson.OptionalInt(parameters, "probes", path + ".probes", 1, 65536);
         }
         double? threshold = RequestJson.OptionalNumber(root, "score_threshold", RequestJson.Field(prefix, "score_threshold"));
         var payload = RequestJson.ReadPayloadSelector(root, "with_payload", defaultValue: false, RequestJson.Field(prefix, "with_payload"));
         bool withVector = RequestJson.OptionalBool(root, "with_vector", RequestJson.Field(prefix, "with_vector")) ?? false;
         var filter = RequestJson.OptionalFilter(root, "filter", RequestJson.Field(prefix, "filter"));
-        return new SearchQuery(vector, limit, offset, ef, exact, threshold, filter, payload, withVector, exclude);
+        return new SearchQuery(vector, limit, offset, ef, exact, threshold, filter, payload, withVector, exclude, probes);
     }
 }
