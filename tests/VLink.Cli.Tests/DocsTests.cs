@@ -87,6 +87,53 @@ public sealed partial class DocsTests
             found);
     }
 
+    // ---- container files ----
+
+    /// <summary>The <c>command:</c> lists of docker/compose.yaml, one per node service (written as JSON arrays).</summary>
+    private static List<string[]> ComposeCommands() =>
+        [.. File.ReadAllLines(Path.Combine(Repository.Root, "docker", "compose.yaml"))
+            .Select(line => ComposeCommand().Match(line))
+            .Where(m => m.Success)
+            .Select(m => System.Text.Json.JsonSerializer.Deserialize<string[]>(m.Groups[1].Value)!)];
+
+    [Fact]
+    public void The_compose_nodes_run_the_flags_the_multi_process_tests_run_plus_the_PostgreSQL_journal()
+    {
+        var commands = ComposeCommands();
+        Assert.Equal(3, commands.Count);
+        var hosts = new HashSet<string>();
+        foreach (string[] args in commands)
+        {
+            var parse = VLinkCli.BuildRoot().Parse(args);
+            var problems = VLinkCli.Problems(parse).Where(p => !p.Contains("does not exist", StringComparison.Ordinal)).ToList();
+            Assert.True(problems.Count == 0, $"'vlink {string.Join(' ', args)}' is refused: {string.Join(" | ", problems)}");
+            string Value(string flag) => args[Array.IndexOf(args, flag) + 1];
+            // The tests' command line with the compose values, then the journal: nothing else, nothing in another order.
+            string seed = Value("--seed");
+            var spec = new NodeSpec(Value("--data"), int.Parse(Value("--http-port"), CultureInfo.InvariantCulture),
+                int.Parse(Value("--akka-port"), CultureInfo.InvariantCulture), [int.Parse(seed[(seed.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture)],
+                Value("--api-keys")) { PostgresConnection = Value("--connection") };
+            Assert.Equal(NodeProcess.Arguments(spec, Value("--host"), seed[..seed.LastIndexOf(':')]), args);
+            Assert.StartsWith("/run/secrets/", Value("--api-keys"), StringComparison.Ordinal);
+            hosts.Add(Value("--host"));
+        }
+        Assert.Equal(3, hosts.Count);
+    }
+
+    [Fact]
+    public void The_image_runs_vlink_node_as_a_non_root_user_with_a_readiness_check()
+    {
+        string[] lines = File.ReadAllLines(Path.Combine(Repository.Root, "docker", "Dockerfile"));
+        string Instruction(string name) => lines.Last(l => l.StartsWith(name + " ", StringComparison.Ordinal))[(name.Length + 1)..];
+        Assert.Equal(["dotnet", "/app/vlink.dll"], System.Text.Json.JsonSerializer.Deserialize<string[]>(Instruction("ENTRYPOINT"))!);
+        string[] command = System.Text.Json.JsonSerializer.Deserialize<string[]>(Instruction("CMD"))!;
+        Assert.Equal("node", command[0]);
+        Assert.Empty(VLinkCli.Problems(VLinkCli.BuildRoot().Parse(command)));
+        Assert.Contains("/readyz", Instruction("HEALTHCHECK"), StringComparison.Ordinal);
+        Assert.DoesNotMatch("^(root|0)$", Instruction("USER"));
+        Assert.True(lines.Count(l => l.StartsWith("FROM ", StringComparison.Ordinal)) >= 2, "a multi-stage build");
+    }
+
     // ---- notebooks ----
 
     [Fact]
@@ -284,6 +331,9 @@ public sealed partial class DocsTests
 
     [GeneratedRegex("""\.Get(?:Int|Long|String|TimeSpan|Double|Boolean)\(\s*"([a-z0-9.-]+)"\s*[,)]""")]
     private static partial Regex ConfigRead();
+
+    [GeneratedRegex("""^\s*command:\s*(\[.*\])\s*$""")]
+    private static partial Regex ComposeCommand();
 
     [GeneratedRegex(@"\bVLINK_[A-Z_]+\b")]
     private static partial Regex EnvironmentVariable();

@@ -144,17 +144,28 @@ public sealed class NodeProcess : IAsyncDisposable
     public static NodeProcess Start(string dataDirectory, int httpPort, int akkaPort, int seedAkkaPort, string keysFile) =>
         Start(new NodeSpec(dataDirectory, httpPort, akkaPort, [seedAkkaPort], keysFile));
 
+    /// <summary>
+    /// The command line of a node as these tests run it, on loopback unless <paramref name="host"/> and
+    /// <paramref name="seedHost"/> say otherwise (docker/compose.yaml runs the same flags).
+    /// </summary>
+    public static List<string> Arguments(NodeSpec spec, string host = "127.0.0.1", string seedHost = "127.0.0.1")
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var args = new List<string>
+        {
+            "node", "--http-port", $"{spec.HttpPort}", "--akka-port", $"{spec.AkkaPort}", "--host", host,
+            "--data", spec.DataDirectory, "--api-keys", spec.KeysFile,
+        };
+        foreach (int seed in spec.SeedAkkaPorts) args.AddRange(["--seed", $"{seedHost}:{seed}"]);
+        if (spec.PostgresConnection is { } connection) args.AddRange(["--persistence", "postgres", "--connection", connection]);
+        return args;
+    }
+
     /// <summary>Starts <c>vlink node</c> as <paramref name="spec"/> says; its output is appended to <c>node.log</c> in its folder.</summary>
     public static NodeProcess Start(NodeSpec spec)
     {
         Directory.CreateDirectory(spec.DataDirectory);
-        var args = new List<string>
-        {
-            "node", "--http-port", $"{spec.HttpPort}", "--akka-port", $"{spec.AkkaPort}", "--host", "127.0.0.1",
-            "--data", spec.DataDirectory, "--api-keys", spec.KeysFile,
-        };
-        foreach (int seed in spec.SeedAkkaPorts) args.AddRange(["--seed", $"127.0.0.1:{seed}"]);
-        if (spec.PostgresConnection is { } connection) args.AddRange(["--persistence", "postgres", "--connection", connection]);
+        var args = Arguments(spec);
         var environment = new Dictionary<string, string?>
         {
             ["Logging__LogLevel__Default"] = "Warning",
