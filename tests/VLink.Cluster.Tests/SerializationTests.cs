@@ -251,8 +251,8 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [new KeyValuePair<PointId, byte[]>(2UL, [5])]);
         byte[] snapshotV4 = _serializer.ToBinary(snapshot);
         Assert.Equal([0, 0], snapshotV4[^2..]); // an empty document list, no market state
-        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 3; // the spec's absent regime, quantization and regions
-        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 3)..^2]], "ES");
+        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 4; // the spec's absent regime, quantization, regions and text
+        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 4)..^2]], "ES");
         DeepEquality.AssertEqual(snapshot, back);
         Assert.Empty(back.Documents);
 
@@ -268,15 +268,15 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         // Version 2 ended a collection spec after its flat threshold and a snapshot after its documents.
         var create = new CreateCollection(ProtocolSamples.HashSpec);
         byte[] v4 = _serializer.ToBinary(create);
-        Assert.Equal([0, 0, 0], v4[^3..]); // no regime spec, no quantization, no regions
-        DeepEquality.AssertEqual(create, _serializer.FromBinary([2, .. v4[1..^3]], "CC"));
+        Assert.Equal([0, 0, 0, 0], v4[^4..]); // no regime spec, no quantization, no regions, no text
+        DeepEquality.AssertEqual(create, _serializer.FromBinary([2, .. v4[1..^4]], "CC"));
 
         var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [], [new KeyValuePair<PointId, string>(1UL, "d")]);
         byte[] snapshotV4 = _serializer.ToBinary(snapshot);
         // The spec (whose last bytes are the absent regime, quantization and regions) comes first; a version 2 writer had neither those bytes nor the last.
-        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 3;
-        Assert.Equal([0, 0, 0], snapshotV4[specEnd..(specEnd + 3)]);
-        byte[] v2 = [2, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 3)..^1]];
+        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 4;
+        Assert.Equal([0, 0, 0, 0], snapshotV4[specEnd..(specEnd + 4)]);
+        byte[] v2 = [2, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 4)..^1]];
         DeepEquality.AssertEqual(snapshot, _serializer.FromBinary(v2, "ES"));
 
         // A regime collection's spec does not fit a version 2 reading.
@@ -297,7 +297,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
 
         // Version 3 ended a spec after the regime: the same bytes without the quantization (and regions) are a plain collection.
         byte[] plain = _serializer.ToBinary(new CreateCollection(ProtocolSamples.HashSpec));
-        var v3 = (CreateCollection)_serializer.FromBinary([3, .. plain[1..^2]], "CC");
+        var v3 = (CreateCollection)_serializer.FromBinary([3, .. plain[1..^3]], "CC");
         DeepEquality.AssertEqual(new CreateCollection(ProtocolSamples.HashSpec), v3);
         Assert.Null(v3.Spec.Hnsw.Quantization);
 
@@ -311,16 +311,16 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
     {
         // Version 4 ended a spec after the quantization, a catalog entry after its generation, a search request after its filter.
         byte[] plain = _serializer.ToBinary(new CreateCollection(ProtocolSamples.QuantizedSpec));
-        Assert.Equal(0, plain[^1]); // no regions
-        DeepEquality.AssertEqual(new CreateCollection(ProtocolSamples.QuantizedSpec), _serializer.FromBinary([4, .. plain[1..^1]], "CC"));
+        Assert.Equal([0, 0], plain[^2..]); // no regions, no text
+        DeepEquality.AssertEqual(new CreateCollection(ProtocolSamples.QuantizedSpec), _serializer.FromBinary([4, .. plain[1..^2]], "CC"));
 
         var entry = new CollectionEntry(ProtocolSamples.HashSpec, [], 5);
         byte[] snapshot = _serializer.ToBinary(new CatalogSnapshot(1, 2, [entry]));
         // From the end: settings (1 byte), schema version (4), phase (1), centroid count (1), generation (8), key count (1),
-        // the spec's absent regions (1). Version 4 had neither the regions byte nor centroids and phase.
-        Assert.Equal([0, 0, 0, 0], new[] { snapshot[^17], snapshot[^16], snapshot[^7], snapshot[^6] });
-        byte[] v4 = [4, .. snapshot[1..^17], .. snapshot[^16..^7], .. snapshot[^5..]];
-        Assert.Equal(snapshot.Length - 3, v4.Length);
+        // the spec's absent regions and text (2). Version 4 had neither the regions and text bytes nor centroids and phase.
+        Assert.Equal([0, 0, 0, 0, 0], new[] { snapshot[^18], snapshot[^17], snapshot[^16], snapshot[^7], snapshot[^6] });
+        byte[] v4 = [4, .. snapshot[1..^18], .. snapshot[^16..^7], .. snapshot[^5..]];
+        Assert.Equal(snapshot.Length - 4, v4.Length);
         var back = (CatalogSnapshot)_serializer.FromBinary(v4, "CS");
         DeepEquality.AssertEqual(new CatalogSnapshot(1, 2, [entry]), back);
         Assert.Equal(RegionPhase.Staging, back.Collections[0].Phase);
@@ -337,6 +337,28 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         byte[] regions = _serializer.ToBinary(new CreateCollection(ProtocolSamples.RegionSpec));
         regions[0] = 4;
         Assert.Throws<SerializationException>(() => _serializer.FromBinary(regions, "CC"));
+    }
+
+    [Fact]
+    public void Version_5_specs_are_read_without_text_and_a_text_spec_round_trips()
+    {
+        var create = new CreateCollection(ProtocolSamples.TextSpec);
+        byte[] v6 = _serializer.ToBinary(create);
+        var back = (CreateCollection)_serializer.FromBinary(v6, "CC");
+        DeepEquality.AssertEqual(create, back);
+        Assert.Equal(create.Spec, back.Spec);
+        Assert.Equal(["title", "body.text"], back.Spec.Text!.Fields);
+        Assert.Equal("glove-6b-100d-sif@0123456789ab", back.Spec.Text.Embedding!.ModelId);
+        Assert.Null(back.Spec.Text.Embedding.Url);
+
+        // Version 5 ended a spec after the regions: the same bytes without the text are a plain collection.
+        byte[] plain = _serializer.ToBinary(new CreateCollection(ProtocolSamples.HashSpec));
+        var v5 = (CreateCollection)_serializer.FromBinary([5, .. plain[1..^1]], "CC");
+        DeepEquality.AssertEqual(new CreateCollection(ProtocolSamples.HashSpec), v5);
+        Assert.Null(v5.Spec.Text);
+
+        v6[0] = 5;
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(v6, "CC"));
     }
 
     [Fact]
@@ -497,6 +519,9 @@ internal static class ProtocolSamples
 
     public static readonly CollectionSpec RegionSpec = new(
         "regions", 4, DistanceMetric.Cosine, PartitionScheme.Region, 12, HnswOptions.Default, Regions: new VLink.Cluster.Protocol.RegionSpec(50_000, 3));
+    public static readonly CollectionSpec TextSpec = new(
+        "docs", 100, DistanceMetric.Cosine, PartitionScheme.Hash, 4, HnswOptions.Default,
+        Text: new TextSpec(["title", "body.text"], new EmbeddingSpec("default", "glove-6b-100d-sif@0123456789ab")));
 
     public static readonly CollectionSpec DotSpec = new("d", 1, DistanceMetric.Dot, PartitionScheme.Hash, 65536, HnswOptions.Default with { Seed = int.MaxValue });
 
@@ -623,6 +648,12 @@ internal static class ProtocolSamples
             ["BeginRegions"] = new BeginRegions("regions", 4, [Vector(rng, 4), special[..4], [0f, 0f, 0f, 1f]]),
             ["BeginRegions/none"] = new BeginRegions("", 0, []),
             ["FinishRegions"] = new FinishRegions("regions", long.MaxValue),
+            ["CreateCollection/text"] = new CreateCollection(TextSpec),
+            ["CreateCollection/text-http"] = new CreateCollection(TextSpec with
+            {
+                Text = new TextSpec(["text"], new EmbeddingSpec("http", "http-ollama:nomic", "nomic", "http://10.0.0.1:11434", "ollama")),
+            }),
+            ["CreateCollection/text-keywords"] = new CreateCollection(TextSpec with { Text = new TextSpec(["text"]) }),
             ["DropCollection"] = new DropCollection("docs.v2_en-GB"),
             ["RegisterPartitionKey"] = new RegisterPartitionKey("markets", "BTC-USD"),
             ["GetCatalog"] = GetCatalog.Instance,

@@ -133,6 +133,11 @@ public sealed class PartitionEntity : ReceivePersistentActor
             Sender.Tell(new WriteRejected(_partition, $"Partition {_partition} holds {spec.Dimension}-d {spec.Metric} vectors; the write is for {cmd.Spec.Dimension}-d {cmd.Spec.Metric}."));
             return;
         }
+        if (spec.Text?.Embedding?.ModelId != cmd.Spec.Text?.Embedding?.ModelId)
+        {
+            Sender.Tell(new WriteRejected(_partition, $"Partition {_partition} holds vectors of model '{spec.Text?.Embedding?.ModelId ?? "(given by clients)"}'; the write's are of '{cmd.Spec.Text?.Embedding?.ModelId ?? "(given by clients)"}'. One collection never mixes models."));
+            return;
+        }
         var (upserted, error) = PartitionState.Validate(spec, cmd.Points);
         if (upserted is null)
         {

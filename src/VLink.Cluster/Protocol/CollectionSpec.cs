@@ -48,6 +48,10 @@ public sealed record RegionSpec(int TrainSize = RegionSpec.DefaultTrainSize, int
 /// tolerance its partitions turn ticks and bars into regime vectors with; null for a plain vector collection.
 /// </param>
 /// <param name="Regions">For a region-partitioned collection (<see cref="PartitionScheme.Region"/>): training and probes; null otherwise.</param>
+/// <param name="Text">
+/// For a collection searched by text: the payload fields keyword search reads and the model text is embedded with on
+/// write (null for a collection of vectors only).
+/// </param>
 public sealed record CollectionSpec(
     string Name,
     int Dimension,
@@ -57,7 +61,8 @@ public sealed record CollectionSpec(
     HnswOptions Hnsw,
     int FlatThreshold = CollectionSpec.DefaultFlatThreshold,
     RegimeSpec? Regime = null,
-    RegionSpec? Regions = null)
+    RegionSpec? Regions = null,
+    TextSpec? Text = null)
 {
     /// <summary>Below this many points a partition scans exactly (cheaper than a graph, and exact).</summary>
     public const int DefaultFlatThreshold = 2_000;
@@ -85,6 +90,7 @@ public sealed record CollectionSpec(
         if (FlatThreshold < 0)
             throw new ArgumentException($"Flat threshold {FlatThreshold} must not be negative.", nameof(FlatThreshold));
         Hnsw.Validate();
+        Text?.Validate();
         if (Regime is not null)
         {
             Regime.Validate();

@@ -38,7 +38,9 @@ namespace VLink.Cluster.Serialization;
 /// the bytes memory-mapped (0 when read from older payloads). 5 — collection specs end with optional region settings
 /// (training size, probes), catalog entries with the centroids (a list of float arrays) and the region phase (a byte),
 /// search requests with the optional list of partition keys they visit; older payloads read as collections without
-/// regions and requests that visit every partition.</para>
+/// regions and requests that visit every partition. 6 — collection specs end with an optional text spec
+/// (the text fields, then an optional embedding: provider, model id, and optional model, url and api); older specs read
+/// without text.</para>
 /// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
 /// increments, each unsigned LEB128 (64-bit); a tick is its time as the zigzag LEB128 step from the previous tick's
 /// (from 0 for the first), price (double), a presence byte (bit 0 size as a double, bit 3 size as LEB128 when it is a
@@ -51,7 +53,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public const int SerializerId = 4711;
 
     /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 5;
+    public const byte FormatVersion = 6;
 
     /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
     public const byte OldestReadableVersion = 1;
@@ -287,6 +289,20 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             w.Int32(regions.TrainSize);
             w.Int32(regions.Probes);
         }
+        w.Bool(s.Text is not null);
+        if (s.Text is { } text)
+        {
+            w.List(text.Fields, (w2, f) => w2.String(f));
+            w.Bool(text.Embedding is not null);
+            if (text.Embedding is { } e)
+            {
+                w.String(e.Provider);
+                w.String(e.ModelId);
+                w.OptionalString(e.Model);
+                w.OptionalString(e.Url);
+                w.OptionalString(e.Api);
+            }
+        }
     }
 
     private static CollectionSpec ReadCollectionSpec(Reader r)
@@ -313,6 +329,12 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         }
         if (r.Version >= 5 && r.Bool())
             spec = spec with { Regions = new RegionSpec(r.Int32(), r.Int32()) };
+        if (r.Version >= 6 && r.Bool())
+        {
+            var fields = r.List(r2 => r2.String());
+            var embedding = r.Bool() ? new EmbeddingSpec(r.String(), r.String(), r.OptionalString(), r.OptionalString(), r.OptionalString()) : null;
+            spec = spec with { Text = new TextSpec(fields, embedding) };
+        }
         return spec;
     }
 
