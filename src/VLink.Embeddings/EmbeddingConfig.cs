@@ -41,14 +41,20 @@ public sealed record EmbeddingConfig(string Provider, string? Model = null, stri
 /// Makes and keeps the providers a node uses, one per distinct <see cref="EmbeddingConfig"/>: the offline vectors
 /// are loaded once from the data directory, ONNX sessions are opened once.
 /// </summary>
-public sealed class EmbeddingProviders(string dataDirectory, HttpClient? http = null) : IDisposable
+/// <param name="dataDirectory">The node's data directory (ONNX model folders are resolved under it).</param>
+/// <param name="defaultModel">The offline model's file; <see cref="DefaultModelPath"/> of the data directory when null.</param>
+/// <param name="http">The client for remote services; one of its own when null.</param>
+public sealed class EmbeddingProviders(string dataDirectory, string? defaultModel = null, HttpClient? http = null) : IDisposable
 {
     private readonly Dictionary<EmbeddingConfig, Task<IEmbeddingProvider>> _providers = [];
     private readonly HttpClient _http = http ?? new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
     private readonly bool _ownsHttp = http is null;
 
-    /// <summary>The data directory: the offline vectors are at <c>{dir}/embeddings/glove-6b-100d.vlwv</c>.</summary>
+    /// <summary>The data directory.</summary>
     public string DataDirectory { get; } = dataDirectory;
+
+    /// <summary>The offline model's file.</summary>
+    public string DefaultModel { get; } = defaultModel ?? DefaultModelPath(dataDirectory);
 
     /// <summary>Where the offline provider's vectors live in a data directory.</summary>
     public static string DefaultModelPath(string dataDirectory) => Path.Combine(dataDirectory, "embeddings", WinkWordVectors.FileName);
@@ -74,7 +80,7 @@ public sealed class EmbeddingProviders(string dataDirectory, HttpClient? http = 
         switch (config.Provider)
         {
             case "default":
-                return await Task.Run(() => SifEmbeddingProvider.Load(DefaultModelPath(DataDirectory)), cancellationToken).ConfigureAwait(false);
+                return await Task.Run(() => SifEmbeddingProvider.Load(DefaultModel), cancellationToken).ConfigureAwait(false);
             case "http":
                 var api = config.Api == "openai" ? HttpEmbeddingApi.OpenAI : HttpEmbeddingApi.Ollama;
                 string? key = Environment.GetEnvironmentVariable("VLINK_EMBEDDING_API_KEY");

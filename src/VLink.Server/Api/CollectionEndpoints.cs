@@ -40,11 +40,12 @@ public static class CollectionEndpoints
     public static async Task<CollectionEntry> FindAsync(VLinkNode node, string name) =>
         (await node.CatalogAsync().ConfigureAwait(false)).Find(name) ?? throw new UnknownCollectionException(name);
 
-    private static async Task<IResult> CreateAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(string name, HttpRequest request, VLinkNode node, Embeddings.EmbeddingProviders providers, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
-        var spec = ParseSpec(name, document.RootElement);
+        var (text, embeddedDimension) = await ParseTextAsync(document.RootElement, providers, cancellationToken).ConfigureAwait(false);
+        var spec = ParseSpec(name, document.RootElement, embeddedDimension) with { Text = text };
         try
         {
             spec.Validate();
@@ -57,6 +58,7 @@ public static class CollectionEndpoints
                 nameof(CollectionSpec.Dimension) => "vectors.size",
                 nameof(CollectionSpec.PartitionCount) => "shard_number",
                 nameof(CollectionSpec.Regions) => "regions",
+                nameof(TextSpec.Fields) => "text_fields",
                 nameof(HnswOptions.M) => "hnsw_config.m",
                 nameof(HnswOptions.EfConstruction) => "hnsw_config.ef_construct",
                 _ => e.ParamName ?? "body",
@@ -74,12 +76,65 @@ public static class CollectionEndpoints
         return Envelope.Ok(true, clock);
     }
 
-    private static CollectionSpec ParseSpec(string name, JsonElement root)
+    /// <summary>
+    /// VLink's text settings of a collection: <c>text_fields</c> (payload keys; <c>["text"]</c> by default when the
+    /// collection embeds) and <c>embedding</c> (<c>provider</c> default|onnx|http, <c>model</c>, <c>url</c>, <c>api</c>,
+    /// <c>dimension</c>). The provider is made here, so its model id and dimension are recorded with the collection.
+    /// </summary>
+    private static async Task<(TextSpec? Text, int? Dimension)> ParseTextAsync(JsonElement root, Embeddings.EmbeddingProviders providers, CancellationToken cancellationToken)
     {
-        var vectors = RequestJson.RequireObject(root, "vectors", "vectors");
-        int size = RequestJson.OptionalInt(vectors, "size", "vectors.size", 1, 65536)
-            ?? throw ApiException.BadField("vectors.size", "is required");
-        if (!RequestJson.TryGet(vectors, "distance", out var distance)) throw ApiException.BadField("vectors.distance", "is required");
+        List<string>? fields = null;
+        if (RequestJson.TryGet(root, "text_fields", out var list) && list.ValueKind != JsonValueKind.Null)
+        {
+            if (list.ValueKind != JsonValueKind.Array) throw ApiException.BadField("text_fields", "expected an array of payload keys");
+            fields = [];
+            int i = 0;
+            foreach (var item in list.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(item.GetString()))
+                    throw ApiException.BadField($"text_fields[{i}]", "expected a payload key");
+                fields.Add(item.GetString()!);
+                i++;
+            }
+        }
+        if (!RequestJson.TryGet(root, "embedding", out var embedding) || embedding.ValueKind == JsonValueKind.Null)
+            return (fields is null ? null : new TextSpec(fields), null);
+        if (embedding.ValueKind != JsonValueKind.Object) throw ApiException.BadField("embedding", "expected an object");
+        string? Text(string key)
+        {
+            if (!RequestJson.TryGet(embedding, key, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+            return value.ValueKind == JsonValueKind.String ? value.GetString() : throw ApiException.BadField("embedding." + key, "expected a string");
+        }
+        var config = new Embeddings.EmbeddingConfig(Text("provider") ?? "default", Text("model"), Text("url"), Text("api"),
+            RequestJson.OptionalInt(embedding, "dimension", "embedding.dimension", 1, 65536));
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw ApiException.BadField("embedding." + e.ParamName, e.Message);
+        }
+        var provider = await TextEmbedding.GetAsync(providers, config, "embedding.provider", cancellationToken).ConfigureAwait(false);
+        var spec = new EmbeddingSpec(config.Provider, provider.ModelId, config.Model, config.Url, config.Api);
+        return (new TextSpec(fields ?? ["text"], spec), provider.Dimension);
+    }
+
+    private static CollectionSpec ParseSpec(string name, JsonElement root, int? embeddedDimension = null)
+    {
+        // A collection that embeds its text takes its dimension from the model, and cosine distance unless told.
+        bool hasVectors = RequestJson.TryGet(root, "vectors", out _);
+        var vectors = embeddedDimension is not null && !hasVectors ? default : RequestJson.RequireObject(root, "vectors", "vectors");
+        int size = vectors.ValueKind == JsonValueKind.Undefined ? embeddedDimension!.Value
+            : RequestJson.OptionalInt(vectors, "size", "vectors.size", 1, 65536) ?? embeddedDimension ?? throw ApiException.BadField("vectors.size", "is required");
+        if (embeddedDimension is { } modelDimension && size != modelDimension)
+            throw ApiException.BadField("vectors.size", $"is {size}, but the embedding model's vectors have {modelDimension} dimensions");
+        JsonElement distance = default;
+        if (vectors.ValueKind == JsonValueKind.Undefined || !RequestJson.TryGet(vectors, "distance", out distance))
+        {
+            if (embeddedDimension is null) throw ApiException.BadField("vectors.distance", "is required");
+            distance = JsonDocument.Parse("\"Cosine\"").RootElement;
+        }
         var metric = distance.ValueKind == JsonValueKind.String ? distance.GetString() switch
         {
             "Cosine" => DistanceMetric.Cosine,
@@ -184,6 +239,14 @@ public static class CollectionEndpoints
             },
             ["payload_schema"] = new JsonObject(),
         };
+        if (spec.Text is { } text)
+        {
+            var parameters = result["config"]!["params"]!;
+            parameters["text_fields"] = new JsonArray([.. text.Fields.Select(f => (JsonNode)f)]);
+            parameters["embedding"] = text.Embedding is { } e
+                ? new JsonObject { ["provider"] = e.Provider, ["model"] = e.Model, ["url"] = e.Url, ["api"] = e.Api, ["model_id"] = e.ModelId }
+                : null;
+        }
         if (spec.Regions is { } regions)
         {
             result["config"]!["regions"] = new JsonObject

@@ -42,7 +42,7 @@ public static class PointEndpoints
     /// <summary>A point id as Qdrant writes it: a number or a UUID string.</summary>
     public static JsonNode IdNode(PointId id) => PointJson.IdNode(id);
 
-    private static async Task<IResult> UpsertAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
+    private static async Task<IResult> UpsertAsync(string name, HttpRequest request, VLinkNode node, Embeddings.EmbeddingProviders providers, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         RequestJson.CheckWait(request);
@@ -61,6 +61,7 @@ public static class PointEndpoints
         int i = 0;
         foreach (var point in points.EnumerateArray())
             writes.Add(PointJson.Parse(point, string.Create(CultureInfo.InvariantCulture, $"points[{i++}]"), spec));
+        await TextEmbedding.EmbedMissingAsync(providers, spec, writes, j => string.Create(CultureInfo.InvariantCulture, $"points[{j}]"), cancellationToken).ConfigureAwait(false);
         if (writes.Count > 0) await node.UpsertAsync(name, writes).ConfigureAwait(false);
         OperationLog.Points(request.HttpContext, writes.Count);
         return Envelope.Ok(new JsonObject { ["operation_id"] = 0, ["status"] = "completed" }, clock);

@@ -35,7 +35,19 @@ public static class PointJson
         if (point.ValueKind != JsonValueKind.Object) throw ApiException.BadField(path, "expected an object");
         if (!RequestJson.TryGet(point, "id", out var idElement)) throw ApiException.BadField(path + ".id", "is required");
         var id = RequestJson.ReadId(idElement, path + ".id");
-        var vector = RequestJson.RequireVector(point, "vector", path + ".vector", spec.Dimension, spec.Metric == DistanceMetric.Cosine);
+        // A collection that embeds its text takes text, not vectors: a vector of another model would mix models.
+        // Its points leave here without one; TextEmbedding fills it in before the write.
+        float[] vector;
+        if (spec.Text?.Embedding is { } embedding)
+        {
+            if (RequestJson.TryGet(point, "vector", out _))
+                throw ApiException.BadField(path + ".vector", $"collection '{spec.Name}' embeds the text of {string.Join(", ", spec.Text.Fields)} with {embedding.ModelId}; send text, not vectors");
+            vector = null!;
+        }
+        else
+        {
+            vector = RequestJson.RequireVector(point, "vector", path + ".vector", spec.Dimension, spec.Metric == DistanceMetric.Cosine);
+        }
         byte[]? payload = null;
         bool payloadHasDocument = false;
         if (RequestJson.TryGet(point, "payload", out var payloadElement))

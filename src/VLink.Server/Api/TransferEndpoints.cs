@@ -56,13 +56,13 @@ public static class TransferEndpoints
     }
 
     private static async Task<IResult> ImportAsync(
-        string name, HttpRequest request, VLinkNode node, IOptions<VLinkServerOptions> options, CancellationToken cancellationToken)
+        string name, HttpRequest request, VLinkNode node, IOptions<VLinkServerOptions> options, Embeddings.EmbeddingProviders providers, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var format = QueryFormat(request) ?? BodyFormat(request);
         int batchSize = BatchSize(request);
         var spec = (await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false)).Spec;
-        var import = new Import(node, spec, format, batchSize, options.Value.MaxBodyBytes);
+        var import = new Import(node, spec, format, batchSize, options.Value.MaxBodyBytes, providers);
         try
         {
             await import.RunAsync(request.BodyReader, cancellationToken).ConfigureAwait(false);
@@ -201,7 +201,7 @@ public static class TransferEndpoints
     }
 
     /// <summary>One import: lines in, validated batches out.</summary>
-    private sealed class Import(VLinkNode node, CollectionSpec spec, Format format, int batchSize, long maxLineBytes)
+    private sealed class Import(VLinkNode node, CollectionSpec spec, Format format, int batchSize, long maxLineBytes, Embeddings.EmbeddingProviders providers)
     {
         private readonly List<PointWrite> _batch = new(batchSize);
         private long _batchFirstLine;
@@ -340,6 +340,16 @@ public static class TransferEndpoints
 
         private async Task FlushAsync()
         {
+            // A collection that embeds its text embeds each batch's points here, as the upsert route does.
+            try
+            {
+                await TextEmbedding.EmbedMissingAsync(providers, spec, _batch,
+                    j => string.Create(CultureInfo.InvariantCulture, $"lines {_batchFirstLine}-{Lines}, point {j + 1}"), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (ApiException e) when (e.Status == StatusCodes.Status400BadRequest)
+            {
+                throw Refused(_batchFirstLine, e);
+            }
             try
             {
                 await node.UpsertAsync(spec.Name, _batch).ConfigureAwait(false);

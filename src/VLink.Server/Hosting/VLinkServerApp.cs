@@ -28,6 +28,12 @@ public static class VLinkServerApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VLinkNodeHost>());
         builder.Services.AddTransient<VLinkNode>(sp => sp.GetRequiredService<VLinkNodeHost>().Node
             ?? throw new ApiException(StatusCodes.Status503ServiceUnavailable, null, "The VLink node is not running."));
+        builder.Services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<VLinkServerOptions>>().Value;
+            string data = Path.GetFullPath(o.DataDirectory);
+            return new Embeddings.EmbeddingProviders(data, o.EmbeddingModel is { Length: > 0 } model ? Path.GetFullPath(model) : null);
+        });
         builder.Services.AddProblemDetails();
         builder.AddVLinkTelemetry();
         builder.AddVLinkApiDocs();

@@ -56,6 +56,12 @@ public sealed class VLinkServerOptions
     /// <summary>The line format of the market feed: <c>ndjson</c> (default) or <c>csv</c> (a header line first).</summary>
     public string MarketFeedFormat { get; set; } = "ndjson";
 
+    /// <summary>
+    /// The offline embedding model (the file <c>vlink embeddings fetch</c> writes); default
+    /// <c>{DataDirectory}/embeddings/glove-6b-100d.vlwv</c>.
+    /// </summary>
+    public string? EmbeddingModel { get; set; }
+
     /// <summary>A JSON file of API keys, <c>[{"key": "...", "role": "read|write|admin"}]</c>; optional.</summary>
     public string? ApiKeysFile { get; set; }
 }

@@ -1,0 +1,219 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using VLink.Core.Vectors;
+using VLink.Embeddings;
+
+namespace VLink.Server.Tests;
+
+/// <summary>
+/// Collections that embed their text: created from the model's dimension, points written as text are embedded once
+/// on the node that receives them, and the vectors are data from then on (a restart does not embed again).
+/// The offline model here is a small vocabulary the test writes; the remote one is a listener in the test that stands
+/// in for an Ollama service and counts what it is asked.
+/// </summary>
+public sealed class TextCollectionTests : IAsyncLifetime
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("vlink-text-test-").FullName;
+    private readonly string _model;
+    private readonly HttpListener _ollama = new();
+    private readonly string _ollamaUrl;
+    private int _ollamaTexts;
+    private int _ollamaRequests;
+    private Task? _serving;
+    private ServerNode? _node;
+
+    private static readonly (string Word, float[] Vector)[] Vocabulary =
+    [
+        ("the", [1f, 0f, 0f, 0f]),
+        ("login", [0f, 1f, 0f, 0f]),
+        ("password", [0f, 0.8f, 0.2f, 0f]),
+        ("bread", [0f, 0f, 0f, 1f]),
+        ("oauth", [0f, 0.6f, 0.6f, 0f]),
+    ];
+
+    public TextCollectionTests()
+    {
+        _model = Path.Combine(_data, "tiny.vlwv");
+        using (var file = File.Create(_model)) WordVectors.Write(file, 4, Vocabulary);
+        var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        _ollamaUrl = $"http://127.0.0.1:{port}/";
+        _ollama.Prefixes.Add(_ollamaUrl);
+    }
+
+    private Dictionary<string, string?> Settings => new()
+    {
+        ["VLink:AuthEnabled"] = "false",
+        ["VLink:EmbeddingModel"] = _model,
+    };
+
+    public async Task InitializeAsync()
+    {
+        _ollama.Start();
+        _serving = Task.Run(ServeOllamaAsync);
+        _node = await ServerNode.StartAsync(Path.Combine(_data, "node"), Settings);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_node is not null) await _node.DisposeAsync();
+        _ollama.Stop();
+        if (_serving is not null) await _serving;
+        _ollama.Close();
+        ServerNode.DeleteFolder(_data);
+    }
+
+    // Ollama's /api/embed: each text's vector is [length, count of 'o', 1].
+    private async Task ServeOllamaAsync()
+    {
+        while (_ollama.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _ollama.GetContextAsync();
+            }
+            catch (Exception) when (!_ollama.IsListening)
+            {
+                return;
+            }
+            var body = JsonNode.Parse(context.Request.InputStream)!;
+            var texts = body["input"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+            Interlocked.Increment(ref _ollamaRequests);
+            Interlocked.Add(ref _ollamaTexts, texts.Count);
+            var answer = new JsonObject
+            {
+                ["embeddings"] = new JsonArray([.. texts.Select(t => (JsonNode)new JsonArray(t.Length, t.Count(c => c == 'o'), 1))]),
+            };
+            byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(answer);
+            context.Response.ContentType = "application/json";
+            await context.Response.OutputStream.WriteAsync(bytes);
+            context.Response.Close();
+        }
+    }
+
+    private static async Task<JsonNode> ResultAsync(HttpResponseMessage response)
+    {
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return JsonNode.Parse(text)!["result"]!;
+    }
+
+    private static async Task<JsonNode> ProblemAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"{response.StatusCode}: {text}");
+        return JsonNode.Parse(text)!;
+    }
+
+    [Fact]
+    public async Task The_default_provider_embeds_points_written_as_text_and_refuses_vectors()
+    {
+        var client = _node!.ClientWith(null);
+        await ResultAsync(await client.PutAsJsonAsync("/collections/docs", new JsonObject
+        {
+            ["text_fields"] = new JsonArray("title", "body"),
+            ["embedding"] = new JsonObject { ["provider"] = "default" },
+            ["shard_number"] = 2,
+        }));
+        var info = await ResultAsync(await client.GetAsync("/collections/docs"));
+        var parameters = info["config"]!["params"]!;
+        Assert.Equal(4, parameters["vectors"]!["size"]!.GetValue<int>());
+        Assert.Equal("Cosine", parameters["vectors"]!["distance"]!.GetValue<string>());
+        Assert.Equal(["title", "body"], parameters["text_fields"]!.AsArray().Select(f => f!.GetValue<string>()));
+        var provider = new SifEmbeddingProvider(WordVectors.Load(_model));
+        Assert.Equal(provider.ModelId, parameters["embedding"]!["model_id"]!.GetValue<string>());
+
+        await ResultAsync(await client.PutAsJsonAsync("/collections/docs/points", new JsonObject
+        {
+            ["points"] = new JsonArray(
+                new JsonObject { ["id"] = 1, ["payload"] = new JsonObject { ["title"] = "Login", ["body"] = "the password" } },
+                new JsonObject { ["id"] = 2, ["payload"] = new JsonObject { ["title"] = "Bread", ["tags"] = new JsonArray("x") } }),
+        }));
+        var points = await ResultAsync(await client.PostAsJsonAsync("/collections/docs/points", new JsonObject { ["ids"] = new JsonArray(1, 2), ["with_vector"] = true }));
+        float[] VectorOf(int i) => points[i]!["vector"]!.AsArray().Select(x => x!.GetValue<float>()).ToArray();
+        float[] expected = provider.Embed("Login\nthe password");
+        for (int d = 0; d < 4; d++) Assert.Equal(expected[d], VectorOf(0)[d], 1e-5f);
+        Assert.Equal(1f, VectorKernels.Norm(VectorOf(1)), 1e-5f);
+
+        // A vector, a point without text, and text the model knows nothing of: each refuses the whole request.
+        var withVector = await ProblemAsync(await client.PutAsJsonAsync("/collections/docs/points", new JsonObject
+        {
+            ["points"] = new JsonArray(new JsonObject { ["id"] = 3, ["vector"] = new JsonArray(1, 0, 0, 0), ["payload"] = new JsonObject { ["title"] = "the" } }),
+        }), HttpStatusCode.BadRequest);
+        Assert.Equal("points[0].vector", withVector["field"]!.GetValue<string>());
+        var noText = await ProblemAsync(await client.PutAsJsonAsync("/collections/docs/points", new JsonObject
+        {
+            ["points"] = new JsonArray(
+                new JsonObject { ["id"] = 4, ["payload"] = new JsonObject { ["title"] = "bread" } },
+                new JsonObject { ["id"] = 5, ["payload"] = new JsonObject { ["other"] = "bread" } }),
+        }), HttpStatusCode.BadRequest);
+        Assert.Equal("points[1].payload", noText["field"]!.GetValue<string>());
+        var unknown = await ProblemAsync(await client.PutAsJsonAsync("/collections/docs/points", new JsonObject
+        {
+            ["points"] = new JsonArray(new JsonObject { ["id"] = 6, ["payload"] = new JsonObject { ["body"] = "zyx qwv" } }),
+        }), HttpStatusCode.BadRequest);
+        Assert.Equal("points[0].payload", unknown["field"]!.GetValue<string>());
+        var count = await ResultAsync(await client.PostAsJsonAsync("/collections/docs/points/count", new JsonObject()));
+        Assert.Equal(2, count["count"]!.GetValue<int>());
+
+        // A size that is not the model's is refused; so is a provider that is not there.
+        var size = await ProblemAsync(await client.PutAsJsonAsync("/collections/docs2", new JsonObject
+        {
+            ["vectors"] = new JsonObject { ["size"] = 5, ["distance"] = "Cosine" },
+            ["embedding"] = new JsonObject { ["provider"] = "default" },
+        }), HttpStatusCode.BadRequest);
+        Assert.Equal("vectors.size", size["field"]!.GetValue<string>());
+        var provider2 = await ProblemAsync(await client.PutAsJsonAsync("/collections/docs2", new JsonObject
+        {
+            ["embedding"] = new JsonObject { ["provider"] = "magic" },
+        }), HttpStatusCode.BadRequest);
+        Assert.Equal("embedding.provider", provider2["field"]!.GetValue<string>());
+        var fields = await ProblemAsync(await client.PutAsJsonAsync("/collections/docs2", new JsonObject
+        {
+            ["text_fields"] = new JsonArray("a", "a"),
+            ["embedding"] = new JsonObject(),
+        }), HttpStatusCode.BadRequest);
+        Assert.Equal("text_fields", fields["field"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Text_is_embedded_once_on_write_and_the_vectors_survive_a_restart_without_embedding_again()
+    {
+        var client = _node!.ClientWith(null);
+        await ResultAsync(await client.PutAsJsonAsync("/collections/remote", new JsonObject
+        {
+            ["embedding"] = new JsonObject { ["provider"] = "http", ["url"] = _ollamaUrl, ["model"] = "stand-in" },
+        }));
+        Assert.Equal(1, _ollamaRequests); // the dimension is learnt once, at creation
+        var info = await ResultAsync(await client.GetAsync("/collections/remote"));
+        Assert.Equal(3, info["config"]!["params"]!["vectors"]!["size"]!.GetValue<int>());
+        Assert.Equal("http-ollama:stand-in", info["config"]!["params"]!["embedding"]!["model_id"]!.GetValue<string>());
+
+        await ResultAsync(await client.PutAsJsonAsync("/collections/remote/points", new JsonObject
+        {
+            ["points"] = new JsonArray([.. Enumerable.Range(1, 10).Select(i => (JsonNode)new JsonObject
+            {
+                ["id"] = i,
+                ["payload"] = new JsonObject { ["text"] = new string('o', i) + " doc" },
+            })]),
+        }));
+        Assert.Equal(2, _ollamaRequests); // one request for the whole batch
+        Assert.Equal(11, _ollamaTexts);
+
+        await _node.DisposeAsync();
+        _node = await ServerNode.StartAsync(Path.Combine(_data, "node"), Settings);
+        client = _node.ClientWith(null);
+        var points = await ResultAsync(await client.PostAsJsonAsync("/collections/remote/points", new JsonObject { ["ids"] = new JsonArray(3, 7), ["with_vector"] = true }));
+        var three = points[0]!["vector"]!.AsArray().Select(x => x!.GetValue<float>()).ToArray();
+        float[] expected = [7, 4, 1]; // "ooo doc": 7 characters, 4 of them o
+        VectorKernels.Normalize(expected);
+        for (int d = 0; d < 3; d++) Assert.Equal(expected[d], three[d], 1e-5f);
+        Assert.Equal(2, _ollamaRequests); // recovery replayed vectors; nothing was embedded again
+        Assert.Equal(11, _ollamaTexts);
+    }
+}
