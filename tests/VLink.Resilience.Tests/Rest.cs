@@ -63,6 +63,14 @@ public static class Rest
     public static async Task<long> CountAsync(HttpClient client, string url, string collection) =>
         (long)(await Ok(await client.PostAsync($"{url}/collections/{collection}/points/count", Json("""{"exact":true}"""))))["result"]!["count"]!;
 
+    /// <summary>The index of the node holding the catalog singleton, from <c>GET /cluster/singleton</c> of a live node.</summary>
+    public static async Task<int> SingletonNodeAsync(LocalCluster cluster)
+    {
+        var body = await Ok(await cluster.Admin.GetAsync($"{cluster.Url(cluster.Live[0])}/cluster/singleton"));
+        string node = (string)body["result"]!["node"]!;
+        return Enumerable.Range(0, cluster.Count).Single(i => cluster.Address(i) == node);
+    }
+
     /// <summary>The partitions (entity ids) of a collection per node address, from <c>GET /cluster/shards</c>.</summary>
     public static async Task<Dictionary<string, List<string>>> PartitionsByNodeAsync(HttpClient client, string url, string collection)
     {

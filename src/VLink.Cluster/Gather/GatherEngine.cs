@@ -61,6 +61,7 @@ public sealed class GatherEngine
     private readonly IMaterializer _materializer;
     private readonly ConcurrentDictionary<Address, IActorRef> _agents = new();
     private (CatalogSnapshot Snapshot, long Stamp)? _catalogCache;
+    private CatalogSnapshot? _lastCatalog;
 
     /// <summary>Creates the engine for a node.</summary>
     public GatherEngine(ActorSystem system, IActorRef shardRegion, IActorRef catalog, GatherSettings? settings = null)
@@ -270,8 +271,21 @@ public sealed class GatherEngine
         var ttl = _settings.CatalogTtl ?? TimeSpan.FromSeconds(1);
         var cached = _catalogCache;
         if (cached is { } c && Stopwatch.GetElapsedTime(c.Stamp) < ttl && c.Snapshot.Find(collection) is { } hit) return hit;
-        var snapshot = await _catalog.Ask<CatalogSnapshot>(GetCatalog.Instance, _settings.Timeout).ConfigureAwait(false);
+        var known = _lastCatalog?.Find(collection);
+        CatalogSnapshot snapshot;
+        try
+        {
+            // With a known entry to fall back on, the catalog gets half the time, so the search keeps the rest.
+            snapshot = await _catalog.Ask<CatalogSnapshot>(GetCatalog.Instance, known is null ? _settings.Timeout : _settings.Timeout / 2).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException) when (known is not null)
+        {
+            // The catalog singleton is away (its node died and it has not moved yet): search with the last catalog this
+            // node saw, so the answer names the partitions that do not answer instead of failing as a whole.
+            return known;
+        }
         _catalogCache = (snapshot, Stopwatch.GetTimestamp());
+        _lastCatalog = snapshot;
         return snapshot.Find(collection) ?? throw new UnknownCollectionException(collection);
     }
 

@@ -39,6 +39,8 @@ public sealed partial class VLinkNode
     /// <summary>The shard region's type name.</summary>
     public const string PartitionTypeName = "partition";
 
+    private volatile CatalogSnapshot? _lastCatalog;
+
     private VLinkNode(ActorSystem system, VLinkSettings settings, IActorRef agent, IActorRef region, IActorRef catalog, GatherEngine gather)
     {
         System = system;
@@ -98,9 +100,27 @@ public sealed partial class VLinkNode
         };
     }
 
-    /// <summary>The current catalog.</summary>
-    public Task<CatalogSnapshot> CatalogAsync(TimeSpan? timeout = null) =>
-        Catalog.Ask<CatalogSnapshot>(GetCatalog.Instance, timeout ?? Settings.Gather.Timeout);
+    /// <summary>
+    /// The current catalog; while the catalog singleton does not answer (its node died and it has not moved yet), the
+    /// last catalog this node saw, so reads and writes of existing collections go on and searches name the partitions
+    /// that do not answer instead of failing as a whole. Catalog changes still need the singleton.
+    /// </summary>
+    public async Task<CatalogSnapshot> CatalogAsync(TimeSpan? timeout = null)
+    {
+        var last = _lastCatalog;
+        var wait = timeout ?? Settings.Gather.Timeout;
+        try
+        {
+            // With a catalog to fall back on, the singleton gets half the time, so the caller keeps the rest.
+            var snapshot = await Catalog.Ask<CatalogSnapshot>(GetCatalog.Instance, last is null ? wait : wait / 2).ConfigureAwait(false);
+            if (last is null || snapshot.Index >= last.Index) _lastCatalog = snapshot;
+            return snapshot;
+        }
+        catch (AskTimeoutException) when (last is not null)
+        {
+            return last;
+        }
+    }
 
     /// <summary>Where the catalog singleton runs and how far its log is.</summary>
     public Task<CatalogStatus> CatalogStatusAsync(TimeSpan? timeout = null) =>

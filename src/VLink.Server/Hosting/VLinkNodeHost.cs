@@ -105,7 +105,8 @@ public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerF
         if (status != MemberStatus.Up) return (false, $"the node is {status} in the cluster, not Up");
         try
         {
-            await node.CatalogAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            // The singleton itself must answer (the catalog a node last saw would do for reads, not for readiness).
+            await node.CatalogStatusAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
             return (true, "ready");
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or TimeoutException)
