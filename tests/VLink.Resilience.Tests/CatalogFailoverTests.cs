@@ -57,9 +57,9 @@ public sealed class CatalogFailoverTests(ITestOutputHelper output)
         await Poll.UntilAsync("points into the new collection", TimeSpan.FromSeconds(60), async () =>
             (await UpsertAsync(admin, cluster.Url(survivor), "created-after", 1000, 100, check: false)).StatusCode == HttpStatusCode.OK, cluster.Logs);
         var createdAfter = await Poll.UntilAsync("the new collection's points", TimeSpan.FromSeconds(60),
-            () => Rest.ScrollAllAsync(admin, cluster.Url(survivor), "created-after"), cluster.Logs);
+            async () => await Rest.ScrollAllAsync(admin, cluster.Url(survivor), "created-after"), cluster.Logs);
         var keptAfterFailover = await Poll.UntilAsync("the old collection's points", TimeSpan.FromSeconds(90),
-            () => Rest.ScrollAllAsync(admin, cluster.Url(survivor), "kept"), cluster.Logs);
+            async () => await Rest.ScrollAllAsync(admin, cluster.Url(survivor), "kept"), cluster.Logs);
         Assert.Equal(Text(keptBefore), Text(keptAfterFailover));
 
         // Durable: the whole cluster is killed and started again (the dead node too) and holds exactly that.
@@ -69,9 +69,9 @@ public sealed class CatalogFailoverTests(ITestOutputHelper output)
             (await Rest.Ok(await admin.GetAsync($"{cluster.Url(victim)}/collections")))["result"]!["collections"]!.AsArray()
                 .Select(c => (string)c!["name"]!).Order(StringComparer.Ordinal).ToList(), cluster.Logs);
         Assert.Equal(["created-after", "kept"], names);
-        var kept = await Poll.UntilAsync("every partition of kept", TimeSpan.FromSeconds(90), () => Rest.ScrollAllAsync(admin, cluster.Url(victim), "kept"), cluster.Logs);
+        var kept = await Poll.UntilAsync("every partition of kept", TimeSpan.FromSeconds(90), async () => await Rest.ScrollAllAsync(admin, cluster.Url(victim), "kept"), cluster.Logs);
         Assert.Equal(Text(keptBefore), Text(kept));
-        var created = await Poll.UntilAsync("every partition of created-after", TimeSpan.FromSeconds(90), () => Rest.ScrollAllAsync(admin, cluster.Url(0), "created-after"), cluster.Logs);
+        var created = await Poll.UntilAsync("every partition of created-after", TimeSpan.FromSeconds(90), async () => await Rest.ScrollAllAsync(admin, cluster.Url(0), "created-after"), cluster.Logs);
         Assert.Equal(Text(createdAfter), Text(created));
         Assert.Equal(100, created.Count);
 
