@@ -639,6 +639,20 @@ internal static class ProtocolSamples
             ], 7_777),
             ["NodeHitsBatch/empty"] = new NodeHitsBatch("", [], 0),
 
+            // HybridMessages.cs
+            ["SearchPartitionHybrid"] = new SearchPartitionHybrid(new PartitionRef("docs", "p3", 7), new HybridRequest(
+                "OAuth2 login ✓", Vector(rng, 7), VLink.Core.Hybrid.HybridMethods.All, 10, 50, "{\"must\":[]}"u8.ToArray(), 128, 0.5, 1, 2.25)),
+            ["SearchPartitionHybrid/text-only"] = new SearchPartitionHybrid(new PartitionRef("docs", "p3", 7), new HybridRequest("x", null, VLink.Core.Hybrid.HybridMethods.Keyword, 1, 1)),
+            ["PartitionHybridHits"] = new PartitionHybridHits(new PartitionRef("docs", "p3", 7),
+            [
+                new VLink.Core.Hybrid.MethodRanking(VLink.Core.Hybrid.HybridMethods.Keyword, [new(7UL, 3.25), new("a5a1b4c6-0000-4000-8000-000000000001", double.Epsilon)]),
+                new VLink.Core.Hybrid.MethodRanking(VLink.Core.Hybrid.HybridMethods.Semantic, []),
+            ], long.MaxValue),
+            ["NodeHybridSearch"] = new NodeHybridSearch("docs", new HybridRequest("q", [1f, -2f], VLink.Core.Hybrid.HybridMethods.Semantic | VLink.Core.Hybrid.HybridMethods.Exact, 3, 9), 42),
+            ["NodeHybridHits"] = new NodeHybridHits("akka.tcp://vlink@10.0.0.1:4053",
+                [new(1UL, 3.0 / 61, VLink.Core.Hybrid.HybridMethods.All), new("id", 0, VLink.Core.Hybrid.HybridMethods.None)], ["docs@3/p0", "docs@3/p1"], true, 17),
+            ["NodeHybridHits/empty"] = new NodeHybridHits("", [], [], false, 0),
+
             // CatalogMessages.cs
             ["CreateCollection/hash"] = create,
             ["CreateCollection/key"] = new CreateCollection(KeySpec),

@@ -31,6 +31,7 @@ public sealed class TextCollectionTests : IAsyncLifetime
         ("password", [0f, 0.8f, 0.2f, 0f]),
         ("bread", [0f, 0f, 0f, 1f]),
         ("oauth", [0f, 0.6f, 0.6f, 0f]),
+        ("authentication", [0f, 0.7f, 0.5f, 0f]),
     ];
 
     public TextCollectionTests()
@@ -215,5 +216,74 @@ public sealed class TextCollectionTests : IAsyncLifetime
         for (int d = 0; d < 3; d++) Assert.Equal(expected[d], three[d], 1e-5f);
         Assert.Equal(2, _ollamaRequests); // recovery replayed vectors; nothing was embedded again
         Assert.Equal(11, _ollamaTexts);
+    }
+
+    [Fact]
+    public async Task Text_search_fuses_exact_bm25_and_semantic_and_says_which_matched()
+    {
+        var client = _node!.ClientWith(null);
+        await ResultAsync(await client.PutAsJsonAsync("/collections/kb", new JsonObject
+        {
+            ["embedding"] = new JsonObject { ["provider"] = "default" },
+            ["shard_number"] = 4,
+        }));
+        string[] texts = ["login with password", "oauth tokens", "bread recipes", "authentication guide", "the bread of authentication"];
+        await ResultAsync(await client.PutAsJsonAsync("/collections/kb/points", new JsonObject
+        {
+            ["points"] = new JsonArray([.. texts.Select((t, i) => (JsonNode)new JsonObject
+            {
+                ["id"] = i + 1,
+                ["payload"] = new JsonObject { ["text"] = t, ["lang"] = i == 4 ? "fr" : "en" },
+            })]),
+        }));
+
+        async Task<JsonNode> Search(JsonObject body)
+        {
+            var response = await client.PostAsJsonAsync("/collections/kb/search/text", body);
+            string text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, text);
+            return JsonNode.Parse(text)!;
+        }
+        List<ulong> Ids(JsonNode answer) => [.. answer["result"]!.AsArray().Select(h => h!["id"]!.GetValue<ulong>())];
+
+        var all = await Search(new JsonObject { ["query"] = "Authentication", ["limit"] = 3 });
+        Assert.True(all["semantic_executed"]!.GetValue<bool>());
+        Assert.True(all["complete"]!.GetValue<bool>());
+        var hits = all["result"]!.AsArray();
+        // 4 and 5 hold the word; 4 is shorter (BM25) and nearer (its vector is the query's): first by every method.
+        Assert.Equal(4UL, hits[0]!["id"]!.GetValue<ulong>());
+        Assert.Equal(["exact", "bm25", "semantic"], hits[0]!["matched_by"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Equal(3.0 / 61, hits[0]!["score"]!.GetValue<double>(), 9);
+        Assert.Equal("authentication guide", hits[0]!["payload"]!["text"]!.GetValue<string>());
+        Assert.Equal(5UL, hits[1]!["id"]!.GetValue<ulong>());
+        // "oauth tokens" holds no query word but means much the same: found by semantic search alone.
+        Assert.Equal(2UL, hits[2]!["id"]!.GetValue<ulong>());
+        Assert.Equal(["semantic"], hits[2]!["matched_by"]!.AsArray().Select(m => m!.GetValue<string>()));
+
+        Assert.Equal([4UL, 5UL], Ids(await Search(new JsonObject { ["query"] = "authentication", ["methods"] = new JsonArray("exact") })));
+        var keyword = await Search(new JsonObject { ["query"] = "authentication", ["methods"] = new JsonArray("bm25", "exact") });
+        Assert.False(keyword["semantic_executed"]!.GetValue<bool>());
+        Assert.Equal([4UL, 5UL], Ids(keyword));
+        var filtered = await Search(new JsonObject
+        {
+            ["query"] = "authentication",
+            ["filter"] = new JsonObject { ["must"] = new JsonArray(new JsonObject { ["key"] = "lang", ["match"] = new JsonObject { ["value"] = "en" } }) },
+            ["limit"] = 10,
+        });
+        Assert.DoesNotContain(5UL, Ids(filtered));
+        Assert.Equal(4, Ids(filtered).Count);
+        // Weights: semantic alone decides when the others weigh nothing.
+        var weighted = await Search(new JsonObject
+        {
+            ["query"] = "authentication",
+            ["weights"] = new JsonObject { ["exact"] = 0, ["bm25"] = 0 },
+            ["limit"] = 5,
+        });
+        Assert.Equal(2UL, Ids(weighted)[1]);
+
+        var bad = await client.PostAsJsonAsync("/collections/kb/search/text", new JsonObject { ["query"] = "x", ["methods"] = new JsonArray("fuzzy") });
+        Assert.Equal("methods[0]", (await ProblemAsync(bad, HttpStatusCode.BadRequest))["field"]!.GetValue<string>());
+        var none = await client.PostAsJsonAsync("/collections/kb/search/text", new JsonObject { ["limit"] = 3 });
+        Assert.Equal("query", (await ProblemAsync(none, HttpStatusCode.BadRequest))["field"]!.GetValue<string>());
     }
 }

@@ -38,6 +38,13 @@ public sealed record SearchTrace(IReadOnlyList<NodeTrace> Nodes, int Messages, I
 /// <param name="Trace">Where the time went.</param>
 public sealed record GlobalSearchResult(IReadOnlyList<SearchHit> Hits, bool Complete, IReadOnlyList<string> MissingPartitions, SearchTrace Trace);
 
+/// <summary>A hybrid search's global results and what the answer knows about itself.</summary>
+/// <param name="Hits">The fused results, best first (score, then id).</param>
+/// <param name="SemanticExecuted">True when vector search ran in every partition (the query had an embedding and every partition answered).</param>
+/// <param name="Complete">True when every partition of the collection answered.</param>
+/// <param name="MissingPartitions">Partitions that did not answer in time.</param>
+public sealed record HybridSearchResult(IReadOnlyList<Core.Hybrid.HybridHit> Hits, bool SemanticExecuted, bool Complete, IReadOnlyList<string> MissingPartitions);
+
 /// <summary>The collection does not exist.</summary>
 public sealed class UnknownCollectionException(string collection) : Exception($"Collection '{collection}' does not exist.")
 {
@@ -248,6 +255,71 @@ public sealed class GatherEngine
             ? Enumerable.Range(0, count)
             : entry.Router().Nearest(request.Vector, count);
         return request with { Keys = [.. regions.Select(i => entry.Region(i).Key)] };
+    }
+
+    /// <summary>
+    /// A hybrid search across the cluster (two-stage RRF): each node runs exact match, BM25 and vector search in its
+    /// partitions, merges each method's rankings and fuses them (stage one); the node answers are merged by fused
+    /// score here (stage two). The request carries the query's embedding, made once by the caller. Partitions no node
+    /// reported are asked through their shard region and fused here; what is still missing is named.
+    /// </summary>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    public async Task<HybridSearchResult> HybridSearchAsync(string collection, HybridRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.K <= 0) throw new ArgumentOutOfRangeException(nameof(request), request.K, $"k must be positive, got {request.K}.");
+        var clock = Stopwatch.StartNew();
+        var entry = await CollectionAsync(collection).ConfigureAwait(false);
+        if (request.Vector is not null) Core.Vectors.VectorValidation.Validate(request.Vector, entry.Spec.Dimension, "vector");
+        var deadline = clock.Elapsed + _settings.Timeout;
+        var members = UpMembers();
+        var message = new NodeHybridSearch(collection, request, entry.Generation);
+        var nodeAnswers = await ScatterAsync(members, async address =>
+        {
+            try
+            {
+                var agent = await AgentAsync(address, _settings.Timeout).ConfigureAwait(false);
+                return (address, (NodeHybridHits?)await agent.Ask<NodeHybridHits>(message, _settings.Timeout).ConfigureAwait(false));
+            }
+            catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException or TaskCanceledException)
+            {
+                _agents.TryRemove(address, out _);
+                return (address, (NodeHybridHits?)null);
+            }
+        }).ConfigureAwait(false);
+
+        var lists = new List<IEnumerable<Core.Hybrid.HybridHit>>();
+        var answered = new HashSet<string>();
+        bool semantic = request.RunsSemantic;
+        foreach (var (_, hits) in nodeAnswers)
+        {
+            if (hits is null) continue;
+            lists.Add(hits.Hits);
+            semantic &= hits.SemanticRan || hits.Partitions.Count == 0;
+            foreach (var p in hits.Partitions) answered.Add(p);
+        }
+        var missing = entry.Partitions().Where(p => !answered.Contains(p.EntityId)).ToList();
+        if (missing.Count > 0 && deadline - clock.Elapsed is { } left && left > TimeSpan.Zero)
+        {
+            var woken = await Task.WhenAll(missing.Select(async p =>
+            {
+                try
+                {
+                    return await _shardRegion.Ask<PartitionHybridHits>(new SearchPartitionHybrid(p, request), left).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+                {
+                    return null;
+                }
+            })).ConfigureAwait(false);
+            var found = woken.Where(w => w is not null).Select(w => w!).ToList();
+            if (found.Count > 0) lists.Add(request.Fuse(found, request.Depth));
+            foreach (var w in found) answered.Add(w.Partition.EntityId);
+        }
+        var stillMissing = entry.Partitions().Select(p => p.EntityId).Where(p => !answered.Contains(p)).ToList();
+        var merged = Core.Hybrid.Rrf.Best(lists.SelectMany(l => l), request.K);
+        Telemetry.VLinkMetrics.RecordSearch(collection, stillMissing.Count == 0, clock.Elapsed);
+        return new HybridSearchResult(merged, semantic && stillMissing.Count == 0, stillMissing.Count == 0, stillMissing);
     }
 
     private int FetchK(int k) => Math.Max(k, (int)Math.Ceiling(k * _settings.OverFetch));

@@ -61,6 +61,26 @@ public sealed class NodeAgent : ReceiveActor
         Receive<GetNodeInventory>(_ => HandleInventory());
         Receive<NodeSearch>(HandleSearch);
         Receive<NodeSearchBatch>(HandleSearchBatch);
+        Receive<NodeHybridSearch>(HandleHybridSearch);
+    }
+
+    // Stage one of a hybrid search: every local partition ranks by each method; the rankings are merged per method
+    // and fused here, so the node answers one fused list.
+    private void HandleHybridSearch(NodeHybridSearch search)
+    {
+        var clock = Stopwatch.StartNew();
+        var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation).ToList();
+        string node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+        var asks = targets.Select(t => t.Value.Ask<PartitionHybridHits>(new SearchPartitionHybrid(t.Key, search.Request), _partitionTimeout)).ToList();
+        var request = search.Request;
+        Task.WhenAll(asks.Select(a => a.ContinueWith(x => x.IsCompletedSuccessfully ? x.Result : null, TaskScheduler.Default)))
+            .ContinueWith(all =>
+            {
+                var answered = all.Result.Where(r => r is not null).Select(r => r!).ToList();
+                var fused = request.Fuse(answered, request.Depth);
+                return new NodeHybridHits(node, fused, [.. answered.Select(a => a.Partition.EntityId)], request.RunsSemantic, (long)clock.Elapsed.TotalMicroseconds);
+            }, TaskScheduler.Default)
+            .PipeTo(Sender);
     }
 
     private void HandleInventory()

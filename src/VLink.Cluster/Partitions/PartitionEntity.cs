@@ -93,6 +93,12 @@ public sealed class PartitionEntity : ReceivePersistentActor
                 Sender.Tell(new Status.Failure(e));
             }
         });
+        Command<SearchPartitionHybrid>(q => Answer(() =>
+        {
+            var clock = Stopwatch.StartNew();
+            var rankings = _state?.SearchHybrid(q.Request) ?? [];
+            return new PartitionHybridHits(_partition, rankings, (long)clock.Elapsed.TotalMicroseconds);
+        }));
         Command<GetPoints>(q => Sender.Tell(new PointsFound(_partition, ReadPoints(q))));
         Command<GetPartitionStats>(_ => Sender.Tell(Stats()));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));

@@ -21,10 +21,20 @@ public sealed class PartitionState : IDisposable
     // The ids in ascending order for scrolling, built on first use and dropped when a point comes or goes.
     private PointId[]? _sortedIds;
 
+    // Keyword and exact-match index of the text fields (text collections only); derived from payloads, never persisted.
+    private readonly Core.Hybrid.TextIndex? _text;
+
     private PartitionState(CollectionSpec spec, IVectorIndex index)
     {
         Spec = spec;
         Index = index;
+        if (spec.Text is not null) _text = new Core.Hybrid.TextIndex();
+    }
+
+    private void IndexText(PointId id)
+    {
+        if (_text is null) return;
+        _text.Upsert(id, Core.Hybrid.TextFields.Extract(_payloads.GetValueOrDefault(id), _documents.GetValueOrDefault(id), Spec.Text!.Fields));
     }
 
     /// <summary>For a partition of a regime collection: its market's tracker and watermarks (null otherwise, or before the first batch).</summary>
@@ -91,6 +101,7 @@ public sealed class PartitionState : IDisposable
             else _payloads.Remove(p.Id);
             if (p.Document is not null) _documents[p.Id] = p.Document;
             else _documents.Remove(p.Id);
+            IndexText(p.Id);
         }
         PromoteIfLarge();
         return e.Points.Count;
@@ -150,6 +161,7 @@ public sealed class PartitionState : IDisposable
             _parsed.Remove(id);
             _payloads.Remove(id);
             _documents.Remove(id);
+            _text?.Remove(id);
         }
         return deleted;
     }
@@ -180,6 +192,7 @@ public sealed class PartitionState : IDisposable
             if (next is { Length: > 0 }) _payloads[id] = next;
             else _payloads.Remove(id);
             _parsed.Remove(id);
+            IndexText(id);
             changed++;
         }
         return changed;
@@ -289,6 +302,8 @@ public sealed class PartitionState : IDisposable
         foreach (var (id, payload) in snapshot.Payloads) state._payloads[id] = payload;
         foreach (var (id, document) in snapshot.Documents) state._documents[id] = document;
         if (snapshot.Market is { } market) state.Market = MarketState.FromBytes(market);
+        if (state._text is not null)
+            foreach (var id in state.Index.Ids()) state.IndexText(id);
         return state;
     }
 
@@ -299,6 +314,29 @@ public sealed class PartitionState : IDisposable
         filter ??= FilterOf(request.Filter);
         var options = new SearchOptions { Ef = request.Ef, Exact = request.Exact, Filter = filter };
         return Index.Search(request.Vector, Math.Max(request.K, request.FetchK), options);
+    }
+
+    /// <summary>
+    /// A hybrid search of this partition: each method asked for (and possible: exact and keyword need text fields,
+    /// semantic an embedding) ranks its best <see cref="HybridRequest.Depth"/> points that pass the filter.
+    /// </summary>
+    /// <exception cref="ArgumentException">The filter is not a valid filter.</exception>
+    public IReadOnlyList<Core.Hybrid.MethodRanking> SearchHybrid(HybridRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var filter = FilterOf(request.Filter);
+        Func<PointId, bool>? keep = filter is null ? null : filter.Matches;
+        var rankings = new List<Core.Hybrid.MethodRanking>(3);
+        if (_text is not null && request.Methods.HasFlag(Core.Hybrid.HybridMethods.Exact))
+            rankings.Add(new(Core.Hybrid.HybridMethods.Exact, _text.Exact(request.Query, request.Depth, keep)));
+        if (_text is not null && request.Methods.HasFlag(Core.Hybrid.HybridMethods.Keyword))
+            rankings.Add(new(Core.Hybrid.HybridMethods.Keyword, _text.Bm25(request.Query, request.Depth, keep)));
+        if (request.RunsSemantic && request.Vector!.Length == Spec.Dimension && Count > 0)
+        {
+            var hits = Index.Search(request.Vector, request.Depth, new SearchOptions { Ef = request.Ef, Filter = filter });
+            rankings.Add(new(Core.Hybrid.HybridMethods.Semantic, [.. hits.Select(h => new Core.Hybrid.ScoredPoint(h.Id, -h.Distance))]));
+        }
+        return rankings;
     }
 
     /// <inheritdoc />

@@ -90,6 +90,12 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<PartitionHits>("PH", WritePartitionHits, ReadPartitionHits),
         Codec.Of<NodeSearch>("NS", WriteNodeSearch, ReadNodeSearch),
         Codec.Of<NodeHits>("NH", WriteNodeHits, ReadNodeHits),
+
+        // HybridMessages.cs
+        Codec.Of<SearchPartitionHybrid>("HQ", (w, m) => { WritePartitionRef(w, m.Partition); WriteHybridRequest(w, m.Request); }, r => new SearchPartitionHybrid(ReadPartitionRef(r), ReadHybridRequest(r))),
+        Codec.Of<PartitionHybridHits>("HP", WritePartitionHybridHits, ReadPartitionHybridHits),
+        Codec.Of<NodeHybridSearch>("HN", (w, m) => { w.String(m.Collection); WriteHybridRequest(w, m.Request); w.Int64(m.Generation); }, r => new NodeHybridSearch(r.String(), ReadHybridRequest(r), r.Int64())),
+        Codec.Of<NodeHybridHits>("HH", WriteNodeHybridHits, ReadNodeHybridHits),
         Codec.Of<SearchPartitionBatch>("SB", WriteSearchPartitionBatch, ReadSearchPartitionBatch),
         Codec.Of<PartitionHitsBatch>("PB", WritePartitionHitsBatch, ReadPartitionHitsBatch),
         Codec.Of<NodeSearchBatch>("NB", WriteNodeSearchBatch, ReadNodeSearchBatch),
@@ -708,6 +714,66 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     private static SearchRequest ReadSearchRequest(Reader r) => new(
         r.Floats(), r.Int32(), r.Int32(), r.OptionalInt32(), r.Bool(), r.OptionalBytes(),
         r.Version >= 5 && r.Bool() ? r.List(static r2 => r2.String()) : null);
+
+    private static void WriteHybridRequest(Writer w, HybridRequest q)
+    {
+        Writer.Require(q);
+        w.String(q.Query);
+        w.OptionalFloats(q.Vector);
+        w.Byte((byte)q.Methods);
+        w.Int32(q.K);
+        w.Int32(q.Depth);
+        w.OptionalBytes(q.Filter);
+        w.OptionalInt32(q.Ef);
+        w.Double(q.ExactWeight);
+        w.Double(q.KeywordWeight);
+        w.Double(q.SemanticWeight);
+    }
+
+    private static HybridRequest ReadHybridRequest(Reader r) => new(
+        r.String(), r.OptionalFloats(), (Core.Hybrid.HybridMethods)r.Byte(), r.Int32(), r.Int32(), r.OptionalBytes(), r.OptionalInt32(),
+        r.Double(), r.Double(), r.Double());
+
+    private static void WritePartitionHybridHits(Writer w, PartitionHybridHits m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.List(m.Rankings, static (w2, ranking) =>
+        {
+            w2.Byte((byte)ranking.Method);
+            w2.List(ranking.Points, static (w3, p) =>
+            {
+                WritePointId(w3, p.Id);
+                w3.Double(p.Score);
+            });
+        });
+        w.Int64(m.ElapsedMicros);
+    }
+
+    private static PartitionHybridHits ReadPartitionHybridHits(Reader r) => new(
+        ReadPartitionRef(r),
+        r.List(static r2 => new Core.Hybrid.MethodRanking((Core.Hybrid.HybridMethods)r2.Byte(), r2.List(static r3 => new Core.Hybrid.ScoredPoint(ReadPointId(r3), r3.Double())))),
+        r.Int64());
+
+    private static void WriteNodeHybridHits(Writer w, NodeHybridHits m)
+    {
+        w.String(m.Node);
+        w.List(m.Hits, static (w2, h) =>
+        {
+            WritePointId(w2, h.Id);
+            w2.Double(h.Score);
+            w2.Byte((byte)h.MatchedBy);
+        });
+        w.List(m.Partitions, static (w2, p) => w2.String(p));
+        w.Bool(m.SemanticRan);
+        w.Int64(m.ElapsedMicros);
+    }
+
+    private static NodeHybridHits ReadNodeHybridHits(Reader r) => new(
+        r.String(),
+        r.List(static r2 => new Core.Hybrid.HybridHit(ReadPointId(r2), r2.Double(), (Core.Hybrid.HybridMethods)r2.Byte())),
+        r.List(static r2 => r2.String()),
+        r.Bool(),
+        r.Int64());
 
     private static void WriteSearchHit(Writer w, SearchHit h)
     {

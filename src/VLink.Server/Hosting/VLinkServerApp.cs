@@ -73,6 +73,7 @@ public static class VLinkServerApp
         app.MapVLinkApiDocs();
         app.MapCollectionEndpoints();
         app.MapPointEndpoints();
+        app.MapTextSearchEndpoints();
         app.MapPointDataEndpoints();
         app.MapTransferEndpoints();
         app.MapServiceEndpoints();

@@ -1,0 +1,66 @@
+using VLink.Core.Hybrid;
+
+namespace VLink.Cluster.Protocol;
+
+/// <summary>
+/// A hybrid search: the query text for exact match and BM25 over the collection's text fields, and its embedding
+/// (made once, by the coordinator) for vector search; the methods to run and their weights in the fusion.
+/// </summary>
+/// <param name="Query">The query text.</param>
+/// <param name="Vector">The query's embedding, or null when semantic search cannot run (no model, or it failed).</param>
+/// <param name="Methods">The methods asked for.</param>
+/// <param name="K">Results wanted.</param>
+/// <param name="Depth">How deep each method's ranking goes in each partition (at least <paramref name="K"/>).</param>
+/// <param name="Filter">Qdrant filter JSON every method obeys, or null.</param>
+/// <param name="Ef">HNSW ef for the vector search, or null.</param>
+/// <param name="ExactWeight">RRF weight of exact match.</param>
+/// <param name="KeywordWeight">RRF weight of BM25.</param>
+/// <param name="SemanticWeight">RRF weight of vector search.</param>
+public sealed record HybridRequest(
+    string Query,
+    float[]? Vector,
+    HybridMethods Methods,
+    int K,
+    int Depth,
+    byte[]? Filter = null,
+    int? Ef = null,
+    double ExactWeight = 1,
+    double KeywordWeight = 1,
+    double SemanticWeight = 1)
+{
+    /// <summary>Whether vector search runs: asked for, and the query has an embedding.</summary>
+    public bool RunsSemantic => Methods.HasFlag(HybridMethods.Semantic) && Vector is not null;
+
+    /// <summary>The weight of a method.</summary>
+    public double WeightOf(HybridMethods method) => method switch
+    {
+        HybridMethods.Exact => ExactWeight,
+        HybridMethods.Keyword => KeywordWeight,
+        HybridMethods.Semantic => SemanticWeight,
+        _ => 0,
+    };
+
+    /// <summary>
+    /// Stage one: merges partitions' rankings of each method (by the method's score, then id) and fuses the merged
+    /// rankings with RRF; returns the best <paramref name="limit"/>.
+    /// </summary>
+    public List<HybridHit> Fuse(IEnumerable<PartitionHybridHits> partitions, int limit)
+    {
+        var merged = partitions.SelectMany(p => p.Rankings)
+            .GroupBy(r => r.Method)
+            .Select(g => new MethodRanking(g.Key, [.. g.SelectMany(r => r.Points).OrderByDescending(p => p.Score).ThenBy(p => p.Id).Take(Depth)]));
+        return Rrf.Fuse(merged, WeightOf, limit);
+    }
+}
+
+/// <summary>Runs a hybrid search in one partition; answered with <see cref="PartitionHybridHits"/>.</summary>
+public sealed record SearchPartitionHybrid(PartitionRef Partition, HybridRequest Request) : IPartitionMessage;
+
+/// <summary>One partition's ranking per method (vector search scored by −distance), each best first.</summary>
+public sealed record PartitionHybridHits(PartitionRef Partition, IReadOnlyList<MethodRanking> Rankings, long ElapsedMicros) : IVLinkMessage;
+
+/// <summary>Runs a hybrid search in every local partition of a collection's generation; answered with <see cref="NodeHybridHits"/>.</summary>
+public sealed record NodeHybridSearch(string Collection, HybridRequest Request, long Generation) : IVLinkMessage;
+
+/// <summary>A node's fused results (stage one), the partitions that answered, and whether vector search ran.</summary>
+public sealed record NodeHybridHits(string Node, IReadOnlyList<HybridHit> Hits, IReadOnlyList<string> Partitions, bool SemanticRan, long ElapsedMicros) : IVLinkMessage;
