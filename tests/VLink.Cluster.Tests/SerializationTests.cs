@@ -650,7 +650,7 @@ internal static class ProtocolSamples
             ], long.MaxValue),
             ["NodeHybridSearch"] = new NodeHybridSearch("docs", new HybridRequest("q", [1f, -2f], VLink.Core.Hybrid.HybridMethods.Semantic | VLink.Core.Hybrid.HybridMethods.Exact, 3, 9), 42),
             ["NodeHybridHits"] = new NodeHybridHits("akka.tcp://vlink@10.0.0.1:4053",
-                [new(1UL, 3.0 / 61, VLink.Core.Hybrid.HybridMethods.All), new("id", 0, VLink.Core.Hybrid.HybridMethods.None)], ["docs@3/p0", "docs@3/p1"], true, 17),
+                [new VLink.Core.Hybrid.MethodRanking(VLink.Core.Hybrid.HybridMethods.Exact, [new(1UL, 2), new("id", 1)])], ["docs@3/p0", "docs@3/p1"], true, 17),
             ["NodeHybridHits/empty"] = new NodeHybridHits("", [], [], false, 0),
 
             // CatalogMessages.cs

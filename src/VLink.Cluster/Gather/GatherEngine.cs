@@ -258,10 +258,11 @@ public sealed class GatherEngine
     }
 
     /// <summary>
-    /// A hybrid search across the cluster (two-stage RRF): each node runs exact match, BM25 and vector search in its
-    /// partitions, merges each method's rankings and fuses them (stage one); the node answers are merged by fused
-    /// score here (stage two). The request carries the query's embedding, made once by the caller. Partitions no node
-    /// reported are asked through their shard region and fused here; what is still missing is named.
+    /// A hybrid search across the cluster (two stages): each node runs exact match, BM25 and vector search in its
+    /// partitions and merges each method's rankings (stage one); here the nodes' rankings are merged method by method
+    /// and fused with RRF (stage two), so ranks are global and the answer is RRF over the whole collection. The request
+    /// carries the query's embedding, made once by the caller. Partitions no node reported are asked through their
+    /// shard region; what is still missing is named.
     /// </summary>
     /// <exception cref="UnknownCollectionException">No such collection.</exception>
     public async Task<HybridSearchResult> HybridSearchAsync(string collection, HybridRequest request, CancellationToken cancellationToken = default)
@@ -288,13 +289,13 @@ public sealed class GatherEngine
             }
         }).ConfigureAwait(false);
 
-        var lists = new List<IEnumerable<Core.Hybrid.HybridHit>>();
+        var lists = new List<IReadOnlyList<Core.Hybrid.MethodRanking>>();
         var answered = new HashSet<string>();
         bool semantic = request.RunsSemantic;
         foreach (var (_, hits) in nodeAnswers)
         {
             if (hits is null) continue;
-            lists.Add(hits.Hits);
+            lists.Add(hits.Rankings);
             semantic &= hits.SemanticRan || hits.Partitions.Count == 0;
             foreach (var p in hits.Partitions) answered.Add(p);
         }
@@ -313,11 +314,14 @@ public sealed class GatherEngine
                 }
             })).ConfigureAwait(false);
             var found = woken.Where(w => w is not null).Select(w => w!).ToList();
-            if (found.Count > 0) lists.Add(request.Fuse(found, request.Depth));
-            foreach (var w in found) answered.Add(w.Partition.EntityId);
+            foreach (var w in found)
+            {
+                lists.Add(w.Rankings);
+                answered.Add(w.Partition.EntityId);
+            }
         }
         var stillMissing = entry.Partitions().Select(p => p.EntityId).Where(p => !answered.Contains(p)).ToList();
-        var merged = Core.Hybrid.Rrf.Best(lists.SelectMany(l => l), request.K);
+        var merged = request.Fuse(request.Merge(lists));
         Telemetry.VLinkMetrics.RecordSearch(collection, stillMissing.Count == 0, clock.Elapsed);
         return new HybridSearchResult(merged, semantic && stillMissing.Count == 0, stillMissing.Count == 0, stillMissing);
     }

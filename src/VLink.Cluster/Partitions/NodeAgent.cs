@@ -64,8 +64,8 @@ public sealed class NodeAgent : ReceiveActor
         Receive<NodeHybridSearch>(HandleHybridSearch);
     }
 
-    // Stage one of a hybrid search: every local partition ranks by each method; the rankings are merged per method
-    // and fused here, so the node answers one fused list.
+    // Stage one of a hybrid search: every local partition ranks by each method; the node merges the rankings method by
+    // method and answers the best of each, so the coordinator fuses ranks that are global.
     private void HandleHybridSearch(NodeHybridSearch search)
     {
         var clock = Stopwatch.StartNew();
@@ -77,8 +77,8 @@ public sealed class NodeAgent : ReceiveActor
             .ContinueWith(all =>
             {
                 var answered = all.Result.Where(r => r is not null).Select(r => r!).ToList();
-                var fused = request.Fuse(answered, request.Depth);
-                return new NodeHybridHits(node, fused, [.. answered.Select(a => a.Partition.EntityId)], request.RunsSemantic, (long)clock.Elapsed.TotalMicroseconds);
+                var merged = request.Merge(answered.Select(a => a.Rankings));
+                return new NodeHybridHits(node, merged, [.. answered.Select(a => a.Partition.EntityId)], request.RunsSemantic, (long)clock.Elapsed.TotalMicroseconds);
             }, TaskScheduler.Default)
             .PipeTo(Sender);
     }

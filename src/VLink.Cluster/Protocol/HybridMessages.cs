@@ -41,16 +41,17 @@ public sealed record HybridRequest(
     };
 
     /// <summary>
-    /// Stage one: merges partitions' rankings of each method (by the method's score, then id) and fuses the merged
-    /// rankings with RRF; returns the best <paramref name="limit"/>.
+    /// Merges rankings of disjoint point sets (partitions', or nodes') method by method — by the method's score, then
+    /// id — keeping the best <see cref="Depth"/> of each: a node's stage, and the coordinator's before it fuses.
     /// </summary>
-    public List<HybridHit> Fuse(IEnumerable<PartitionHybridHits> partitions, int limit)
-    {
-        var merged = partitions.SelectMany(p => p.Rankings)
+    public List<MethodRanking> Merge(IEnumerable<IReadOnlyList<MethodRanking>> rankings) =>
+        [.. rankings.SelectMany(r => r)
             .GroupBy(r => r.Method)
-            .Select(g => new MethodRanking(g.Key, [.. g.SelectMany(r => r.Points).OrderByDescending(p => p.Score).ThenBy(p => p.Id).Take(Depth)]));
-        return Rrf.Fuse(merged, WeightOf, limit);
-    }
+            .OrderBy(g => g.Key)
+            .Select(g => new MethodRanking(g.Key, [.. g.SelectMany(r => r.Points).OrderByDescending(p => p.Score).ThenBy(p => p.Id).Take(Depth)]))];
+
+    /// <summary>Fuses merged rankings with RRF and this request's weights; the best <see cref="K"/>.</summary>
+    public List<HybridHit> Fuse(IEnumerable<MethodRanking> merged) => Rrf.Fuse(merged, WeightOf, K);
 }
 
 /// <summary>Runs a hybrid search in one partition; answered with <see cref="PartitionHybridHits"/>.</summary>
@@ -62,5 +63,8 @@ public sealed record PartitionHybridHits(PartitionRef Partition, IReadOnlyList<M
 /// <summary>Runs a hybrid search in every local partition of a collection's generation; answered with <see cref="NodeHybridHits"/>.</summary>
 public sealed record NodeHybridSearch(string Collection, HybridRequest Request, long Generation) : IVLinkMessage;
 
-/// <summary>A node's fused results (stage one), the partitions that answered, and whether vector search ran.</summary>
-public sealed record NodeHybridHits(string Node, IReadOnlyList<HybridHit> Hits, IReadOnlyList<string> Partitions, bool SemanticRan, long ElapsedMicros) : IVLinkMessage;
+/// <summary>
+/// A node's rankings per method over all its partitions (stage one: merged, best <see cref="HybridRequest.Depth"/> of
+/// each), the partitions that answered, and whether vector search ran.
+/// </summary>
+public sealed record NodeHybridHits(string Node, IReadOnlyList<MethodRanking> Rankings, IReadOnlyList<string> Partitions, bool SemanticRan, long ElapsedMicros) : IVLinkMessage;

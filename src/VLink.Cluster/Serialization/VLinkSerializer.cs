@@ -737,7 +737,12 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     private static void WritePartitionHybridHits(Writer w, PartitionHybridHits m)
     {
         WritePartitionRef(w, m.Partition);
-        w.List(m.Rankings, static (w2, ranking) =>
+        WriteRankings(w, m.Rankings);
+        w.Int64(m.ElapsedMicros);
+    }
+
+    private static void WriteRankings(Writer w, IReadOnlyList<Core.Hybrid.MethodRanking> rankings) =>
+        w.List(rankings, static (w2, ranking) =>
         {
             w2.Byte((byte)ranking.Method);
             w2.List(ranking.Points, static (w3, p) =>
@@ -746,23 +751,19 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
                 w3.Double(p.Score);
             });
         });
-        w.Int64(m.ElapsedMicros);
-    }
+
+    private static Core.Hybrid.MethodRanking[] ReadRankings(Reader r) =>
+        r.List(static r2 => new Core.Hybrid.MethodRanking((Core.Hybrid.HybridMethods)r2.Byte(), r2.List(static r3 => new Core.Hybrid.ScoredPoint(ReadPointId(r3), r3.Double()))));
 
     private static PartitionHybridHits ReadPartitionHybridHits(Reader r) => new(
         ReadPartitionRef(r),
-        r.List(static r2 => new Core.Hybrid.MethodRanking((Core.Hybrid.HybridMethods)r2.Byte(), r2.List(static r3 => new Core.Hybrid.ScoredPoint(ReadPointId(r3), r3.Double())))),
+        ReadRankings(r),
         r.Int64());
 
     private static void WriteNodeHybridHits(Writer w, NodeHybridHits m)
     {
         w.String(m.Node);
-        w.List(m.Hits, static (w2, h) =>
-        {
-            WritePointId(w2, h.Id);
-            w2.Double(h.Score);
-            w2.Byte((byte)h.MatchedBy);
-        });
+        WriteRankings(w, m.Rankings);
         w.List(m.Partitions, static (w2, p) => w2.String(p));
         w.Bool(m.SemanticRan);
         w.Int64(m.ElapsedMicros);
@@ -770,7 +771,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
 
     private static NodeHybridHits ReadNodeHybridHits(Reader r) => new(
         r.String(),
-        r.List(static r2 => new Core.Hybrid.HybridHit(ReadPointId(r2), r2.Double(), (Core.Hybrid.HybridMethods)r2.Byte())),
+        ReadRankings(r),
         r.List(static r2 => r2.String()),
         r.Bool(),
         r.Int64());
