@@ -179,7 +179,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         foreach (var message in messages)
         {
             byte[] bytes = fixture.System.Serialization.Serialize(message);
-            Assert.InRange(bytes.Length, 4 * dim, 4 * dim + 100);
+            Assert.InRange(bytes.Length, 4 * dim, 4 * dim + 120);
             Assert.True(bytes.Length < json / 2, $"{message.GetType().Name}: {bytes.Length} bytes, JSON of the vector alone is {json}");
             if (BitConverter.IsLittleEndian)
                 Assert.True(bytes.AsSpan().IndexOf(raw) >= 0, $"{message.GetType().Name} does not hold the vector's raw bytes");
@@ -243,16 +243,16 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         // Version 1 wrote no document after a point's payload and no document list after a snapshot's payloads:
         // the same bytes as version 2 minus those trailing fields.
         var upserted = new PointsUpserted([new PointWrite(9UL, [1f, 2f], [7])]);
-        byte[] v2 = _serializer.ToBinary(upserted);
-        Assert.Equal(0, v2[^1]); // the absent document
-        byte[] v1 = [1, .. v2[1..^1]];
+        byte[] v7 = _serializer.ToBinary(upserted);
+        Assert.Equal(0, v7[^13]); // the absent document, then the version (12 bytes)
+        byte[] v1 = [1, .. v7[1..^13]];
         DeepEquality.AssertEqual(upserted, _serializer.FromBinary(v1, "EU"));
 
         var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [new KeyValuePair<PointId, byte[]>(2UL, [5])]);
         byte[] snapshotV4 = _serializer.ToBinary(snapshot);
-        Assert.Equal([0, 0], snapshotV4[^2..]); // an empty document list, no market state
+        Assert.Equal([0, 0, 0, 0], snapshotV4[^4..]); // an empty document list, no market state, no versions, no tombstones
         int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 4; // the spec's absent regime, quantization, regions and text
-        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 4)..^2]], "ES");
+        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 4)..^4]], "ES");
         DeepEquality.AssertEqual(snapshot, back);
         Assert.Empty(back.Documents);
 
@@ -276,7 +276,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         // The spec (whose last bytes are the absent regime, quantization and regions) comes first; a version 2 writer had neither those bytes nor the last.
         int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 4;
         Assert.Equal([0, 0, 0, 0], snapshotV4[specEnd..(specEnd + 4)]);
-        byte[] v2 = [2, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 4)..^1]];
+        byte[] v2 = [2, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 4)..^3]]; // without market state, versions, tombstones
         DeepEquality.AssertEqual(snapshot, _serializer.FromBinary(v2, "ES"));
 
         // A regime collection's spec does not fit a version 2 reading.
@@ -362,6 +362,39 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
     }
 
     [Fact]
+    public void Version_6_points_deletes_and_snapshots_read_without_versions()
+    {
+        var version = new PointVersion(123_456L << 16 | 2, 42);
+        var upserted = new PointsUpserted([new PointWrite(9UL, [1f, 2f], [7], "d", version)]);
+        byte[] v7 = _serializer.ToBinary(upserted);
+        var back = (PointsUpserted)_serializer.FromBinary(v7, "EU");
+        Assert.Equal(version, back.Points[0].Version);
+        // Version 6 ended a point after its document: the same bytes without the version read as none.
+        var v6 = (PointsUpserted)_serializer.FromBinary([6, .. v7[1..^12]], "EU");
+        DeepEquality.AssertEqual(new PointsUpserted([new PointWrite(9UL, [1f, 2f], [7], "d")]), v6);
+        Assert.True(v6.Points[0].Version.IsNone);
+
+        byte[] deleted = _serializer.ToBinary(new PointsDeleted([5UL], version));
+        Assert.True(((PointsDeleted)_serializer.FromBinary([6, .. deleted[1..^12]], "ED")).Version.IsNone);
+
+        var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3], false, [])
+        {
+            Versions = [new KeyValuePair<PointId, PointVersion>(1UL, version)],
+            Tombstones = [new KeyValuePair<PointId, PointVersion>("x", version)],
+        };
+        byte[] snapshotV7 = _serializer.ToBinary(snapshot);
+        DeepEquality.AssertEqual(snapshot, _serializer.FromBinary(snapshotV7, "ES"));
+        byte[] plain = _serializer.ToBinary(new PartitionSnapshot(ProtocolSamples.DotSpec, [3], false, []));
+        var old = (PartitionSnapshot)_serializer.FromBinary([6, .. plain[1..^2]], "ES");
+        Assert.Empty(old.Versions);
+        Assert.Empty(old.Tombstones);
+
+        // A version 6 reading of version 7 bytes sees trailing bytes: the version decides the layout.
+        v7[0] = 6;
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(v7, "EU"));
+    }
+
+    [Fact]
     public void Market_batches_refuse_sequences_that_do_not_increase()
     {
         var bad = new MarketDataIngested(new MarketBatch("s", [5, 5], [new VLink.Core.Ingest.Tick(1, 1), new VLink.Core.Ingest.Tick(2, 1)], []));
@@ -377,9 +410,9 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
     [Fact]
     public void Damaged_fields_are_refused()
     {
-        // PointsDeleted([5]): version, count 1, tag 0, 8 bytes of id.
+        // PointsDeleted([5]): version, count 1, tag 0, 8 bytes of id, the delete's version (8 + 4 bytes).
         byte[] ids = _serializer.ToBinary(new PointsDeleted([5UL]));
-        Assert.Equal(11, ids.Length);
+        Assert.Equal(23, ids.Length);
         byte[] badTag = (byte[])ids.Clone();
         badTag[2] = 7;
         Assert.Contains("tag", Assert.Throws<SerializationException>(() => _serializer.FromBinary(badTag, "ED")).Message);
@@ -551,6 +584,9 @@ internal static class ProtocolSamples
         ];
         PointWrite[] wide = [new(7UL, Vector(rng, 1537), json), new("wide", [.. special, .. Vector(rng, 1537 - special.Length)], null)];
         PointWrite[] single = [new(1UL, [0.5f], null), new("one", [float.MaxValue], [42])];
+        var v1 = new PointVersion(1_717_171_717_171L << 16 | 3, -7);
+        var v2 = new PointVersion(long.MaxValue, int.MaxValue);
+        PointWrite[] versioned = [new(5UL, [1f, 2f, 3f], json, "doc", v1), new("late", [0f, 1f, 0f], null, null, v2)];
         PointId[] ids = [0UL, 1UL, ulong.MaxValue, "a", "ünï 🚀", new string('x', 300)];
         SearchHit[] hits = [new(3UL, -0.25f), new("b", 0f), new("c", -0f), new(ulong.MaxValue, float.MaxValue)];
         var create = new CreateCollection(HashSpec);
@@ -568,6 +604,7 @@ internal static class ProtocolSamples
             ["UpsertPoints/empty"] = new UpsertPoints(p3, HashSpec, []),
             ["DeletePoints/mixed"] = new DeletePoints(p3, ids),
             ["DeletePoints/empty"] = new DeletePoints(market, []),
+            ["DeletePoints/versioned"] = new DeletePoints(p3, ids, v2),
             ["WriteAck"] = new WriteAck(market, int.MaxValue, long.MaxValue),
             ["WriteAck/negative"] = new WriteAck(p3, -1, long.MinValue),
             ["WriteRejected"] = new WriteRejected(p3, "points[3] (id ünï 🚀): wrong dimension\nexpected 3, got 2"),
@@ -581,11 +618,13 @@ internal static class ProtocolSamples
                 new PointRecord("nothing", null, null),
                 new PointRecord("text only", null, null, "a document"),
                 new PointRecord(ulong.MaxValue, special, []),
+                new PointRecord("versioned", null, json, "d", v1),
             ]),
             ["PointsFound/empty"] = new PointsFound(market, []),
             ["GetPartitionStats"] = new GetPartitionStats(market),
             ["PartitionStats"] = new PartitionStats(p3, 123_456, "hnsw", 9_876_543_210L, 4_000_000_001L, 77_000_000_003L),
             ["DeletePointsByFilter"] = new DeletePointsByFilter(p3, filter),
+            ["DeletePointsByFilter/versioned"] = new DeletePointsByFilter(p3, filter, v1),
             ["ScrollPartition/from number"] = new ScrollPartition(p3, filter, 17UL, 101, true, false),
             ["ScrollPartition/from string, no filter"] = new ScrollPartition(market, null, "ünï 🚀", int.MaxValue, false, true),
             ["ScrollPartition/from the start"] = new ScrollPartition(market, null, null, 1, false, false),
@@ -595,6 +634,7 @@ internal static class ProtocolSamples
             ["ChangePayload/set by ids"] = new ChangePayload(p3, PayloadChangeKind.Set, json, [], ids, null),
             ["ChangePayload/delete keys by filter"] = new ChangePayload(market, PayloadChangeKind.DeleteKeys, null, ["a", "b.c", "ünï"], null, filter),
             ["ChangePayload/clear, no ids"] = new ChangePayload(p3, PayloadChangeKind.Clear, null, [], [], null),
+            ["ChangePayload/versioned"] = new ChangePayload(p3, PayloadChangeKind.Set, json, [], ids, null, v1),
             ["SealPartition"] = new SealPartition(new PartitionRef("regions", "s", 4)),
             ["WriteSealed"] = new WriteSealed(new PartitionRef("regions", "s", long.MaxValue)),
 
@@ -700,6 +740,14 @@ internal static class ProtocolSamples
             ["PointsUpserted/empty"] = new PointsUpserted([]),
             ["PointsDeleted"] = new PointsDeleted(ids),
             ["PointsDeleted/empty"] = new PointsDeleted([]),
+            ["PointsDeleted/versioned"] = new PointsDeleted(ids, v1),
+            ["PointsUpserted/versioned"] = new PointsUpserted(versioned),
+            ["PayloadChanged/versioned"] = new PayloadChanged(PayloadChangeKind.Set, json, [], [2UL], v2),
+            ["PartitionSnapshot/versions"] = new PartitionSnapshot(HashSpec, [1], false, snapshotPayloads)
+            {
+                Versions = [new KeyValuePair<PointId, PointVersion>(1UL, v1), new KeyValuePair<PointId, PointVersion>("z", v2)],
+                Tombstones = [new KeyValuePair<PointId, PointVersion>("gone", v1)],
+            },
             ["PayloadChanged/overwrite"] = new PayloadChanged(PayloadChangeKind.Overwrite, json, [], ids),
             ["PayloadChanged/delete keys"] = new PayloadChanged(PayloadChangeKind.DeleteKeys, null, ["x", ""], [1UL]),
             ["PartitionSnapshot/graph"] = new PartitionSnapshot(HashSpec, indexBytes, true, snapshotPayloads),

@@ -33,7 +33,7 @@ public sealed partial class VLinkNode
     /// each region its points, and every region the ids of the others' points to delete, so a point whose new vector
     /// falls in another region leaves its old one (partitions that hold none of those ids journal nothing).
     /// </summary>
-    private static IEnumerable<IPartitionMessage> RegionWrites(CollectionEntry entry, IReadOnlyList<PointWrite> points)
+    private static IEnumerable<IPartitionMessage> RegionWrites(CollectionEntry entry, IReadOnlyList<PointWrite> points, PointVersion version)
     {
         if (entry.Phase != RegionPhase.Active) return [new UpsertPoints(entry.Partition(CollectionEntry.StagingKey), entry.Spec, points)];
         var router = entry.Router();
@@ -44,7 +44,7 @@ public sealed partial class VLinkNode
             var partition = entry.Region(region);
             if (byRegion.TryGetValue(region, out var mine)) messages.Add(new UpsertPoints(partition, entry.Spec, mine));
             var others = byRegion.Where(g => g.Key != region).SelectMany(g => g.Value).Select(p => p.Id).ToList();
-            if (others.Count > 0) messages.Add(new DeletePoints(partition, others));
+            if (others.Count > 0) messages.Add(new DeletePoints(partition, others, version));
         }
         return messages;
     }
@@ -108,7 +108,8 @@ public sealed partial class VLinkNode
             {
                 var page = await Partitions.Ask<PointsFound>(
                     new ScrollPartition(staging, null, from, MovePage + 1, WithPayload: true, WithVector: true), wait).ConfigureAwait(false);
-                var points = page.Points.Take(MovePage).Select(p => new PointWrite(p.Id, p.Vector!, p.Payload, p.Document)).ToList();
+                // Each point keeps its version: a copy never overrides a later write to the same id.
+                var points = page.Points.Take(MovePage).Select(p => new PointWrite(p.Id, p.Vector!, p.Payload, p.Document, p.Version)).ToList();
                 var writes = points.GroupBy(p => router.RegionOf(p.Vector))
                     .Select(g => Partitions.Ask<IVLinkMessage>(new UpsertPoints(entry.Region(g.Key), entry.Spec, g.ToList()), wait));
                 foreach (var reply in await Task.WhenAll(writes).ConfigureAwait(false))

@@ -5,6 +5,7 @@ using VLink.Cluster.Catalog;
 using VLink.Cluster.Gather;
 using VLink.Cluster.Partitions;
 using VLink.Cluster.Protocol;
+using VLink.Cluster.Replication;
 using VLink.Cluster.Sharding;
 using VLink.Core.Indexing;
 
@@ -43,6 +44,7 @@ public sealed partial class VLinkNode
 
     private VLinkNode(ActorSystem system, VLinkSettings settings, IActorRef agent, IActorRef region, IActorRef catalog, GatherEngine gather)
     {
+        Clock = new HybridClock(Akka.Cluster.Cluster.Get(system).SelfUniqueAddress.Uid);
         System = system;
         Settings = settings;
         Agent = agent;
@@ -68,6 +70,12 @@ public sealed partial class VLinkNode
 
     /// <summary>The Gather Engine.</summary>
     public GatherEngine Gather { get; }
+
+    /// <summary>
+    /// The node's hybrid logical clock: every write this node coordinates is stamped with one of its versions, and
+    /// partitions keep the latest version of each id (last writer wins). The node id is this incarnation's uid.
+    /// </summary>
+    public HybridClock Clock { get; }
 
     /// <summary>Starts the node's actors in an actor system configured by <see cref="VLinkConfig.Build"/>.</summary>
     public static VLinkNode Start(ActorSystem system)
@@ -140,6 +148,9 @@ public sealed partial class VLinkNode
     public async Task<int> UpsertAsync(string collection, IReadOnlyList<PointWrite> points, string? key = null, TimeSpan? timeout = null)
     {
         var wait = timeout ?? Settings.Gather.Timeout;
+        // One version for the whole request: its points, and a region collection's deletes from the other regions.
+        var version = Clock.Next();
+        points = [.. points.Select(p => p with { Version = version })];
         for (int attempt = 0; ; attempt++)
         {
             var entry = await WritableAsync(collection, wait).ConfigureAwait(false);
@@ -153,7 +164,7 @@ public sealed partial class VLinkNode
             }
             else if (spec.Scheme == PartitionScheme.Region)
             {
-                writes = RegionWrites(entry, points);
+                writes = RegionWrites(entry, points, version);
             }
             else
             {
@@ -179,9 +190,10 @@ public sealed partial class VLinkNode
     public async Task<int> DeleteAsync(string collection, IReadOnlyList<PointId> ids, string? key = null, TimeSpan? timeout = null)
     {
         var wait = timeout ?? Settings.Gather.Timeout;
+        var version = Clock.Next();
         return await WriteRetryingAsync(collection, wait, entry => entry.Spec.Scheme == PartitionScheme.Key && key is not null
-            ? [new DeletePoints(entry.Partition(key), [.. ids])]
-            : entry.PartitionsOf(ids).Select(b => new DeletePoints(b.Partition, b.Ids))).ConfigureAwait(false);
+            ? [new DeletePoints(entry.Partition(key), [.. ids], version)]
+            : entry.PartitionsOf(ids).Select(b => new DeletePoints(b.Partition, b.Ids, version))).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -230,7 +242,8 @@ public sealed partial class VLinkNode
     {
         ArgumentNullException.ThrowIfNull(filter);
         var wait = timeout ?? Settings.Gather.Timeout;
-        return await WriteRetryingAsync(collection, wait, entry => entry.Partitions().Select(p => new DeletePointsByFilter(p, filter))).ConfigureAwait(false);
+        var version = Clock.Next();
+        return await WriteRetryingAsync(collection, wait, entry => entry.Partitions().Select(p => new DeletePointsByFilter(p, filter, version))).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -252,9 +265,10 @@ public sealed partial class VLinkNode
         ArgumentNullException.ThrowIfNull(keys);
         if ((ids is null) == (filter is null)) throw new ArgumentException("Select points by ids or by a filter, exactly one of the two.", nameof(ids));
         var wait = timeout ?? Settings.Gather.Timeout;
+        var version = Clock.Next();
         return await WriteRetryingAsync(collection, wait, entry => ids is null
-            ? entry.Partitions().Select(p => new ChangePayload(p, kind, payload, keys, null, filter))
-            : entry.PartitionsOf(ids).Select(b => new ChangePayload(b.Partition, kind, payload, keys, b.Ids, null))).ConfigureAwait(false);
+            ? entry.Partitions().Select(p => new ChangePayload(p, kind, payload, keys, null, filter, version))
+            : entry.PartitionsOf(ids).Select(b => new ChangePayload(b.Partition, kind, payload, keys, b.Ids, null, version))).ConfigureAwait(false);
     }
 
     private async Task<CollectionEntry> FindAsync(string collection, TimeSpan? timeout) =>

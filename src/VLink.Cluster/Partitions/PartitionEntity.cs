@@ -225,22 +225,34 @@ public sealed class PartitionEntity : ReceivePersistentActor
     private void HandleDelete(DeletePoints cmd)
     {
         var replyTo = Sender;
-        // Only ids the partition holds are journalled: a delete of absent ids (a region collection asks every region)
-        // changes nothing and writes nothing.
-        var present = _state is null ? [] : cmd.Ids.Distinct().Where(_state.Index.Contains).ToList();
-        if (present.Count == 0)
+        var journalled = _state is null ? [] : ToJournal(_state, cmd);
+        if (journalled.Count == 0)
         {
             replyTo.Tell(new WriteAck(_partition, 0, LastSequenceNr));
             return;
         }
         var clock = Stopwatch.StartNew();
-        Persist(new PointsDeleted(present), e =>
+        Persist(new PointsDeleted(journalled, cmd.Version), e =>
         {
             VLinkMetrics.RecordJournalWrite("delete", clock.Elapsed);
             int applied = _state!.Apply(e);
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
         });
+    }
+
+    /// <summary>
+    /// The ids of a delete worth journalling: none written later than the delete, and of the others those the partition
+    /// holds; a versioned delete in a hash collection also journals absent ids, whose tombstones refuse an older upsert
+    /// that arrives after the delete. Key and region collections ask every partition, so there an absent id writes
+    /// nothing.
+    /// </summary>
+    private static List<PointId> ToJournal(PartitionState state, DeletePoints cmd)
+    {
+        bool keepAbsent = !cmd.Version.IsNone && state.Spec.Scheme == PartitionScheme.Hash;
+        return [.. cmd.Ids.Distinct().Where(id => state.Index.Contains(id)
+            ? cmd.Version >= state.Versions.Of(id)
+            : keepAbsent && cmd.Version > state.Versions.Of(id))];
     }
 
     private void HandleDeleteByFilter(DeletePointsByFilter cmd)
@@ -255,7 +267,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
             Sender.Tell(new WriteRejected(_partition, e.Message));
             return;
         }
-        HandleDelete(new DeletePoints(_partition, ids));
+        HandleDelete(new DeletePoints(_partition, ids, cmd.Version));
     }
 
     private void HandleChangePayload(ChangePayload cmd)
@@ -330,7 +342,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
         foreach (var id in query.Ids)
         {
             if (!_state.Index.Contains(id)) continue;
-            found.Add(new PointRecord(id, query.WithVector ? _state.Index.GetVector(id) : null, _state.Payload(id), _state.Document(id)));
+            found.Add(new PointRecord(id, query.WithVector ? _state.Index.GetVector(id) : null, _state.Payload(id), _state.Document(id), _state.Versions.LiveOf(id)));
         }
         return found;
     }

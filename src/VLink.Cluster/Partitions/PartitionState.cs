@@ -20,6 +20,8 @@ public sealed class PartitionState : IDisposable
     private readonly Dictionary<PointId, System.Text.Json.JsonElement> _parsed = [];
     // The ids in ascending order for scrolling, built on first use and dropped when a point comes or goes.
     private PointId[]? _sortedIds;
+    // Last writer wins: each point's version and the tombstones of deleted ids.
+    private readonly PointVersions _versions = new();
 
     // Keyword and exact-match index of the text fields (text collections only); derived from payloads, never persisted.
     private readonly Core.Hybrid.TextIndex? _text;
@@ -51,6 +53,9 @@ public sealed class PartitionState : IDisposable
 
     /// <summary>Points held.</summary>
     public int Count => Index.Count;
+
+    /// <summary>The versions of the points held and the tombstones of deleted ones (last writer wins).</summary>
+    public PointVersions Versions => _versions;
 
     /// <summary>
     /// Bytes of memory the partition holds: its index (vectors or codes, graph, ids) and its payloads and documents.
@@ -89,11 +94,17 @@ public sealed class PartitionState : IDisposable
         return (new PointsUpserted(points), null);
     }
 
-    /// <summary>Applies a journalled upsert. Later points of one batch win over earlier ones with the same id.</summary>
+    /// <summary>
+    /// Applies a journalled upsert; returns how many points it wrote. A point older than the version held for its id
+    /// (a later write or delete) is skipped; later points of one batch win over earlier ones with the same id.
+    /// </summary>
     public int Apply(PointsUpserted e)
     {
+        int applied = 0;
         foreach (var p in e.Points)
         {
+            if (!_versions.AdmitUpsert(p.Id, p.Version)) continue;
+            applied++;
             if (_sortedIds is not null && !Index.Contains(p.Id)) _sortedIds = null;
             Index.Upsert(p.Id, p.Vector);
             _parsed.Remove(p.Id);
@@ -104,7 +115,7 @@ public sealed class PartitionState : IDisposable
             IndexText(p.Id);
         }
         PromoteIfLarge();
-        return e.Points.Count;
+        return applied;
     }
 
     /// <summary>
@@ -147,12 +158,17 @@ public sealed class PartitionState : IDisposable
         return applied;
     }
 
-    /// <summary>Applies a journalled delete; returns how many points existed.</summary>
+    /// <summary>
+    /// Applies a journalled delete; returns how many points existed. An id written later than the delete is kept;
+    /// every other id becomes a tombstone of the delete's version, present or not (a replica may see the delete
+    /// before the upsert it follows).
+    /// </summary>
     public int Apply(PointsDeleted e)
     {
         int deleted = 0;
         foreach (var id in e.Ids)
         {
+            if (!_versions.AdmitDelete(id, e.Version)) continue;
             if (Index.Delete(id))
             {
                 deleted++;
@@ -177,7 +193,8 @@ public sealed class PartitionState : IDisposable
         IReadOnlyList<PointId> ids = change.Filter is { } filter
             ? Matching(filter, int.MaxValue)
             : [.. (change.Ids ?? []).Distinct().Where(Index.Contains)];
-        return ids.Count == 0 ? null : new PayloadChanged(change.Kind, change.Payload, change.Keys, ids);
+        ids = [.. ids.Where(id => _versions.Admits(id, change.Version))];
+        return ids.Count == 0 ? null : new PayloadChanged(change.Kind, change.Payload, change.Keys, ids, change.Version);
     }
 
     /// <summary>Applies a journalled payload change to the points that still exist; returns how many changed.</summary>
@@ -187,7 +204,7 @@ public sealed class PartitionState : IDisposable
         int changed = 0;
         foreach (var id in e.Ids)
         {
-            if (!Index.Contains(id)) continue;
+            if (!Index.Contains(id) || !_versions.Admits(id, e.Version)) continue;
             byte[]? next = PayloadEdits.Apply(e.Kind, _payloads.GetValueOrDefault(id), e.Payload, e.Keys);
             if (next is { Length: > 0 }) _payloads[id] = next;
             else _payloads.Remove(id);
@@ -236,7 +253,8 @@ public sealed class PartitionState : IDisposable
                 id,
                 withVector ? Index.GetVector(id) : null,
                 withPayload ? Payload(id) : null,
-                withPayload ? Document(id) : null));
+                withPayload ? Document(id) : null,
+                _versions.LiveOf(id)));
         }
         return page;
     }
@@ -290,7 +308,11 @@ public sealed class PartitionState : IDisposable
         bool graph = Index is HnswIndex;
         if (Index is HnswIndex hnsw) hnsw.Save(buffer);
         else ((FlatIndex)Index).Save(buffer);
-        return new PartitionSnapshot(Spec, buffer.ToArray(), graph, [.. _payloads], [.. _documents], Market?.ToBytes());
+        return new PartitionSnapshot(Spec, buffer.ToArray(), graph, [.. _payloads], [.. _documents], Market?.ToBytes())
+        {
+            Versions = _versions.Live,
+            Tombstones = _versions.Tombstones,
+        };
     }
 
     /// <summary>Rebuilds a state from a snapshot.</summary>
@@ -302,6 +324,7 @@ public sealed class PartitionState : IDisposable
         foreach (var (id, payload) in snapshot.Payloads) state._payloads[id] = payload;
         foreach (var (id, document) in snapshot.Documents) state._documents[id] = document;
         if (snapshot.Market is { } market) state.Market = MarketState.FromBytes(market);
+        state._versions.Load(snapshot.Versions, snapshot.Tombstones);
         if (state._text is not null)
             foreach (var id in state.Index.Ids()) state.IndexText(id);
         return state;

@@ -8,8 +8,8 @@ public sealed record PartitionInitialized(CollectionSpec Spec) : IVLinkMessage;
 /// <summary>A batch of points was stored (one journal entry per acknowledged write).</summary>
 public sealed record PointsUpserted(IReadOnlyList<PointWrite> Points) : IVLinkMessage;
 
-/// <summary>A batch of points was deleted.</summary>
-public sealed record PointsDeleted(IReadOnlyList<PointId> Ids) : IVLinkMessage;
+/// <summary>A batch of points was deleted at one version (each id becomes a tombstone of that version).</summary>
+public sealed record PointsDeleted(IReadOnlyList<PointId> Ids, PointVersion Version = default) : IVLinkMessage;
 
 /// <summary>
 /// A partition's snapshot: its spec, its index in VLink's binary index format, the payloads and the documents; for a
@@ -26,6 +26,12 @@ public sealed record PartitionSnapshot(
 {
     /// <summary>The documents of the points that have one (never null).</summary>
     public IReadOnlyList<KeyValuePair<PointId, string>> Documents { get; init; } = Documents ?? [];
+
+    /// <summary>The version of every live point written with one (never null).</summary>
+    public IReadOnlyList<KeyValuePair<PointId, PointVersion>> Versions { get; init; } = [];
+
+    /// <summary>The deleted ids with their delete's version, so older writes stay refused after recovery (never null).</summary>
+    public IReadOnlyList<KeyValuePair<PointId, PointVersion>> Tombstones { get; init; } = [];
 }
 
 /// <summary>A new incarnation of the catalog singleton took over: its term.</summary>
@@ -41,7 +47,8 @@ public sealed record CatalogEntryAppended(long Term, long Index, ICatalogCommand
 /// <param name="Payload">The JSON object set or written (Set, Overwrite); null otherwise.</param>
 /// <param name="Keys">The keys removed (DeleteKeys); empty otherwise.</param>
 /// <param name="Ids">The points changed.</param>
-public sealed record PayloadChanged(PayloadChangeKind Kind, byte[]? Payload, IReadOnlyList<string> Keys, IReadOnlyList<PointId> Ids) : IVLinkMessage;
+/// <param name="Version">The change's version: it leaves alone a point written later.</param>
+public sealed record PayloadChanged(PayloadChangeKind Kind, byte[]? Payload, IReadOnlyList<string> Keys, IReadOnlyList<PointId> Ids, PointVersion Version = default) : IVLinkMessage;
 
 /// <summary>The partition was sealed (<see cref="SealPartition"/>): it accepts no writes from here on.</summary>
 public sealed record PartitionSealed : IVLinkMessage

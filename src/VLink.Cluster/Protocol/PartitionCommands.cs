@@ -8,8 +8,8 @@ namespace VLink.Cluster.Protocol;
 /// </summary>
 public sealed record UpsertPoints(PartitionRef Partition, CollectionSpec Spec, IReadOnlyList<PointWrite> Points) : IPartitionMessage;
 
-/// <summary>Deletes points by id; unknown ids are ignored (and not counted).</summary>
-public sealed record DeletePoints(PartitionRef Partition, IReadOnlyList<PointId> Ids) : IPartitionMessage;
+/// <summary>Deletes points by id at a version; unknown ids are not counted, and ids written later are kept.</summary>
+public sealed record DeletePoints(PartitionRef Partition, IReadOnlyList<PointId> Ids, PointVersion Version = default) : IPartitionMessage;
 
 /// <summary>A write is durable: <paramref name="Applied"/> points changed; the journal is at <paramref name="SequenceNr"/>.</summary>
 public sealed record WriteAck(PartitionRef Partition, int Applied, long SequenceNr) : IVLinkMessage;
@@ -47,7 +47,7 @@ public sealed record PartitionStats(PartitionRef Partition, int Points, string I
 /// Deletes the points whose payload matches a filter (Qdrant filter JSON, validated by the sender). The partition
 /// resolves the filter to ids and journals an ordinary <see cref="PointsDeleted"/>; acknowledged with <see cref="WriteAck"/>.
 /// </summary>
-public sealed record DeletePointsByFilter(PartitionRef Partition, byte[] Filter) : IPartitionMessage;
+public sealed record DeletePointsByFilter(PartitionRef Partition, byte[] Filter, PointVersion Version = default) : IPartitionMessage;
 
 /// <summary>
 /// One page of a partition in ascending id order: up to <paramref name="Limit"/> points with id ≥ <paramref name="From"/>
@@ -93,10 +93,12 @@ public enum PayloadChangeKind
 /// <param name="Keys">The keys removed (DeleteKeys); empty otherwise.</param>
 /// <param name="Ids">The points selected by id, or null when selected by filter.</param>
 /// <param name="Filter">Qdrant filter JSON selecting the points, or null when selected by ids.</param>
+/// <param name="Version">The change's version (points written later are left alone).</param>
 public sealed record ChangePayload(
     PartitionRef Partition,
     PayloadChangeKind Kind,
     byte[]? Payload,
     IReadOnlyList<string> Keys,
     IReadOnlyList<PointId>? Ids,
-    byte[]? Filter) : IPartitionMessage;
+    byte[]? Filter,
+    PointVersion Version = default) : IPartitionMessage;

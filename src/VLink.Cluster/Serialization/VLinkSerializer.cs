@@ -40,7 +40,10 @@ namespace VLink.Cluster.Serialization;
 /// search requests with the optional list of partition keys they visit; older payloads read as collections without
 /// regions and requests that visit every partition. 6 — collection specs end with an optional text spec
 /// (the text fields, then an optional embedding: provider, model id, and optional model, url and api); older specs read
-/// without text.</para>
+/// without text. 7 — point versions (hybrid logical time as an int64, then the node id as an int32) end points,
+/// point records, deletes (by ids and by filter, commands and events) and payload changes (commands and events);
+/// partition snapshots end with the versions of their points and their tombstones (two lists of id and version).
+/// Older payloads read as version 0 (none) and snapshots without versions or tombstones.</para>
 /// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
 /// increments, each unsigned LEB128 (64-bit); a tick is its time as the zigzag LEB128 step from the previous tick's
 /// (from 0 for the first), price (double), a presence byte (bit 0 size as a double, bit 3 size as LEB128 when it is a
@@ -53,7 +56,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public const int SerializerId = 4711;
 
     /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 6;
+    public const byte FormatVersion = 7;
 
     /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
     public const byte OldestReadableVersion = 1;
@@ -245,6 +248,25 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         };
     }
 
+    private static void WritePointVersion(Writer w, PointVersion v)
+    {
+        w.Int64(v.Time);
+        w.Int32(v.Node);
+    }
+
+    // Payloads before format 7 carry no versions: they read as none.
+    private static PointVersion ReadPointVersion(Reader r) => r.Version >= 7 ? new PointVersion(r.Int64(), r.Int32()) : PointVersion.None;
+
+    private static void WriteVersionedIds(Writer w, IReadOnlyList<KeyValuePair<PointId, PointVersion>> entries) =>
+        w.List(entries, static (w2, e) =>
+        {
+            WritePointId(w2, e.Key);
+            WritePointVersion(w2, e.Value);
+        });
+
+    private static KeyValuePair<PointId, PointVersion>[] ReadVersionedIds(Reader r) =>
+        r.Version >= 7 ? r.List(static r2 => new KeyValuePair<PointId, PointVersion>(ReadPointId(r2), ReadPointVersion(r2))) : [];
+
     private static void WriteHnswOptions(Writer w, HnswOptions o)
     {
         Writer.Require(o);
@@ -351,9 +373,11 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.Floats(p.Vector);
         w.OptionalBytes(p.Payload);
         w.OptionalString(p.Document);
+        WritePointVersion(w, p.Version);
     }
 
-    private static PointWrite ReadPointWrite(Reader r) => new(ReadPointId(r), r.Floats(), r.OptionalBytes(), r.Version >= 2 ? r.OptionalString() : null);
+    private static PointWrite ReadPointWrite(Reader r) =>
+        new(ReadPointId(r), r.Floats(), r.OptionalBytes(), r.Version >= 2 ? r.OptionalString() : null, ReadPointVersion(r));
 
     private static void WritePointRecord(Writer w, PointRecord p)
     {
@@ -362,9 +386,11 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.OptionalFloats(p.Vector);
         w.OptionalBytes(p.Payload);
         w.OptionalString(p.Document);
+        WritePointVersion(w, p.Version);
     }
 
-    private static PointRecord ReadPointRecord(Reader r) => new(ReadPointId(r), r.OptionalFloats(), r.OptionalBytes(), r.Version >= 2 ? r.OptionalString() : null);
+    private static PointRecord ReadPointRecord(Reader r) =>
+        new(ReadPointId(r), r.OptionalFloats(), r.OptionalBytes(), r.Version >= 2 ? r.OptionalString() : null, ReadPointVersion(r));
 
     // ---- PartitionCommands.cs ----
 
@@ -381,9 +407,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     {
         WritePartitionRef(w, m.Partition);
         w.List(m.Ids, WritePointId);
+        WritePointVersion(w, m.Version);
     }
 
-    private static DeletePoints ReadDeletePoints(Reader r) => new(ReadPartitionRef(r), r.List(ReadPointId));
+    private static DeletePoints ReadDeletePoints(Reader r) => new(ReadPartitionRef(r), r.List(ReadPointId), ReadPointVersion(r));
 
     private static void WriteWriteAck(Writer w, WriteAck m)
     {
@@ -643,9 +670,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     {
         WritePartitionRef(w, m.Partition);
         w.Bytes(m.Filter);
+        WritePointVersion(w, m.Version);
     }
 
-    private static DeletePointsByFilter ReadDeletePointsByFilter(Reader r) => new(ReadPartitionRef(r), r.Bytes());
+    private static DeletePointsByFilter ReadDeletePointsByFilter(Reader r) => new(ReadPartitionRef(r), r.Bytes(), ReadPointVersion(r));
 
     private static void WriteScrollPartition(Writer w, ScrollPartition m)
     {
@@ -686,6 +714,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.Bool(m.Ids is not null);
         if (m.Ids is not null) w.List(m.Ids, WritePointId);
         w.OptionalBytes(m.Filter);
+        WritePointVersion(w, m.Version);
     }
 
     private static ChangePayload ReadChangePayload(Reader r) => new(
@@ -694,7 +723,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         r.OptionalBytes(),
         r.List(static r2 => r2.String()),
         r.Bool() ? r.List(ReadPointId) : null,
-        r.OptionalBytes());
+        r.OptionalBytes(),
+        ReadPointVersion(r));
 
     // ---- SearchMessages.cs ----
 
@@ -977,9 +1007,13 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
 
     private static PointsUpserted ReadPointsUpserted(Reader r) => new(r.List(ReadPointWrite));
 
-    private static void WritePointsDeleted(Writer w, PointsDeleted m) => w.List(m.Ids, WritePointId);
+    private static void WritePointsDeleted(Writer w, PointsDeleted m)
+    {
+        w.List(m.Ids, WritePointId);
+        WritePointVersion(w, m.Version);
+    }
 
-    private static PointsDeleted ReadPointsDeleted(Reader r) => new(r.List(ReadPointId));
+    private static PointsDeleted ReadPointsDeleted(Reader r) => new(r.List(ReadPointId), ReadPointVersion(r));
 
     private static void WritePartitionSnapshot(Writer w, PartitionSnapshot m)
     {
@@ -997,6 +1031,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             w2.String(d.Value);
         });
         w.OptionalBytes(m.Market);
+        WriteVersionedIds(w, m.Versions);
+        WriteVersionedIds(w, m.Tombstones);
     }
 
     private static PartitionSnapshot ReadPartitionSnapshot(Reader r) => new(
@@ -1005,7 +1041,11 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         r.Bool(),
         r.List(r2 => new KeyValuePair<PointId, byte[]>(ReadPointId(r2), r2.Bytes())),
         r.Version >= 2 ? r.List(r2 => new KeyValuePair<PointId, string>(ReadPointId(r2), r2.String())) : [],
-        r.Version >= 3 ? r.OptionalBytes() : null);
+        r.Version >= 3 ? r.OptionalBytes() : null)
+    {
+        Versions = ReadVersionedIds(r),
+        Tombstones = ReadVersionedIds(r),
+    };
 
     private static void WritePayloadChanged(Writer w, PayloadChanged m)
     {
@@ -1013,10 +1053,11 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.OptionalBytes(m.Payload);
         w.List(m.Keys, static (w2, key) => w2.String(key));
         w.List(m.Ids, WritePointId);
+        WritePointVersion(w, m.Version);
     }
 
     private static PayloadChanged ReadPayloadChanged(Reader r) =>
-        new(r.Enum<PayloadChangeKind>(), r.OptionalBytes(), r.List(static r2 => r2.String()), r.List(ReadPointId));
+        new(r.Enum<PayloadChangeKind>(), r.OptionalBytes(), r.List(static r2 => r2.String()), r.List(ReadPointId), ReadPointVersion(r));
 
     private static void WriteCatalogTermStarted(Writer w, CatalogTermStarted m) => w.Int64(m.Term);
 
