@@ -68,7 +68,8 @@ public sealed class GatherEngine
     private readonly IMaterializer _materializer;
     private readonly ConcurrentDictionary<Address, IActorRef> _agents = new();
     private (CatalogSnapshot Snapshot, long Stamp)? _catalogCache;
-    private CatalogSnapshot? _lastCatalog;
+    private volatile CatalogSnapshot? _lastCatalog;
+    private long _catalogSilentSince;
 
     /// <summary>Creates the engine for a node.</summary>
     public GatherEngine(ActorSystem system, IActorRef shardRegion, IActorRef catalog, GatherSettings? settings = null)
@@ -342,26 +343,41 @@ public sealed class GatherEngine
     /// <summary>Forgets the cached catalog (after a collection change made through this node).</summary>
     public void InvalidateCatalog() => _catalogCache = null;
 
+    /// <summary>
+    /// The current catalog, asked of the singleton. While the singleton does not answer (its node died and it has not
+    /// moved yet) the last catalog this node saw is returned instead, so searches name the partitions that do not answer
+    /// rather than failing as a whole; the singleton then gets half the timeout per ask, and after an unanswered ask it
+    /// is not asked again for one timeout.
+    /// </summary>
+    /// <param name="timeout">How long to wait for the singleton; the gather timeout by default.</param>
+    /// <exception cref="AskTimeoutException">The singleton did not answer and this node has never seen a catalog.</exception>
+    public async Task<CatalogSnapshot> CatalogAsync(TimeSpan? timeout = null)
+    {
+        var last = _lastCatalog;
+        var wait = timeout ?? _settings.Timeout;
+        long silent = Interlocked.Read(ref _catalogSilentSince);
+        if (last is not null && silent != 0 && Stopwatch.GetElapsedTime(silent) < wait) return last;
+        try
+        {
+            var snapshot = await _catalog.Ask<CatalogSnapshot>(GetCatalog.Instance, last is null ? wait : wait / 2).ConfigureAwait(false);
+            if (last is null || snapshot.Index >= last.Index) _lastCatalog = snapshot;
+            Interlocked.Exchange(ref _catalogSilentSince, 0);
+            _catalogCache = (snapshot, Stopwatch.GetTimestamp());
+            return snapshot;
+        }
+        catch (AskTimeoutException) when (last is not null)
+        {
+            Interlocked.Exchange(ref _catalogSilentSince, Stopwatch.GetTimestamp());
+            return last;
+        }
+    }
+
     private async Task<CollectionEntry> CollectionAsync(string collection)
     {
         var ttl = _settings.CatalogTtl ?? TimeSpan.FromSeconds(1);
         var cached = _catalogCache;
         if (cached is { } c && Stopwatch.GetElapsedTime(c.Stamp) < ttl && c.Snapshot.Find(collection) is { } hit) return hit;
-        var known = _lastCatalog?.Find(collection);
-        CatalogSnapshot snapshot;
-        try
-        {
-            // With a known entry to fall back on, the catalog gets half the time, so the search keeps the rest.
-            snapshot = await _catalog.Ask<CatalogSnapshot>(GetCatalog.Instance, known is null ? _settings.Timeout : _settings.Timeout / 2).ConfigureAwait(false);
-        }
-        catch (AskTimeoutException) when (known is not null)
-        {
-            // The catalog singleton is away (its node died and it has not moved yet): search with the last catalog this
-            // node saw, so the answer names the partitions that do not answer instead of failing as a whole.
-            return known;
-        }
-        _catalogCache = (snapshot, Stopwatch.GetTimestamp());
-        _lastCatalog = snapshot;
+        var snapshot = await CatalogAsync().ConfigureAwait(false);
         return snapshot.Find(collection) ?? throw new UnknownCollectionException(collection);
     }
 

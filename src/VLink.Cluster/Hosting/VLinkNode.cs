@@ -40,8 +40,6 @@ public sealed partial class VLinkNode
     /// <summary>The shard region's type name.</summary>
     public const string PartitionTypeName = "partition";
 
-    private volatile CatalogSnapshot? _lastCatalog;
-
     private VLinkNode(ActorSystem system, VLinkSettings settings, IActorRef agent, IActorRef region, IActorRef catalog, GatherEngine gather)
     {
         Clock = new HybridClock(Akka.Cluster.Cluster.Get(system).SelfUniqueAddress.Uid);
@@ -113,22 +111,7 @@ public sealed partial class VLinkNode
     /// last catalog this node saw, so reads and writes of existing collections go on and searches name the partitions
     /// that do not answer instead of failing as a whole. Catalog changes still need the singleton.
     /// </summary>
-    public async Task<CatalogSnapshot> CatalogAsync(TimeSpan? timeout = null)
-    {
-        var last = _lastCatalog;
-        var wait = timeout ?? Settings.Gather.Timeout;
-        try
-        {
-            // With a catalog to fall back on, the singleton gets half the time, so the caller keeps the rest.
-            var snapshot = await Catalog.Ask<CatalogSnapshot>(GetCatalog.Instance, last is null ? wait : wait / 2).ConfigureAwait(false);
-            if (last is null || snapshot.Index >= last.Index) _lastCatalog = snapshot;
-            return snapshot;
-        }
-        catch (AskTimeoutException) when (last is not null)
-        {
-            return last;
-        }
-    }
+    public Task<CatalogSnapshot> CatalogAsync(TimeSpan? timeout = null) => Gather.CatalogAsync(timeout);
 
     /// <summary>Where the catalog singleton runs and how far its log is.</summary>
     public Task<CatalogStatus> CatalogStatusAsync(TimeSpan? timeout = null) =>
