@@ -35,6 +35,7 @@ public sealed class AuthTests(SingleNodeFixture node, ITestOutputHelper output)
         ["POST /collections/{name}/points/query/batch"] = Needs.Read,
         ["POST /collections/{name}/points/scroll"] = Needs.Read,
         ["POST /collections/{name}/points/count"] = Needs.Read,
+        ["POST /collections/{name}/search/text"] = Needs.Read,
         ["GET /collections/{name}/points/export"] = Needs.Read,
         ["GET /cluster"] = Needs.Read,
         ["GET /cluster/shards"] = Needs.Read,
