@@ -26,8 +26,8 @@ public sealed class CatalogFailoverTests(ITestOutputHelper output)
         await Rest.CreateCollectionAsync(admin, cluster.Url(2), "dropped-after", Dimension, 2);
         await Rest.CreateCollectionAsync(admin, cluster.Url(0), "dropped-before", Dimension, 1);
         await Rest.Ok(await admin.DeleteAsync($"{cluster.Url(2)}/collections/dropped-before"));
-        await UpsertAsync(admin, cluster.Url(1), "kept", 0, 300);
-        await UpsertAsync(admin, cluster.Url(2), "dropped-after", 0, 50);
+        await Rest.Ok(await UpsertAsync(admin, cluster.Url(1), "kept", 0, 300), cluster.Logs);
+        await Rest.Ok(await UpsertAsync(admin, cluster.Url(2), "dropped-after", 0, 50), cluster.Logs);
         var keptBefore = await Rest.ScrollAllAsync(admin, cluster.Url(0), "kept");
         var singleton = (await Rest.Ok(await admin.GetAsync($"{cluster.Url(0)}/cluster/singleton")))["result"]!;
         long termBefore = (long)singleton["term"]!;
@@ -55,7 +55,7 @@ public sealed class CatalogFailoverTests(ITestOutputHelper output)
         await Poll.UntilAsync("the drop after the failover", TimeSpan.FromSeconds(60), async () =>
             (await admin.DeleteAsync($"{cluster.Url(survivor)}/collections/dropped-after")).StatusCode == HttpStatusCode.OK, cluster.Logs);
         await Poll.UntilAsync("points into the new collection", TimeSpan.FromSeconds(60), async () =>
-            (await UpsertAsync(admin, cluster.Url(survivor), "created-after", 1000, 100, check: false)).StatusCode == HttpStatusCode.OK, cluster.Logs);
+            (await UpsertAsync(admin, cluster.Url(survivor), "created-after", 1000, 100)).StatusCode == HttpStatusCode.OK, cluster.Logs);
         var createdAfter = await Poll.UntilAsync("the new collection's points", TimeSpan.FromSeconds(60),
             async () => await Rest.ScrollAllAsync(admin, cluster.Url(survivor), "created-after"), cluster.Logs);
         var keptAfterFailover = await Poll.UntilAsync("the old collection's points", TimeSpan.FromSeconds(90),
@@ -79,7 +79,7 @@ public sealed class CatalogFailoverTests(ITestOutputHelper output)
         Figures.Report(output, "catalog failover: acknowledged points and changes lost", $"0 of {keptBefore.Count + created.Count} points, 0 of 6 catalog changes");
     }
 
-    private static async Task<HttpResponseMessage> UpsertAsync(HttpClient client, string url, string collection, int first, int count, bool check = true)
+    private static Task<HttpResponseMessage> UpsertAsync(HttpClient client, string url, string collection, int first, int count)
     {
         var points = new JsonArray([.. Enumerable.Range(first, count).Select(i => (JsonNode)new JsonObject
         {
@@ -87,9 +87,7 @@ public sealed class CatalogFailoverTests(ITestOutputHelper output)
             ["vector"] = Rest.Array(Rest.VectorOf(i, Dimension)),
             ["payload"] = new JsonObject { ["n"] = i },
         })]);
-        var response = await client.PutAsync($"{url}/collections/{collection}/points", Rest.Json(new JsonObject { ["points"] = points }));
-        if (check) await Rest.Ok(response);
-        return response;
+        return client.PutAsync($"{url}/collections/{collection}/points", Rest.Json(new JsonObject { ["points"] = points }));
     }
 
     private static string Text(List<JsonObject> points) => string.Join("\n", points.Select(p => p.ToJsonString()));
