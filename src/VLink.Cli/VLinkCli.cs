@@ -72,6 +72,7 @@ public static class VLinkCli
         root.Subcommands.Add(RegimeCommands.BuildMarkets());
         root.Subcommands.Add(ClusterCommands.Build());
         root.Subcommands.Add(EmbeddingCommands.Build());
+        root.Subcommands.Add(McpCommand.Build());
         return root;
     }
 }

@@ -6,7 +6,9 @@ namespace VLink.Cli.Tests;
 /// <summary>
 /// The official Qdrant JS client (<c>@qdrant/js-client-rest</c> from npm, pinned in tests/js/package-lock.json)
 /// drives a real <c>vlink node</c>: the node script in tests/js creates, upserts, searches with filters, scrolls,
-/// counts, sets payloads, deletes and recreates, checking every answer against brute force.
+/// counts, sets payloads, deletes and recreates, checking every answer against brute force. In the same run the
+/// official MCP TypeScript SDK (<c>@modelcontextprotocol/sdk</c>) drives <c>vlink mcp</c> in front of that node, over
+/// stdio and over HTTP: it lists the tools and calls each (tests/js/mcp.test.mjs).
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed partial class QdrantJsClientTests(ClusterFixture cluster)
@@ -15,7 +17,8 @@ public sealed partial class QdrantJsClientTests(ClusterFixture cluster)
     public async Task The_official_qdrant_js_client_works_against_a_vlink_node()
     {
         string scripts = Path.Combine(RepositoryRoot(), "tests", "js");
-        if (!File.Exists(Path.Combine(scripts, "node_modules", "@qdrant", "js-client-rest", "package.json")))
+        if (!File.Exists(Path.Combine(scripts, "node_modules", "@qdrant", "js-client-rest", "package.json"))
+            || !File.Exists(Path.Combine(scripts, "node_modules", "@modelcontextprotocol", "sdk", "package.json")))
         {
             var install = await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], scripts, new Dictionary<string, string?>(), TimeSpan.FromMinutes(5));
             Assert.True(install.ExitCode == 0, $"npm ci in tests/js failed:\n{install}");
@@ -27,12 +30,16 @@ public sealed partial class QdrantJsClientTests(ClusterFixture cluster)
         {
             ["VLINK_URL"] = node.Url,
             ["VLINK_API_KEY"] = ClusterFixture.AdminKey,
-        }, TimeSpan.FromMinutes(3));
+            ["VLINK_CLI"] = VLinkProgram.Path,
+        }, TimeSpan.FromMinutes(4));
 
         var passed = PassLine().Match(run.Stdout);
         var failed = FailLine().Match(run.Stdout);
         Assert.True(run.ExitCode == 0 && failed.Success && failed.Groups[1].Value == "0", $"the JS client tests failed:\n{run}\n{cluster.Logs()}");
         Assert.True(passed.Success && int.Parse(passed.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, $"no JS client test ran:\n{run}");
+        // Every script ran: the MCP tests skip themselves only when VLINK_CLI is missing.
+        Assert.True(SkipLine().Match(run.Stdout) is { Success: true } skipped && skipped.Groups[1].Value == "0", $"some JS tests were skipped:\n{run}");
+        Assert.Contains("vlink mcp over stdio", run.Stdout, StringComparison.Ordinal);
     }
 
     private static string RepositoryRoot()
@@ -85,4 +92,7 @@ public sealed partial class QdrantJsClientTests(ClusterFixture cluster)
 
     [GeneratedRegex(@"^# fail (\d+)$", RegexOptions.Multiline)]
     private static partial Regex FailLine();
+
+    [GeneratedRegex(@"^# skipped (\d+)$", RegexOptions.Multiline)]
+    private static partial Regex SkipLine();
 }
