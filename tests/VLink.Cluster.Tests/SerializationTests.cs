@@ -251,8 +251,9 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [new KeyValuePair<PointId, byte[]>(2UL, [5])]);
         byte[] snapshotV4 = _serializer.ToBinary(snapshot);
         Assert.Equal([0, 0, 0, 0], snapshotV4[^4..]); // an empty document list, no market state, no versions, no tombstones
-        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 4; // the spec's absent regime, quantization, regions and text
-        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 4)..^4]], "ES");
+        // The spec's absent regime, quantization, regions and text, then its replication factor and write consistency.
+        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 12;
+        var back = (PartitionSnapshot)_serializer.FromBinary([1, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 12)..^4]], "ES");
         DeepEquality.AssertEqual(snapshot, back);
         Assert.Empty(back.Documents);
 
@@ -268,15 +269,15 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         // Version 2 ended a collection spec after its flat threshold and a snapshot after its documents.
         var create = new CreateCollection(ProtocolSamples.HashSpec);
         byte[] v4 = _serializer.ToBinary(create);
-        Assert.Equal([0, 0, 0, 0], v4[^4..]); // no regime spec, no quantization, no regions, no text
-        DeepEquality.AssertEqual(create, _serializer.FromBinary([2, .. v4[1..^4]], "CC"));
+        Assert.Equal([0, 0, 0, 0], v4[^12..^8]); // no regime spec, no quantization, no regions, no text; then replication
+        DeepEquality.AssertEqual(create, _serializer.FromBinary([2, .. v4[1..^12]], "CC"));
 
         var snapshot = new PartitionSnapshot(ProtocolSamples.DotSpec, [3, 4], false, [], [new KeyValuePair<PointId, string>(1UL, "d")]);
         byte[] snapshotV4 = _serializer.ToBinary(snapshot);
         // The spec (whose last bytes are the absent regime, quantization and regions) comes first; a version 2 writer had neither those bytes nor the last.
-        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 4;
+        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length - 12;
         Assert.Equal([0, 0, 0, 0], snapshotV4[specEnd..(specEnd + 4)]);
-        byte[] v2 = [2, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 4)..^3]]; // without market state, versions, tombstones
+        byte[] v2 = [2, .. snapshotV4[1..specEnd], .. snapshotV4[(specEnd + 12)..^3]]; // without market state, versions, tombstones
         DeepEquality.AssertEqual(snapshot, _serializer.FromBinary(v2, "ES"));
 
         // A regime collection's spec does not fit a version 2 reading.
@@ -297,7 +298,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
 
         // Version 3 ended a spec after the regime: the same bytes without the quantization (and regions) are a plain collection.
         byte[] plain = _serializer.ToBinary(new CreateCollection(ProtocolSamples.HashSpec));
-        var v3 = (CreateCollection)_serializer.FromBinary([3, .. plain[1..^3]], "CC");
+        var v3 = (CreateCollection)_serializer.FromBinary([3, .. plain[1..^11]], "CC");
         DeepEquality.AssertEqual(new CreateCollection(ProtocolSamples.HashSpec), v3);
         Assert.Null(v3.Spec.Hnsw.Quantization);
 
@@ -311,16 +312,17 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
     {
         // Version 4 ended a spec after the quantization, a catalog entry after its generation, a search request after its filter.
         byte[] plain = _serializer.ToBinary(new CreateCollection(ProtocolSamples.QuantizedSpec));
-        Assert.Equal([0, 0], plain[^2..]); // no regions, no text
-        DeepEquality.AssertEqual(new CreateCollection(ProtocolSamples.QuantizedSpec), _serializer.FromBinary([4, .. plain[1..^2]], "CC"));
+        Assert.Equal([0, 0], plain[^10..^8]); // no regions, no text; then replication
+        DeepEquality.AssertEqual(new CreateCollection(ProtocolSamples.QuantizedSpec), _serializer.FromBinary([4, .. plain[1..^10]], "CC"));
 
         var entry = new CollectionEntry(ProtocolSamples.HashSpec, [], 5);
         byte[] snapshot = _serializer.ToBinary(new CatalogSnapshot(1, 2, [entry]));
         // From the end: settings (1 byte), schema version (4), phase (1), centroid count (1), generation (8), key count (1),
-        // the spec's absent regions and text (2). Version 4 had neither the regions and text bytes nor centroids and phase.
-        Assert.Equal([0, 0, 0, 0, 0], new[] { snapshot[^18], snapshot[^17], snapshot[^16], snapshot[^7], snapshot[^6] });
-        byte[] v4 = [4, .. snapshot[1..^18], .. snapshot[^16..^7], .. snapshot[^5..]];
-        Assert.Equal(snapshot.Length - 4, v4.Length);
+        // the spec's replication (8), its absent regions and text (2). Version 4 had none of the spec's last 10 bytes, no
+        // centroids and no phase.
+        Assert.Equal([0, 0, 0, 0, 0], new[] { snapshot[^26], snapshot[^25], snapshot[^16], snapshot[^7], snapshot[^6] });
+        byte[] v4 = [4, .. snapshot[1..^26], .. snapshot[^16..^7], .. snapshot[^5..]];
+        Assert.Equal(snapshot.Length - 12, v4.Length);
         var back = (CatalogSnapshot)_serializer.FromBinary(v4, "CS");
         DeepEquality.AssertEqual(new CatalogSnapshot(1, 2, [entry]), back);
         Assert.Equal(RegionPhase.Staging, back.Collections[0].Phase);
@@ -353,7 +355,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
 
         // Version 5 ended a spec after the regions: the same bytes without the text are a plain collection.
         byte[] plain = _serializer.ToBinary(new CreateCollection(ProtocolSamples.HashSpec));
-        var v5 = (CreateCollection)_serializer.FromBinary([5, .. plain[1..^1]], "CC");
+        var v5 = (CreateCollection)_serializer.FromBinary([5, .. plain[1..^9]], "CC");
         DeepEquality.AssertEqual(new CreateCollection(ProtocolSamples.HashSpec), v5);
         Assert.Null(v5.Spec.Text);
 
@@ -385,13 +387,30 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         byte[] snapshotV7 = _serializer.ToBinary(snapshot);
         DeepEquality.AssertEqual(snapshot, _serializer.FromBinary(snapshotV7, "ES"));
         byte[] plain = _serializer.ToBinary(new PartitionSnapshot(ProtocolSamples.DotSpec, [3], false, []));
-        var old = (PartitionSnapshot)_serializer.FromBinary([6, .. plain[1..^2]], "ES");
+        int specEnd = _serializer.ToBinary(new PartitionInitialized(ProtocolSamples.DotSpec)).Length; // the spec ends with replication (8 bytes)
+        var old = (PartitionSnapshot)_serializer.FromBinary([6, .. plain[1..(specEnd - 8)], .. plain[specEnd..^2]], "ES");
         Assert.Empty(old.Versions);
         Assert.Empty(old.Tombstones);
 
         // A version 6 reading of version 7 bytes sees trailing bytes: the version decides the layout.
         v7[0] = 6;
         Assert.Throws<SerializationException>(() => _serializer.FromBinary(v7, "EU"));
+    }
+
+    [Fact]
+    public void Version_7_partitions_read_as_replica_zero_and_specs_with_one_replica()
+    {
+        var replicated = new PartitionInitialized(ProtocolSamples.HashSpec with { ReplicationFactor = 3, WriteConsistency = 2 });
+        byte[] v8 = _serializer.ToBinary(replicated);
+        Assert.Equal((3, 2), (((PartitionInitialized)_serializer.FromBinary(v8, "EI")).Spec.ReplicationFactor, ((PartitionInitialized)_serializer.FromBinary(v8, "EI")).Spec.WriteConsistency));
+        var v7 = (PartitionInitialized)_serializer.FromBinary([7, .. v8[1..^8]], "EI");
+        Assert.Equal((1, 1), (v7.Spec.ReplicationFactor, v7.Spec.WriteConsistency));
+
+        byte[] stats = _serializer.ToBinary(new GetPartitionStats(new PartitionRef("c", "k", 4, 2)));
+        Assert.Equal(2, stats[^1]);
+        Assert.Equal(new PartitionRef("c", "k", 4), ((GetPartitionStats)_serializer.FromBinary([7, .. stats[1..^1]], "GS")).Partition);
+        stats[^1] = CollectionSpec.MaxReplicationFactor;
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary(stats, "GS"));
     }
 
     [Fact]
@@ -605,6 +624,8 @@ internal static class ProtocolSamples
             ["DeletePoints/mixed"] = new DeletePoints(p3, ids),
             ["DeletePoints/empty"] = new DeletePoints(market, []),
             ["DeletePoints/versioned"] = new DeletePoints(p3, ids, v2),
+            ["GetPartitionStats/replica"] = new GetPartitionStats(p3.WithReplica(15)),
+            ["PartitionInitialized/replicated"] = new PartitionInitialized(HashSpec with { ReplicationFactor = 3, WriteConsistency = 2 }),
             ["WriteAck"] = new WriteAck(market, int.MaxValue, long.MaxValue),
             ["WriteAck/negative"] = new WriteAck(p3, -1, long.MinValue),
             ["WriteRejected"] = new WriteRejected(p3, "points[3] (id ünï 🚀): wrong dimension\nexpected 3, got 2"),

@@ -80,11 +80,16 @@ public sealed partial class VLinkNode
     {
         var settings = VLinkSettings.From(system);
         var agent = system.ActorOf(NodeAgent.Props(settings.Gather.Timeout), NodeAgent.Name);
+        var sharding = ClusterShardingSettings.Create(system);
+        var tuning = sharding.TuningParameters;
         var region = ClusterSharding.Get(system).Start(
             PartitionTypeName,
             entityId => PartitionEntity.Props(entityId, agent, settings.Partition),
-            ClusterShardingSettings.Create(system),
-            new PartitionMessageExtractor(settings.ShardCount));
+            sharding,
+            new PartitionMessageExtractor(settings.ShardCount),
+            new ReplicaAllocationStrategy(ShardAllocationStrategy.LeastShardAllocationStrategy(
+                tuning.LeastShardAllocationAbsoluteLimit, tuning.LeastShardAllocationRelativeLimit)),
+            PoisonPill.Instance);
         system.ActorOf(ClusterSingletonManager.Props(
             CatalogActor.Props(), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), CatalogActor.Name);
         var catalog = system.ActorOf(ClusterSingletonProxy.Props(

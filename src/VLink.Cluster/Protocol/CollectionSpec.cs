@@ -52,6 +52,14 @@ public sealed record RegionSpec(int TrainSize = RegionSpec.DefaultTrainSize, int
 /// For a collection searched by text: the payload fields keyword search reads and the model text is embedded with on
 /// write (null for a collection of vectors only).
 /// </param>
+/// <param name="ReplicationFactor">
+/// Copies of each partition, each its own entity and journal, kept on distinct nodes while there are enough
+/// (Qdrant's <c>replication_factor</c>); 1 to <see cref="MaxReplicationFactor"/>.
+/// </param>
+/// <param name="WriteConsistency">
+/// Replicas that must hold a write durably before it is acknowledged (Qdrant's <c>write_consistency_factor</c>);
+/// 1 to <paramref name="ReplicationFactor"/>.
+/// </param>
 public sealed record CollectionSpec(
     string Name,
     int Dimension,
@@ -62,8 +70,20 @@ public sealed record CollectionSpec(
     int FlatThreshold = CollectionSpec.DefaultFlatThreshold,
     RegimeSpec? Regime = null,
     RegionSpec? Regions = null,
-    TextSpec? Text = null)
+    TextSpec? Text = null,
+    int ReplicationFactor = 1,
+    int WriteConsistency = 1)
 {
+    /// <summary>The most replicas a partition may have.</summary>
+    public const int MaxReplicationFactor = 16;
+
+    /// <summary>A majority of <paramref name="replicationFactor"/> replicas.</summary>
+    public static int Majority(int replicationFactor) => replicationFactor / 2 + 1;
+
+    /// <summary>The replicas of partition <paramref name="partition"/> (replica 0 first).</summary>
+    public IEnumerable<PartitionRef> Replicas(PartitionRef partition) =>
+        Enumerable.Range(0, ReplicationFactor).Select(partition.WithReplica);
+
     /// <summary>Below this many points a partition scans exactly (cheaper than a graph, and exact).</summary>
     public const int DefaultFlatThreshold = 2_000;
 
@@ -91,6 +111,12 @@ public sealed record CollectionSpec(
             throw new ArgumentException($"Flat threshold {FlatThreshold} must not be negative.", nameof(FlatThreshold));
         Hnsw.Validate();
         Text?.Validate();
+        if (ReplicationFactor is < 1 or > MaxReplicationFactor)
+            throw new ArgumentException($"Replication factor {ReplicationFactor} must be between 1 and {MaxReplicationFactor}.", nameof(ReplicationFactor));
+        if (WriteConsistency < 1 || WriteConsistency > ReplicationFactor)
+            throw new ArgumentException($"Write consistency {WriteConsistency} must be between 1 and the replication factor ({ReplicationFactor}).", nameof(WriteConsistency));
+        if (ReplicationFactor > 1 && (Regime is not null || Scheme == PartitionScheme.Region))
+            throw new ArgumentException("Regime and region collections have one replica per partition.", nameof(ReplicationFactor));
         if (Regime is not null)
         {
             Regime.Validate();

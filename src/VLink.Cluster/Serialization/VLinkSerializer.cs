@@ -43,7 +43,9 @@ namespace VLink.Cluster.Serialization;
 /// without text. 7 — point versions (hybrid logical time as an int64, then the node id as an int32) end points,
 /// point records, deletes (by ids and by filter, commands and events) and payload changes (commands and events);
 /// partition snapshots end with the versions of their points and their tombstones (two lists of id and version).
-/// Older payloads read as version 0 (none) and snapshots without versions or tombstones.</para>
+/// Older payloads read as version 0 (none) and snapshots without versions or tombstones. 8 — partition references end
+/// with the replica index (unsigned LEB128), collection specs with the replication factor and the write consistency
+/// (two int32); older payloads read as replica 0 of collections with one replica.</para>
 /// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
 /// increments, each unsigned LEB128 (64-bit); a tick is its time as the zigzag LEB128 step from the previous tick's
 /// (from 0 for the first), price (double), a presence byte (bit 0 size as a double, bit 3 size as LEB128 when it is a
@@ -56,7 +58,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public const int SerializerId = 4711;
 
     /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 7;
+    public const byte FormatVersion = 8;
 
     /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
     public const byte OldestReadableVersion = 1;
@@ -219,9 +221,16 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.String(p.Collection);
         w.String(p.Key);
         w.Int64(p.Generation);
+        w.VarUInt64((ulong)p.Replica);
     }
 
-    private static PartitionRef ReadPartitionRef(Reader r) => new(r.String(), r.String(), r.Int64());
+    private static PartitionRef ReadPartitionRef(Reader r) => new(r.String(), r.String(), r.Int64(), r.Version >= 8 ? ReadReplica(r) : 0);
+
+    private static int ReadReplica(Reader r)
+    {
+        ulong replica = r.VarUInt64();
+        return replica < CollectionSpec.MaxReplicationFactor ? (int)replica : throw Reader.Damaged($"replica index {replica} is out of range");
+    }
 
     private static void WritePointId(Writer w, PointId id)
     {
@@ -331,6 +340,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
                 w.OptionalString(e.Api);
             }
         }
+        w.Int32(s.ReplicationFactor);
+        w.Int32(s.WriteConsistency);
     }
 
     private static CollectionSpec ReadCollectionSpec(Reader r)
@@ -363,6 +374,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             var embedding = r.Bool() ? new EmbeddingSpec(r.String(), r.String(), r.OptionalString(), r.OptionalString(), r.OptionalString()) : null;
             spec = spec with { Text = new TextSpec(fields, embedding) };
         }
+        if (r.Version >= 8)
+            spec = spec with { ReplicationFactor = r.Int32(), WriteConsistency = r.Int32() };
         return spec;
     }
 

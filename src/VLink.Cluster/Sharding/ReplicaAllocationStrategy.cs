@@ -1,0 +1,59 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+
+namespace VLink.Cluster.Sharding;
+
+/// <summary>
+/// Shard allocation that never places two replicas of one partition on the same node while there are enough nodes:
+/// shard <c>b#i</c> (replica i of the partitions whose base shard is <c>b</c>; <c>b</c> itself is replica 0) goes to the
+/// least loaded region holding no other shard of the family <c>b</c>, <c>b#1</c>, <c>b#2</c>…; with fewer regions
+/// than replicas, to the least loaded region holding the fewest of them. A shard whose family has no other member
+/// allocated (every collection of replication factor 1) is allocated by Akka's least-shard strategy, as before
+/// replicas, and rebalancing is that strategy's: it chooses which shards move, and every move is allocated again here,
+/// so the rule holds after rebalances and after a node leaves (its shards are allocated again, restoring the
+/// replication factor on the remaining nodes).
+/// </summary>
+public sealed class ReplicaAllocationStrategy : IShardAllocationStrategy, IActorSystemDependentAllocationStrategy
+{
+    private readonly IShardAllocationStrategy _fallback;
+
+    /// <summary>A strategy that falls back on <paramref name="fallback"/> (Akka's least-shard strategy by default).</summary>
+    public ReplicaAllocationStrategy(IShardAllocationStrategy? fallback = null) =>
+        _fallback = fallback ?? ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 5, relativeLimit: 0.1);
+
+    /// <summary>The family of a shard id: the base shard, without a <c>#replica</c> suffix.</summary>
+    public static string FamilyOf(string shardId)
+    {
+        int hash = shardId.IndexOf('#');
+        return hash < 0 ? shardId : shardId[..hash];
+    }
+
+    /// <inheritdoc />
+    public void Start(ActorSystem system)
+    {
+        if (_fallback is IActorSystemDependentAllocationStrategy dependent) dependent.Start(system);
+    }
+
+    /// <inheritdoc />
+    public Task<IActorRef> AllocateShard(IActorRef requester, string shardId, IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations)
+    {
+        ArgumentNullException.ThrowIfNull(currentShardAllocations);
+        string family = FamilyOf(shardId);
+        int Siblings(IImmutableList<string> shards) => shards.Count(s => s != shardId && FamilyOf(s) == family);
+        if (currentShardAllocations.Count == 0 || currentShardAllocations.Values.All(shards => Siblings(shards) == 0))
+            return _fallback.AllocateShard(requester, shardId, currentShardAllocations);
+        // Fewest siblings first (none while there are enough regions), then least loaded; the path breaks ties so
+        // every coordinator incarnation decides alike.
+        var chosen = currentShardAllocations
+            .OrderBy(r => Siblings(r.Value))
+            .ThenBy(r => r.Value.Count)
+            .ThenBy(r => r.Key.Path.ToString(), StringComparer.Ordinal)
+            .First().Key;
+        return Task.FromResult(chosen);
+    }
+
+    /// <inheritdoc />
+    public Task<IImmutableSet<string>> Rebalance(IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations, IImmutableSet<string> rebalanceInProgress) =>
+        _fallback.Rebalance(currentShardAllocations, rebalanceInProgress);
+}

@@ -1,0 +1,123 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster;
+using VLink.Cluster.Partitions;
+using VLink.Cluster.Protocol;
+using VLink.Cluster.Sharding;
+using VLink.Core.Hnsw;
+using VLink.Core.Vectors;
+
+namespace VLink.Cluster.Tests;
+
+/// <summary>Replica names, their shards, and a placement that keeps the replicas of one partition on distinct nodes.</summary>
+public sealed class ReplicaPlacementTests : Akka.TestKit.Xunit2.TestKit
+{
+    // ---- Names ----
+
+    [Fact]
+    public void Replica_zero_keeps_the_names_partitions_had_and_other_replicas_get_their_own()
+    {
+        var primary = new PartitionRef("docs", "p3", 7);
+        Assert.Equal("docs@7/p3", primary.EntityId);
+        Assert.Equal("partition-docs@7/p3", primary.PersistenceId);
+
+        var second = primary.WithReplica(2);
+        Assert.Equal("docs@7#2/p3", second.EntityId);
+        Assert.Equal("partition-docs@7#2/p3", second.PersistenceId);
+        Assert.Equal(primary, second.Primary());
+        Assert.Equal(second, PartitionRef.FromEntityId(second.EntityId));
+        Assert.Equal(primary, PartitionRef.FromEntityId(primary.EntityId));
+
+        // A key may hold '#' and '/': only a '#' between the generation and the first '/' names a replica.
+        var odd = new PartitionRef("m", "a#1/b", 2, 1);
+        Assert.Equal(odd, PartitionRef.FromEntityId(odd.EntityId));
+        Assert.Equal(0, PartitionRef.FromEntityId("m@2/a#1").Replica);
+
+        Assert.Throws<ArgumentException>(() => PartitionRef.FromEntityId("docs@7#0/p3"));
+        Assert.Throws<ArgumentException>(() => PartitionRef.FromEntityId("docs@7#x/p3"));
+        Assert.Throws<ArgumentException>(() => PartitionRef.FromEntityId("docs@#1/p3"));
+    }
+
+    [Fact]
+    public void The_replicas_of_a_partition_share_a_base_shard_and_replica_zero_keeps_its_shard()
+    {
+        var extractor = new PartitionMessageExtractor(64);
+        var primary = new PartitionRef("docs", "p3", 7);
+        string shard = extractor.ShardOf(primary);
+        Assert.Equal(shard, extractor.ShardOf(primary.EntityId));
+        Assert.Equal((StableHash.Of("docs@7/p3") % 64).ToString(System.Globalization.CultureInfo.InvariantCulture), shard);
+        Assert.Equal(shard + "#1", extractor.ShardOf(primary.WithReplica(1)));
+        Assert.Equal(shard + "#2", extractor.ShardId(primary.WithReplica(2).EntityId));
+        Assert.Equal(shard + "#1", extractor.ShardId(new GetPartitionStats(primary.WithReplica(1))));
+        Assert.Equal(shard, ReplicaAllocationStrategy.FamilyOf(shard + "#2"));
+    }
+
+    [Fact]
+    public void A_spec_has_one_replica_by_default_and_refuses_impossible_replication()
+    {
+        var spec = new CollectionSpec("r", 2, DistanceMetric.Dot, PartitionScheme.Hash, 2, HnswOptions.Default);
+        Assert.Equal((1, 1), (spec.ReplicationFactor, spec.WriteConsistency));
+        (spec with { ReplicationFactor = 3, WriteConsistency = 2 }).Validate();
+        Assert.Equal(["r@1/p0", "r@1#1/p0", "r@1#2/p0"], (spec with { ReplicationFactor = 3 }).Replicas(new PartitionRef("r", "p0", 1)).Select(p => p.EntityId));
+        Assert.Equal(2, CollectionSpec.Majority(3));
+        Assert.Equal(2, CollectionSpec.Majority(2));
+        Assert.Equal("ReplicationFactor", Assert.Throws<ArgumentException>(() => (spec with { ReplicationFactor = 0 }).Validate()).ParamName);
+        Assert.Equal("ReplicationFactor", Assert.Throws<ArgumentException>(() => (spec with { ReplicationFactor = 17 }).Validate()).ParamName);
+        Assert.Equal("WriteConsistency", Assert.Throws<ArgumentException>(() => (spec with { ReplicationFactor = 2, WriteConsistency = 3 }).Validate()).ParamName);
+        Assert.Equal("WriteConsistency", Assert.Throws<ArgumentException>(() => (spec with { WriteConsistency = 0 }).Validate()).ParamName);
+    }
+
+    // ---- The allocation strategy ----
+
+    private static IImmutableDictionary<IActorRef, IImmutableList<string>> Allocations(params (IActorRef Region, string[] Shards)[] regions) =>
+        regions.ToImmutableDictionary(r => r.Region, r => (IImmutableList<string>)r.Shards.ToImmutableList());
+
+    [Fact]
+    public async Task A_replica_shard_goes_to_the_least_loaded_node_without_a_sibling()
+    {
+        var (a, b, c) = (CreateTestProbe().Ref, CreateTestProbe().Ref, CreateTestProbe().Ref);
+        var strategy = new ReplicaAllocationStrategy();
+
+        // c is the least loaded, but holds 5#2: 5#1 goes to b, the least loaded of the others.
+        var current = Allocations((a, ["5", "1", "2", "3"]), (b, ["4", "6"]), (c, ["5#2"]));
+        Assert.Equal(b, await strategy.AllocateShard(a, "5#1", current));
+        // Replica 0 avoids its replicas too.
+        Assert.Equal(b, await strategy.AllocateShard(a, "5", Allocations((a, ["5#1"]), (b, ["1", "2"]), (c, ["5#2"]))));
+        // Fewer nodes than replicas: the fewest siblings, then the least loaded.
+        Assert.Equal(a, await strategy.AllocateShard(a, "5#2", Allocations((a, ["5", "1"]), (b, ["5#1", "2", "3"]), (c, ["5#3", "5#4"]))));
+    }
+
+    // ---- On a real cluster ----
+
+    [Fact]
+    public async Task On_three_nodes_the_two_replicas_of_every_partition_live_on_different_nodes()
+    {
+        await using var cluster = await TestCluster.StartAsync(3);
+        var node = cluster.Node(0);
+        var spec = new CollectionSpec("placed", 2, DistanceMetric.Euclidean, PartitionScheme.Hash, 12, HnswOptions.Default, ReplicationFactor: 2, WriteConsistency: 2);
+        await node.ChangeCatalogAsync(new CreateCollection(spec));
+        var entry = (await node.CatalogAsync()).Find("placed")!;
+        Assert.Equal(2, entry.Spec.ReplicationFactor);
+
+        // Wake every replica of every partition (a stats query starts an entity wherever its shard is allocated).
+        var replicas = entry.Partitions().SelectMany(spec.Replicas).ToList();
+        await Task.WhenAll(replicas.Select(p => node.Partitions.Ask<PartitionStats>(new GetPartitionStats(p), TimeSpan.FromSeconds(10))));
+
+        var where = await Eventually.Async(async () =>
+        {
+            var found = new Dictionary<string, Address>();
+            foreach (var n in cluster.Running)
+            {
+                var local = await n.Agent.Ask<NodeAgent.LocalPartitions>(NodeAgent.ListPartitions.Instance, TimeSpan.FromSeconds(3));
+                foreach (var p in local.Partitions.Where(p => p.Collection == "placed"))
+                    found[p.EntityId] = Akka.Cluster.Cluster.Get(n.System).SelfAddress;
+            }
+            return found;
+        }, found => found.Count == replicas.Count, TimeSpan.FromSeconds(10));
+        Assert.Equal(replicas.Count, where.Count);
+        foreach (var partition in entry.Partitions())
+            Assert.NotEqual(where[partition.EntityId], where[partition.WithReplica(1).EntityId]);
+        // Both replicas of a partition on distinct nodes, and the shards spread over all three.
+        Assert.Equal(3, where.Values.Distinct().Count());
+    }
+}
