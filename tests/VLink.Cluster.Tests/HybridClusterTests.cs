@@ -13,7 +13,7 @@ namespace VLink.Cluster.Tests;
 /// as fusing, in one place, the rankings of the same partitions held together — and vector-only search is the
 /// brute-force top-k.
 /// </summary>
-public sealed class HybridClusterTests : IAsyncLifetime
+public sealed class HybridClusterTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Partitions = 6;
     private static readonly string[] Words =
@@ -95,5 +95,44 @@ public sealed class HybridClusterTests : IAsyncLifetime
         Assert.True(textOnly.Complete);
         Assert.Equal(Reference(request with { Vector = null }).Select(h => h.Id), textOnly.Hits.Select(h => h.Id));
         Assert.DoesNotContain(textOnly.Hits, h => h.MatchedBy.HasFlag(HybridMethods.Semantic));
+    }
+
+    /// <summary>Latency figures (printed, not asserted): 300 hybrid queries on one node holding the same six partitions.</summary>
+    [Fact]
+    public async Task Hybrid_query_latency_on_one_node()
+    {
+        await using var single = await TestCluster.StartAsync(1);
+        await single.Node(0).ChangeCatalogAsync(new CreateCollection(Spec));
+        foreach (var chunk in _points.Chunk(100)) await single.Node(0).UpsertAsync("kb", chunk);
+        var times = await MeasureAsync(single, 1);
+        output.WriteLine($"hybrid k=10 on 1 node, 6 partitions, 400 points: p50 {times[150]:F2} ms, p99 {times[296]:F2} ms");
+    }
+
+    /// <summary>Latency figures (printed, not asserted): 300 hybrid queries through the three nodes in turn.</summary>
+    [Fact]
+    public async Task Hybrid_query_latency_on_three_nodes()
+    {
+        var times = await MeasureAsync(_cluster, 3);
+        output.WriteLine($"hybrid k=10 on 3 nodes, 6 partitions, 400 points: p50 {times[150]:F2} ms, p99 {times[296]:F2} ms");
+    }
+
+    private static async Task<List<double>> MeasureAsync(TestCluster cluster, int nodes)
+    {
+        var rng = new Random(5);
+        var _cluster = cluster;
+        var request = new HybridRequest("password token", new float[8], HybridMethods.All, 10, 50);
+        await Eventually.Async(() => _cluster.Node(0).Gather.HybridSearchAsync("kb", request with { Vector = [1, 0, 0, 0, 0, 0, 0, 0] }), r => r.Complete, TimeSpan.FromSeconds(20));
+        var times = new List<double>();
+        for (int i = 0; i < 320; i++)
+        {
+            var vector = Enumerable.Range(0, 8).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            string text = $"{Words[rng.Next(Words.Length)]} {Words[rng.Next(Words.Length)]}";
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var result = await _cluster.Node(i % nodes).Gather.HybridSearchAsync("kb", request with { Query = text, Vector = vector });
+            if (i >= 20) times.Add(clock.Elapsed.TotalMilliseconds); // the first 20 warm up
+            Assert.True(result.Complete);
+        }
+        times.Sort();
+        return times;
     }
 }

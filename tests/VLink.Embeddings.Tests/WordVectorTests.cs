@@ -89,9 +89,9 @@ public sealed class WordVectorTests : IDisposable
         var provider = new SifEmbeddingProvider(WordVectors.Load(buffer.ToArray()));
         Assert.Equal("default", provider.Name);
         Assert.StartsWith("glove-6b-100d-sif@", provider.ModelId);
-        // Hand-computed: H = ln 3 + 0.5772; p(rank r from 1) = 1/(r·H); weight = a/(a + p), a = 1e-3.
+        // Hand-computed: H = ln 3 + 0.5772; p(rank r from 1) = 1/(r·H); weight = a/(a + p), a = 1e-4.
         double h = Math.Log(3) + 0.5772156649;
-        float w(int r) => (float)(1e-3 / (1e-3 + 1.0 / (r * h)));
+        float w(int r) => (float)(1e-4 / (1e-4 + 1.0 / (r * h)));
         var v = provider.Embed("The login, the OAuth2!");
         // "oauth2" is unknown and splits into "oauth" (known) and "2" (unknown).
         var expected = new[] { 2 * w(1), w(2), w(3) };
