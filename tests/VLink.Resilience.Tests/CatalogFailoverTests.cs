@@ -26,8 +26,8 @@ public sealed class CatalogFailoverTests(ITestOutputHelper output)
         await Rest.CreateCollectionAsync(admin, cluster.Url(2), "dropped-after", Dimension, 2);
         await Rest.CreateCollectionAsync(admin, cluster.Url(0), "dropped-before", Dimension, 1);
         await Rest.Ok(await admin.DeleteAsync($"{cluster.Url(2)}/collections/dropped-before"));
-        await Rest.Ok(await UpsertAsync(admin, cluster.Url(1), "kept", 0, 300), cluster.Logs);
-        await Rest.Ok(await UpsertAsync(admin, cluster.Url(2), "dropped-after", 0, 50), cluster.Logs);
+        await Rest.AcknowledgedAsync(() => UpsertAsync(admin, cluster.Url(1), "kept", 0, 300), cluster.Logs);
+        await Rest.AcknowledgedAsync(() => UpsertAsync(admin, cluster.Url(2), "dropped-after", 0, 50), cluster.Logs);
         var keptBefore = await Rest.ScrollAllAsync(admin, cluster.Url(0), "kept");
         var singleton = (await Rest.Ok(await admin.GetAsync($"{cluster.Url(0)}/cluster/singleton")))["result"]!;
         long termBefore = (long)singleton["term"]!;

@@ -17,7 +17,7 @@ public sealed class LoadTests(ITestOutputHelper output)
     private const int Partitions = 6;
     private const int Points = 6000;
     private const int Clients = 4;
-    private static readonly TimeSpan Duration = TimeSpan.FromSeconds(24);
+    private static readonly TimeSpan Duration = TimeSpan.FromSeconds(20);
 
     [PostgresFact]
     public async Task Mixed_load_runs_without_errors_in_bounded_memory()
@@ -26,7 +26,7 @@ public sealed class LoadTests(ITestOutputHelper output)
         await using var cluster = await LocalCluster.StartAsync(3, database.ConnectionString);
         await Rest.CreateCollectionAsync(cluster.Admin, cluster.Url(0), Collection, Dimension, Partitions, "Cosine");
         for (int b = 0; b < Points; b += 1000)
-            await Rest.Ok(await cluster.Admin.PutAsync($"{cluster.Url(b / 1000 % 3)}/collections/{Collection}/points", Rest.Json(Batch(b, 1000, 0))));
+            await Rest.AcknowledgedAsync(() => cluster.Admin.PutAsync($"{cluster.Url(b / 1000 % 3)}/collections/{Collection}/points", Rest.Json(Batch(b, 1000, 0))), cluster.Logs);
 
         var searches = new Latencies();
         var upserts = new Latencies();

@@ -22,6 +22,23 @@ public static class Rest
         return JsonNode.Parse(text)!.AsObject();
     }
 
+    /// <summary>
+    /// The body of a write's 200 answer, sending it again while the answer is 503 (a cold partition, or a busy machine,
+    /// may miss the ask timeout; writes are idempotent, and a client would retry). Any other answer fails the test.
+    /// For setting up data, not for the scenarios' own writes.
+    /// </summary>
+    public static async Task<JsonObject> AcknowledgedAsync(Func<Task<HttpResponseMessage>> send, Func<string>? context = null)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            var response = await send();
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline) return await Ok(response, context);
+            response.Dispose();
+            await Task.Delay(500);
+        }
+    }
+
     public static async Task CreateCollectionAsync(HttpClient client, string url, string name, int dimension, int partitions, string distance = "Euclid") =>
         await Ok(await client.PutAsync($"{url}/collections/{name}", Json(new JsonObject
         {

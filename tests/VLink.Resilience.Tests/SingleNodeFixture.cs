@@ -30,7 +30,7 @@ public sealed class SingleNodeFixture : IAsyncLifetime
                 ["vector"] = Rest.Array(Rest.VectorOf(id, Dimension)),
                 ["payload"] = new System.Text.Json.Nodes.JsonObject { ["n"] = id, ["city"] = id % 2 == 0 ? "Berlin" : "Lisbon" },
             });
-        await Rest.Ok(await Cluster.Admin.PutAsync($"{Url}/collections/{Target}/points", Rest.Json(new System.Text.Json.Nodes.JsonObject { ["points"] = points })));
+        await Rest.AcknowledgedAsync(() => Cluster.Admin.PutAsync($"{Url}/collections/{Target}/points", Rest.Json(new System.Text.Json.Nodes.JsonObject { ["points"] = points })), Cluster.Logs);
     }
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
