@@ -145,8 +145,8 @@ public sealed class LocalCluster : IAsyncDisposable
 public static class Poll
 {
     /// <summary>
-    /// Calls <paramref name="probe"/> until it returns a value (not null) and returns it; a probe that throws an HTTP
-    /// or timeout error counts as not yet. Fails with <paramref name="what"/> and the last error after <paramref name="timeout"/>.
+    /// Calls <paramref name="probe"/> until it returns a value (not null) and returns it; a probe that throws an HTTP,
+    /// timeout or assertion error (such as <see cref="Rest.Ok"/> on a 503) counts as not yet. Fails with <paramref name="what"/> and the last error after <paramref name="timeout"/>.
     /// </summary>
     public static async Task<T> UntilAsync<T>(string what, TimeSpan timeout, Func<Task<T?>> probe, Func<string>? context = null)
         where T : class
@@ -160,8 +160,10 @@ public static class Poll
                 if (await probe() is { } value) return value;
                 last = "not yet";
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or TimeoutException or System.Text.Json.JsonException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or TimeoutException or System.Text.Json.JsonException
+                or Xunit.Sdk.XunitException)
             {
+                // An answer that is not yet the wanted one (a 503 while partitions recover) is "not yet", too.
                 last = e.Message;
             }
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited {timeout.TotalSeconds:0} s for: {what}; last: {last}\n{context?.Invoke()}");
