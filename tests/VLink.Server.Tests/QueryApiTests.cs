@@ -106,7 +106,7 @@ public sealed class QueryApiTests(ServerFixture server)
     [InlineData("query", """{"query":{"something":1}}""", "query")]
     [InlineData("query", """{"query":true}""", "query")]
     [InlineData("query", """{"query":{"nearest":{"text":"hello","model":"m"}}}""", "query.nearest")]
-    [InlineData("query", """{"query":[1,0],"prefetch":[{"query":[1,0]}]}""", "prefetch")]
+    [InlineData("query", """{"query":[1,0],"prefetch":[{"query":[1,0]}]}""", "query")] // prefetch needs {"fusion": "rrf"}
     [InlineData("query", """{"query":[1,0],"using":"dense"}""", "using")]
     [InlineData("query", """{"query":[1,0],"lookup_from":{"collection":"x"}}""", "lookup_from")]
     [InlineData("query", """{"query":[1,0],"limit":0}""", "limit")]

@@ -286,4 +286,51 @@ public sealed class TextCollectionTests : IAsyncLifetime
         var none = await client.PostAsJsonAsync("/collections/kb/search/text", new JsonObject { ["limit"] = 3 });
         Assert.Equal("query", (await ProblemAsync(none, HttpStatusCode.BadRequest))["field"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task Query_fuses_prefetches_with_rrf()
+    {
+        var client = _node!.ClientWith(null);
+        await ResultAsync(await client.PutAsJsonAsync("/collections/fuse", new JsonObject
+        {
+            ["vectors"] = new JsonObject { ["size"] = 4, ["distance"] = "Cosine" },
+        }));
+        float[][] vectors = [[1, 0, 0, 0], [0, 1, 0, 0], [0.7f, 0.7f, 0, 0], [0, 0, 1, 0]];
+        await ResultAsync(await client.PutAsJsonAsync("/collections/fuse/points", new JsonObject
+        {
+            ["points"] = new JsonArray([.. vectors.Select((v, i) => (JsonNode)new JsonObject
+            {
+                ["id"] = i + 1,
+                ["vector"] = new JsonArray([.. v.Select(x => (JsonNode)x)]),
+                ["payload"] = new JsonObject { ["n"] = i + 1 },
+            })]),
+        }));
+        var answer = await ResultAsync(await client.PostAsJsonAsync("/collections/fuse/points/query", new JsonObject
+        {
+            ["prefetch"] = new JsonArray(
+                new JsonObject { ["query"] = new JsonArray(1, 0, 0, 0), ["limit"] = 3 },   // 1, 3, then 2 (ties with 4 at 90°, smaller id)
+                new JsonObject { ["query"] = new JsonArray(0, 1, 0, 0), ["limit"] = 2 }),  // 2, 3
+            ["query"] = new JsonObject { ["fusion"] = "rrf" },
+            ["with_payload"] = true,
+        }));
+        var points = answer["points"]!.AsArray();
+        // 2: 1/63 + 1/61; 3: 1/62 + 1/62; 1: 1/61.
+        Assert.Equal([2UL, 3UL, 1UL], points.Select(p => p!["id"]!.GetValue<ulong>()));
+        Assert.Equal(1.0 / 63 + 1.0 / 61, points[0]!["score"]!.GetValue<double>(), 12);
+        Assert.Equal(2.0 / 62, points[1]!["score"]!.GetValue<double>(), 12);
+        Assert.Equal(3, points[1]!["payload"]!["n"]!.GetValue<int>());
+
+        var dbsf = await client.PostAsJsonAsync("/collections/fuse/points/query", new JsonObject
+        {
+            ["prefetch"] = new JsonObject { ["query"] = new JsonArray(1, 0, 0, 0) },
+            ["query"] = new JsonObject { ["fusion"] = "dbsf" },
+        });
+        Assert.Equal("query.fusion", (await ProblemAsync(dbsf, HttpStatusCode.BadRequest))["field"]!.GetValue<string>());
+        var nested = await client.PostAsJsonAsync("/collections/fuse/points/query", new JsonObject
+        {
+            ["prefetch"] = new JsonArray(new JsonObject { ["query"] = new JsonArray(1, 0, 0, 0), ["prefetch"] = new JsonObject() }),
+            ["query"] = new JsonObject { ["fusion"] = "rrf" },
+        });
+        Assert.Equal("prefetch[0].prefetch", (await ProblemAsync(nested, HttpStatusCode.BadRequest))["field"]!.GetValue<string>());
+    }
 }

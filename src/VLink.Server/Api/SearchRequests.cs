@@ -34,7 +34,11 @@ public sealed record SearchQuery(
     PayloadSelector Payload,
     bool WithVector,
     PointId? Exclude = null,
-    int? Probes = null);
+    int? Probes = null)
+{
+    /// <summary>For a fusion query (<c>"query": {"fusion": "rrf"}</c>): the prefetch searches whose rankings are fused; null otherwise.</summary>
+    public IReadOnlyList<SearchQuery>? Prefetch { get; init; }
+}
 
 /// <summary>The scored points of one search and what the answer knows about its own completeness.</summary>
 /// <param name="Points">Qdrant's scored points: <c>{"id", "version", "score", "payload", "vector"}</c>, best first.</param>
@@ -74,7 +78,8 @@ public static class SearchRequests
         ArgumentNullException.ThrowIfNull(node);
         if (root.ValueKind != JsonValueKind.Object) throw ApiException.BadField(prefix.Length == 0 ? "body" : prefix, "expected an object");
         var spec = entry.Spec;
-        RequestJson.Unsupported(root, "prefetch", RequestJson.Field(prefix, "prefetch"), "prefetch (multi-stage and hybrid queries) is not supported");
+        if (RequestJson.TryGet(root, "prefetch", out var prefetch) && prefetch.ValueKind != JsonValueKind.Null)
+            return await ParseFusionAsync(root, prefix, prefetch, entry, node).ConfigureAwait(false);
         RequestJson.Unsupported(root, "using", RequestJson.Field(prefix, "using"), "named vectors are not supported: a collection has one unnamed vector");
         RequestJson.Unsupported(root, "lookup_from", RequestJson.Field(prefix, "lookup_from"), "lookup_from (vectors of another collection) is not supported");
         string queryPath = RequestJson.Field(prefix, "query");
@@ -114,6 +119,33 @@ public static class SearchRequests
         return ParseCommon(root, prefix, vector, exclude);
     }
 
+    /// <summary>
+    /// Qdrant's hybrid query: <c>prefetch</c> (one search or a list; each a query with its own <c>query</c>, <c>filter</c>,
+    /// <c>limit</c> (default 10), <c>params</c>) and <c>"query": {"fusion": "rrf"}</c>: the prefetches' rankings fused
+    /// with Reciprocal Rank Fusion (k = 60). Nested prefetches and other fusions are refused.
+    /// </summary>
+    private static async Task<SearchQuery> ParseFusionAsync(JsonElement root, string prefix, JsonElement prefetch, CollectionEntry entry, VLinkNode node)
+    {
+        string queryPath = RequestJson.Field(prefix, "query");
+        if (!RequestJson.TryGet(root, "query", out var query) || query.ValueKind != JsonValueKind.Object
+            || !RequestJson.TryGet(query, "fusion", out var fusion) || fusion.ValueKind != JsonValueKind.String)
+            throw ApiException.BadField(queryPath, "with prefetch, expected {\"fusion\": \"rrf\"} (re-scoring prefetched points is not supported)");
+        if (fusion.GetString() != "rrf") throw ApiException.BadField(queryPath + ".fusion", "only \"rrf\" is supported");
+        string prefetchPath = RequestJson.Field(prefix, "prefetch");
+        var items = prefetch.ValueKind == JsonValueKind.Array ? [.. prefetch.EnumerateArray()] : new List<JsonElement> { prefetch };
+        if (items.Count is 0 or > MaxBatch) throw ApiException.BadField(prefetchPath, $"expected 1-{MaxBatch} prefetch searches");
+        var searches = new List<SearchQuery>();
+        for (int i = 0; i < items.Count; i++)
+        {
+            string path = prefetch.ValueKind == JsonValueKind.Array ? string.Create(CultureInfo.InvariantCulture, $"{prefetchPath}[{i}]") : prefetchPath;
+            if (items[i].ValueKind == JsonValueKind.Object && RequestJson.TryGet(items[i], "prefetch", out _))
+                throw ApiException.BadField(path + ".prefetch", "nested prefetch is not supported");
+            searches.Add(await ParseQueryAsync(items[i], path, entry, node).ConfigureAwait(false));
+        }
+        var common = ParseCommon(root, prefix, searches[0].Vector, exclude: null);
+        return common with { Prefetch = searches };
+    }
+
     /// <summary>Reads the <c>searches</c> array of a batch request, each item with <paramref name="parse"/>.</summary>
     public static async Task<List<SearchQuery>> ParseBatchAsync(JsonElement root, Func<JsonElement, string, Task<SearchQuery>> parse)
     {
@@ -139,27 +171,7 @@ public static class SearchRequests
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(queries);
         if (queries.Count == 0) return [];
-        string name = entry.Spec.Name;
-        static int K(SearchQuery q) => q.Limit + q.Offset + (q.Exclude is null ? 0 : 1);
-        var first = queries[0];
-        bool together = queries.Count > 1 && queries.All(q => q.Filter is null && K(q) == K(first) && q.Ef == first.Ef && q.Exact == first.Exact && q.Probes == first.Probes);
-        GlobalSearchResult[] results = together
-            ? await node.Gather.SearchBatchAsync(name, [.. queries.Select(q => q.Vector)], K(first), first.Ef, first.Exact, cancellationToken, first.Probes).ConfigureAwait(false)
-            : await Task.WhenAll(queries.Select(q => node.Gather.SearchAsync(name, q.Vector, K(q), q.Ef, q.Exact, cancellationToken, q.Filter, q.Probes))).ConfigureAwait(false);
-
-        var metric = entry.Spec.Metric;
-        var hits = new List<(PointId Id, double Score)>[queries.Count];
-        for (int i = 0; i < queries.Count; i++)
-        {
-            var q = queries[i];
-            hits[i] = [.. results[i].Hits
-                .Where(h => q.Exclude is not { } excluded || h.Id != excluded)
-                .Skip(q.Offset)
-                .Take(q.Limit)
-                .Select(h => (h.Id, Score: PointEndpoints.Score(metric, h.Distance)))
-                // Qdrant keeps scores at least the threshold for similarities, at most it for distances.
-                .Where(h => q.ScoreThreshold is not { } t || (metric == DistanceMetric.Euclidean ? h.Score <= t : h.Score >= t))];
-        }
+        var (hits, complete, missing) = await RankAsync(node, entry, queries, cancellationToken).ConfigureAwait(false);
 
         // One read of the points any answer shows with payload or vector.
         var shown = Enumerable.Range(0, queries.Count).Where(i => queries[i].Payload.Wanted || queries[i].WithVector).ToList();
@@ -184,9 +196,67 @@ public static class SearchRequests
                     ["vector"] = q.WithVector && record?.Vector is { } v ? PointJson.VectorNode(v) : null,
                 });
             }
-            answers[i] = new SearchAnswer(points, results[i].Complete, results[i].MissingPartitions);
+            answers[i] = new SearchAnswer(points, complete[i], missing[i]);
         }
         return answers;
+    }
+
+    /// <summary>
+    /// The ranked (id, score) lists of searches, with completeness: plain searches through the gather engine; fusion
+    /// queries by fusing their prefetches' rankings (RRF, k = 60; score = the fused score).
+    /// </summary>
+    private static async Task<(List<(PointId Id, double Score)>[] Hits, bool[] Complete, IReadOnlyList<string>[] Missing)> RankAsync(
+        VLinkNode node, CollectionEntry entry, IReadOnlyList<SearchQuery> queries, CancellationToken cancellationToken)
+    {
+        var hitsAll = new List<(PointId Id, double Score)>[queries.Count];
+        var completeAll = new bool[queries.Count];
+        var missingAll = new IReadOnlyList<string>[queries.Count];
+        var plain = Enumerable.Range(0, queries.Count).Where(i => queries[i].Prefetch is null).ToList();
+        if (plain.Count > 0)
+        {
+            var answered = await RankPlainAsync(node, entry, [.. plain.Select(i => queries[i])], cancellationToken).ConfigureAwait(false);
+            for (int j = 0; j < plain.Count; j++)
+                (hitsAll[plain[j]], completeAll[plain[j]], missingAll[plain[j]]) = (answered.Hits[j], answered.Complete[j], answered.Missing[j]);
+        }
+        foreach (int i in Enumerable.Range(0, queries.Count).Where(i => queries[i].Prefetch is not null))
+        {
+            var q = queries[i];
+            var sub = await RankPlainAsync(node, entry, q.Prefetch!, cancellationToken).ConfigureAwait(false);
+            var rankings = sub.Hits.Select(list => new Core.Hybrid.MethodRanking(Core.Hybrid.HybridMethods.None, [.. list.Select(h => new Core.Hybrid.ScoredPoint(h.Id, h.Score))]));
+            var fused = Core.Hybrid.Rrf.Fuse(rankings, null, q.Limit + q.Offset);
+            hitsAll[i] = [.. fused.Skip(q.Offset).Take(q.Limit).Select(h => (h.Id, h.Score)).Where(h => q.ScoreThreshold is not { } t || h.Score >= t)];
+            completeAll[i] = sub.Complete.All(c => c);
+            missingAll[i] = [.. sub.Missing.SelectMany(m => m).Distinct()];
+        }
+        return (hitsAll, completeAll, missingAll);
+    }
+
+    private static async Task<(List<(PointId Id, double Score)>[] Hits, bool[] Complete, IReadOnlyList<string>[] Missing)> RankPlainAsync(
+        VLinkNode node, CollectionEntry entry, IReadOnlyList<SearchQuery> queries, CancellationToken cancellationToken)
+    {
+        string name = entry.Spec.Name;
+        static int K(SearchQuery q) => q.Limit + q.Offset + (q.Exclude is null ? 0 : 1);
+        var first = queries[0];
+        bool together = queries.Count > 1 && queries.All(q => q.Filter is null && K(q) == K(first) && q.Ef == first.Ef && q.Exact == first.Exact && q.Probes == first.Probes);
+        GlobalSearchResult[] results = together
+            ? await node.Gather.SearchBatchAsync(name, [.. queries.Select(q => q.Vector)], K(first), first.Ef, first.Exact, cancellationToken, first.Probes).ConfigureAwait(false)
+            : await Task.WhenAll(queries.Select(q => node.Gather.SearchAsync(name, q.Vector, K(q), q.Ef, q.Exact, cancellationToken, q.Filter, q.Probes))).ConfigureAwait(false);
+
+        var metric = entry.Spec.Metric;
+        var hits = new List<(PointId Id, double Score)>[queries.Count];
+        for (int i = 0; i < queries.Count; i++)
+        {
+            var q = queries[i];
+            hits[i] = [.. results[i].Hits
+                .Where(h => q.Exclude is not { } excluded || h.Id != excluded)
+                .Skip(q.Offset)
+                .Take(q.Limit)
+                .Select(h => (h.Id, Score: PointEndpoints.Score(metric, h.Distance)))
+                // Qdrant keeps scores at least the threshold for similarities, at most it for distances.
+                .Where(h => q.ScoreThreshold is not { } t || (metric == DistanceMetric.Euclidean ? h.Score <= t : h.Score >= t))];
+        }
+
+        return (hits, [.. results.Select(r => r.Complete)], [.. results.Select(r => r.MissingPartitions)]);
     }
 
     /// <summary>The envelope's completeness fields of several answers: complete when all are, the union of the missing.</summary>
