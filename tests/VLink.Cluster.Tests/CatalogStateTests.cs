@@ -14,7 +14,7 @@ public sealed class CatalogStateTests
         new(name, 16, DistanceMetric.Euclidean, PartitionScheme.Key, 0, HnswOptions.Default);
 
     /// <summary>Decides a command and, when it is a change, applies it as the next entry of the current term.</summary>
-    private static CatalogState Commit(CatalogState state, ICatalogCommand command)
+    internal static CatalogState Commit(CatalogState state, ICatalogCommand command)
     {
         var (change, error) = state.Decide(command);
         Assert.Null(error);

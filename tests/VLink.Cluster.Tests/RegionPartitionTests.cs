@@ -21,13 +21,7 @@ public sealed class RegionPartitionTests
         name, Dim, DistanceMetric.Euclidean, PartitionScheme.Region, Regions,
         new HnswOptions { M = 12, EfConstruction = 100, EfSearch = 64 }, FlatThreshold: 100, Regions: new RegionSpec(trainSize, probes));
 
-    private static CatalogState Commit(CatalogState state, ICatalogCommand command)
-    {
-        var (change, error) = state.Decide(command);
-        Assert.Null(error);
-        Assert.NotNull(change);
-        return state.Apply(new CatalogEntryAppended(state.Term, state.Index + 1, change));
-    }
+    private static CatalogState Commit(CatalogState state, ICatalogCommand command) => CatalogStateTests.Commit(state, command);
 
     [Fact]
     public void The_catalog_fixes_centroids_once_and_then_switches_searches_from_staging_to_regions()
