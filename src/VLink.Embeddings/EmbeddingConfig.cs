@@ -85,6 +85,19 @@ public sealed class EmbeddingProviders(string dataDirectory, string? defaultMode
                 var api = config.Api == "openai" ? HttpEmbeddingApi.OpenAI : HttpEmbeddingApi.Ollama;
                 string? key = Environment.GetEnvironmentVariable("VLINK_EMBEDDING_API_KEY");
                 return await HttpEmbeddingProvider.CreateAsync(_http, new Uri(config.Url!), api, config.Model!, key, config.Dimension, cancellationToken).ConfigureAwait(false);
+            case "onnx":
+                string folder = Path.IsPathRooted(config.Model!) ? config.Model! : Path.Combine(DataDirectory, config.Model!);
+                return await Task.Run<IEmbeddingProvider>(() =>
+                {
+                    try
+                    {
+                        return OnnxEmbeddingProvider.Load(folder);
+                    }
+                    catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or ArgumentException)
+                    {
+                        throw new InvalidDataException($"The ONNX model in {folder} does not load: {e.Message}", e);
+                    }
+                }, cancellationToken).ConfigureAwait(false);
             default:
                 throw new NotSupportedException($"Embedding provider '{config.Provider}' is not available in this build.");
         }
