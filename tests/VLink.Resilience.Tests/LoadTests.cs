@@ -62,13 +62,15 @@ public sealed class LoadTests(ITestOutputHelper output)
                 }
             }
         })).ToList();
+        // Memory is sampled once a second while the load runs (a sampling period, not a wait for a condition).
         var sampler = Task.Run(async () =>
         {
-            while (clock.Elapsed < Duration)
+            using var period = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            do
             {
                 memory.Add((clock.Elapsed.TotalSeconds, [.. Enumerable.Range(0, cluster.Count).Select(i => cluster.Node(i)!.WorkingSetBytes())]));
-                await Task.Delay(1000);
             }
+            while (clock.Elapsed < Duration && await period.WaitForNextTickAsync());
         });
         await Task.WhenAll(workers);
         await sampler;

@@ -101,25 +101,8 @@ internal sealed record MarketUpload(string Path, string? Market, string Format, 
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(progressConsole);
-        await using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
-        long length = stream.Length;
-        string answer = "";
-        await progressConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn())
-            .StartAsync(async progress =>
-            {
-                var task = progress.AddTask($"ingest {Markup.Escape(System.IO.Path.GetFileName(Path))}", maxValue: Math.Max(1, length));
-                using var content = new StreamContent(new CountingStream(stream, read => task.Value = read));
-                content.Headers.ContentType = new MediaTypeHeaderValue(Format == "csv" ? "text/csv" : "application/x-ndjson");
-                content.Headers.ContentLength = length;
-                using var request = new HttpRequestMessage(HttpMethod.Post, VLinkClient.Relative(Target)) { Content = content };
-                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-                answer = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-                if (response.IsSuccessStatusCode) task.Value = task.MaxValue;
-                task.StopTask();
-                if (!response.IsSuccessStatusCode) throw VLinkClient.Failure(response, answer);
-            }).ConfigureAwait(false);
+        string answer = await FileUpload.SendAsync(client, progressConsole, Path, Target, Format, "ingest", VLinkClient.Failure, cancellationToken)
+            .ConfigureAwait(false);
         var result = VLinkClient.TryParseObject(answer)?["result"] ?? throw new CliException($"the server's answer to {Target} has no result: {answer}");
         return (result, answer);
     }

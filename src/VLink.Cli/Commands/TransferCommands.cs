@@ -35,28 +35,10 @@ internal static class TransferCommands
                 ?? throw new CliException($"{path}: cannot tell the format from the extension; pass --format ndjson or --format csv");
             string name = parse.GetValue(collection)!;
             using var client = VLinkClient.From(parse);
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
-            long length = stream.Length;
             string target = string.Create(CultureInfo.InvariantCulture,
                 $"collections/{VLinkClient.Segment(name)}/points/import?format={kind}&batch_size={parse.GetValue(batchSize)}");
-
-            string answer = "";
-            await Output.Error.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn())
-                .StartAsync(async progress =>
-                {
-                    var task = progress.AddTask($"import {Markup.Escape(Path.GetFileName(path))}", maxValue: Math.Max(1, length));
-                    using var content = new StreamContent(new CountingStream(stream, read => task.Value = read));
-                    content.Headers.ContentType = new MediaTypeHeaderValue(kind == "csv" ? "text/csv" : "application/x-ndjson");
-                    content.Headers.ContentLength = length;
-                    using var request = new HttpRequestMessage(HttpMethod.Post, VLinkClient.Relative(target)) { Content = content };
-                    using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
-                    answer = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-                    if (response.IsSuccessStatusCode) task.Value = task.MaxValue;
-                    task.StopTask();
-                    if (!response.IsSuccessStatusCode) throw ImportFailure(path, response, answer);
-                }).ConfigureAwait(false);
+            string answer = await FileUpload.SendAsync(client, Output.Error, path, target, kind, "import",
+                (response, body) => ImportFailure(path, response, body), ct).ConfigureAwait(false);
 
             var result = VLinkClient.TryParseObject(answer)?["result"];
             Output.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
