@@ -787,6 +787,18 @@ internal static class ProtocolSamples
             ["CatalogEntryAppended/begin regions"] = new CatalogEntryAppended(3, 9, new BeginRegions("regions", 4, [[1f, 2f, 3f, 4f]])),
             ["CatalogEntryAppended/finish regions"] = new CatalogEntryAppended(3, 10, new FinishRegions("regions", 4)),
             ["PartitionSealed"] = PartitionSealed.Instance,
+
+            // Catch-up between replicas.
+            ["GetReplicaDigest/bare"] = new GetReplicaDigest(new PartitionRef("docs", "p1", 3, 1)),
+            ["GetReplicaDigest/with spec and digest"] = new GetReplicaDigest(new PartitionRef("docs", "p1", 3), HashSpec with { ReplicationFactor = 3, WriteConsistency = 2 }, [0UL, ulong.MaxValue, 42UL]),
+            ["ReplicaDigest"] = new ReplicaDigest(new PartitionRef("docs", "p1", 3, 2), [1UL, 0UL, 0x8000_0000_0000_0000UL], new PointVersion(long.MaxValue, -7)),
+            ["GetReplicaEntries"] = new GetReplicaEntries(new PartitionRef("docs", "p1", 3), [63, 0, 5], "after-me"),
+            ["GetReplicaEntries/from the start"] = new GetReplicaEntries(new PartitionRef("docs", "p1", 3, 1), [], null),
+            ["ReplicaEntries"] = new ReplicaEntries(new PartitionRef("docs", "p1", 3, 1),
+                [new PointRecord(7UL, [1f, -0f, float.Epsilon], Encoding.UTF8.GetBytes("{\"a\":1}"), "doc", new PointVersion(99, 3)), new PointRecord("t", [2f, 3f, 4f], null, null, new PointVersion(1, 1))],
+                [new KeyValuePair<PointId, PointVersion>(8UL, new PointVersion(100, 2)), new KeyValuePair<PointId, PointVersion>("gone", new PointVersion(5, -1))],
+                [5, 6], 12UL),
+            ["ReplicaEntries/last page"] = new ReplicaEntries(new PartitionRef("docs", "p1", 3), [], [], [], null),
         };
         return samples;
     }

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using VLink.Cluster.Protocol;
+using VLink.Cluster.Replication;
 using VLink.Cluster.Telemetry;
 using VLink.Core.Indexing;
 
@@ -101,6 +102,9 @@ public sealed class PartitionEntity : ReceivePersistentActor
         }));
         Command<GetPoints>(q => Sender.Tell(new PointsFound(_partition, ReadPoints(q))));
         Command<GetPartitionStats>(_ => Sender.Tell(Stats()));
+        Command<GetReplicaDigest>(HandleDigestRequest);
+        Command<GetReplicaEntries>(q => Sender.Tell(_state?.EntriesPage(_partition, q.Buckets, q.After, ReplicaPageBytes)
+            ?? new ReplicaEntries(_partition, [], [], [], null)));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of partition {0} failed; the journal still holds every entry", _partition));
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -346,6 +350,12 @@ public sealed class PartitionEntity : ReceivePersistentActor
         }
         return found;
     }
+
+    // A page of entries for a sibling stays well inside the remote frame size (16 MiB).
+    private const long ReplicaPageBytes = 4L << 20;
+
+    private void HandleDigestRequest(GetReplicaDigest q) =>
+        Sender.Tell(new ReplicaDigest(_partition, _state?.Versions.Digest() ?? new ulong[ReplicaDigests.Buckets], _state?.Versions.HighWater ?? PointVersion.None));
 
     private PartitionStats Stats() => _state is null
         ? new PartitionStats(_partition, 0, "empty", 0, LastSequenceNr)

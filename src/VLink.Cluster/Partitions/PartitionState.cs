@@ -295,6 +295,89 @@ public sealed class PartitionState : IDisposable
         return element;
     }
 
+    /// <summary>
+    /// One page of this replica's entries of some buckets, for a sibling catching up (<see cref="GetReplicaEntries"/>):
+    /// versioned live points (vector, payload, document, version) and tombstones, bucket by bucket in the order asked,
+    /// ids ascending within a bucket, resuming after <paramref name="after"/> in the first bucket. A page stops once it
+    /// holds about <paramref name="budgetBytes"/> (always at least one entry), so it fits a remote frame.
+    /// </summary>
+    public ReplicaEntries EntriesPage(PartitionRef partition, IReadOnlyList<int> buckets, PointId? after, long budgetBytes)
+    {
+        ArgumentNullException.ThrowIfNull(buckets);
+        var byBucket = new Dictionary<int, List<(PointId Id, PointVersion Version, bool Tombstone)>>();
+        foreach (int b in buckets) byBucket.TryAdd(b, []);
+        foreach (var entry in _versions.EntriesOf(byBucket.Keys.ToHashSet()))
+            byBucket[Replication.ReplicaDigests.BucketOf(entry.Id)].Add(entry);
+
+        var points = new List<PointRecord>();
+        var tombstones = new List<KeyValuePair<PointId, PointVersion>>();
+        long bytes = 0;
+        for (int i = 0; i < buckets.Count; i++)
+        {
+            var entries = byBucket[buckets[i]];
+            entries.Sort(static (x, y) => x.Id.CompareTo(y.Id));
+            for (int j = 0; j < entries.Count; j++)
+            {
+                var (id, version, tombstone) = entries[j];
+                if (i == 0 && after is { } resume && id.CompareTo(resume) <= 0) continue;
+                if (bytes >= budgetBytes && points.Count + tombstones.Count > 0)
+                {
+                    // Full: this bucket resumes after the previous entry, then the buckets after it.
+                    return new ReplicaEntries(partition, points, tombstones, [.. buckets.Skip(i)], j > 0 ? entries[j - 1].Id : (i == 0 ? after : null));
+                }
+                if (tombstone)
+                {
+                    tombstones.Add(new(id, version));
+                    bytes += 32;
+                }
+                else
+                {
+                    var vector = Index.GetVector(id);
+                    var payload = Payload(id);
+                    var document = Document(id);
+                    points.Add(new PointRecord(id, vector, payload, document, version));
+                    bytes += 48 + 4L * (vector?.Length ?? 0) + (payload?.Length ?? 0) + 3L * (document?.Length ?? 0);
+                }
+            }
+        }
+        return new ReplicaEntries(partition, points, tombstones, [], null);
+    }
+
+    /// <summary>
+    /// Of a sibling's entries, those newer than what this replica holds for their ids: the points to upsert (with
+    /// their own versions) and the tombstones to journal as deletes (grouped by version, one event each). Applying
+    /// them goes through the ordinary last-writer-wins rules, so applying twice changes nothing.
+    /// </summary>
+    public (List<PointWrite> Upserts, List<PointsDeleted> Deletes) Newer(ReplicaEntries entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        return NewerThan(entries, _versions, Spec.Dimension);
+    }
+
+    /// <summary><see cref="Newer"/> for a replica that holds nothing yet (every entry of the right dimension is newer).</summary>
+    public static (List<PointWrite> Upserts, List<PointsDeleted> Deletes) NewerThanNothing(ReplicaEntries entries, int dimension)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        return NewerThan(entries, new PointVersions(), dimension);
+    }
+
+    private static (List<PointWrite> Upserts, List<PointsDeleted> Deletes) NewerThan(ReplicaEntries entries, PointVersions held, int dimension)
+    {
+        var upserts = new List<PointWrite>();
+        foreach (var p in entries.Points)
+        {
+            if (p.Vector is null || p.Vector.Length != dimension || p.Version.IsNone) continue;
+            if (p.Version > held.Of(p.Id)) upserts.Add(new PointWrite(p.Id, p.Vector, p.Payload, p.Document, p.Version));
+        }
+        var deletes = entries.Tombstones
+            .Where(t => !t.Value.IsNone && t.Value > held.Of(t.Key))
+            .GroupBy(t => t.Value)
+            .OrderBy(g => g.Key)
+            .Select(g => new PointsDeleted([.. g.Select(t => t.Key)], g.Key))
+            .ToList();
+        return (upserts, deletes);
+    }
+
     /// <summary>The payload of a point, or null.</summary>
     public byte[]? Payload(PointId id) => _payloads.GetValueOrDefault(id);
 

@@ -134,6 +134,12 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<CatalogTermStarted>("ET", WriteCatalogTermStarted, ReadCatalogTermStarted),
         Codec.Of<CatalogEntryAppended>("EA", WriteCatalogEntryAppended, ReadCatalogEntryAppended),
         Codec.Of<PartitionSealed>("EZ", static (_, _) => { }, static _ => PartitionSealed.Instance),
+
+        // ReplicationMessages.cs (catch-up between the replicas of a partition)
+        Codec.Of<GetReplicaDigest>("AD", WriteGetReplicaDigest, ReadGetReplicaDigest),
+        Codec.Of<ReplicaDigest>("AG", WriteReplicaDigest, ReadReplicaDigest),
+        Codec.Of<GetReplicaEntries>("AE", WriteGetReplicaEntries, ReadGetReplicaEntries),
+        Codec.Of<ReplicaEntries>("AN", WriteReplicaEntries, ReadReplicaEntries),
     ];
 
     private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);
@@ -202,6 +208,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             IngestMarketData m => 24L * (m.Batch?.Count ?? 0),
             MarketDataIngested m => 24L * (m.Batch?.Count ?? 0),
             PointsUpserted m => Points(m.Points),
+            ReplicaEntries m => m.Points?.Sum(p => 48L + sizeof(float) * (long)(p?.Vector?.Length ?? 0) + (p?.Payload?.Length ?? 0) + 3L * (p?.Document?.Length ?? 0)) ?? 0,
             PartitionSnapshot m => (m.Index?.Length ?? 0) + (m.Market?.Length ?? 0) + (m.Payloads?.Sum(p => 32L + (p.Value?.Length ?? 0)) ?? 0)
                 + (m.Documents?.Sum(p => 32L + 3L * (p.Value?.Length ?? 0)) ?? 0),
             _ => 0,
@@ -475,6 +482,60 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
 
     private static PartitionStats ReadPartitionStats(Reader r) =>
         new(ReadPartitionRef(r), r.Int32(), r.String(), r.Int64(), r.Int64(), r.Version >= 4 ? r.Int64() : 0);
+
+    // ---- ReplicationMessages.cs ----
+
+    private static void WriteOptionalPointId(Writer w, PointId? id)
+    {
+        w.Bool(id.HasValue);
+        if (id is { } value) WritePointId(w, value);
+    }
+
+    private static PointId? ReadOptionalPointId(Reader r) => r.Bool() ? ReadPointId(r) : default(PointId?);
+
+    private static void WriteGetReplicaDigest(Writer w, GetReplicaDigest m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.Bool(m.Spec is not null);
+        if (m.Spec is { } spec) WriteCollectionSpec(w, spec);
+        w.Bool(m.Digest is not null);
+        if (m.Digest is { } digest) w.List(digest, static (w2, b) => w2.UInt64(b));
+    }
+
+    private static GetReplicaDigest ReadGetReplicaDigest(Reader r) => new(
+        ReadPartitionRef(r),
+        r.Bool() ? ReadCollectionSpec(r) : (CollectionSpec?)null,
+        r.Bool() ? r.List(static r2 => r2.UInt64()) : (ulong[]?)null);
+
+    private static void WriteReplicaDigest(Writer w, ReplicaDigest m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.List(m.Buckets, static (w2, b) => w2.UInt64(b));
+        WritePointVersion(w, m.HighWater);
+    }
+
+    private static ReplicaDigest ReadReplicaDigest(Reader r) => new(ReadPartitionRef(r), r.List(static r2 => r2.UInt64()), ReadPointVersion(r));
+
+    private static void WriteGetReplicaEntries(Writer w, GetReplicaEntries m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.List(m.Buckets, static (w2, b) => w2.Int32(b));
+        WriteOptionalPointId(w, m.After);
+    }
+
+    private static GetReplicaEntries ReadGetReplicaEntries(Reader r) => new(ReadPartitionRef(r), r.List(static r2 => r2.Int32()), ReadOptionalPointId(r));
+
+    private static void WriteReplicaEntries(Writer w, ReplicaEntries m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.List(m.Points, WritePointRecord);
+        WriteVersionedIds(w, m.Tombstones);
+        w.List(m.Remaining, static (w2, b) => w2.Int32(b));
+        WriteOptionalPointId(w, m.After);
+    }
+
+    private static ReplicaEntries ReadReplicaEntries(Reader r) =>
+        new(ReadPartitionRef(r), r.List(ReadPointRecord), ReadVersionedIds(r), r.List(static r2 => r2.Int32()), ReadOptionalPointId(r));
 
     // ---- MarketMessages.cs ----
 
