@@ -82,7 +82,7 @@ public sealed class CollectionGenerationTests
 
         // And they take 5-d points (an old 8-d partition would refuse them).
         var fresh = ClusterData.Clustered(20, 5, 2, seed: 32);
-        Assert.Equal(20, await node.UpsertAsync("gen", ClusterData.Points(fresh, firstId: 500)));
+        Assert.Equal(20, (await node.UpsertAsync("gen", ClusterData.Points(fresh, firstId: 500))).Applied);
         var after = await cluster.Node(0).Gather.SearchAsync("gen", fresh[0], 20, exact: true);
         Assert.True(after.Complete);
         Assert.Equal(Enumerable.Range(500, 20).Select(i => (ulong)i).Order(), after.Hits.Select(h => h.Id.Number).Order());

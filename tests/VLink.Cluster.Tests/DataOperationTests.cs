@@ -41,15 +41,15 @@ public sealed class DataOperationTests
                 Assert.Equal(40, await node.CountAsync("ops", Json("""{"must":[{"key":"group","match":{"value":"g1"}}]}""")));
 
                 // Delete by filter: n < 10 (ten points, spread over partitions).
-                Assert.Equal(10, await node.DeleteByFilterAsync("ops", Json("""{"must":[{"key":"n","range":{"lt":10}}]}""")));
+                Assert.Equal(10, (await node.DeleteByFilterAsync("ops", Json("""{"must":[{"key":"n","range":{"lt":10}}]}"""))).Applied);
                 Assert.Equal(Count - 10, await cluster.Node(1).CountAsync("ops", null));
 
                 // Payload changes by filter and by ids.
-                Assert.Equal(37, await node.ChangePayloadAsync("ops", PayloadChangeKind.Set, Json("""{"flag":true}"""), [],
-                    null, Json("""{"must":[{"key":"group","match":{"value":"g2"}}]}""")));
-                Assert.Equal(2, await node.ChangePayloadAsync("ops", PayloadChangeKind.DeleteKeys, null, ["group"], [20UL, "id-024", 3UL], null));
-                Assert.Equal(1, await node.ChangePayloadAsync("ops", PayloadChangeKind.Overwrite, Json("""{"only":"this"}"""), [], [21UL], null));
-                Assert.Equal(2, await node.ChangePayloadAsync("ops", PayloadChangeKind.Clear, null, [], [22UL, "id-029"], null));
+                Assert.Equal(37, (await node.ChangePayloadAsync("ops", PayloadChangeKind.Set, Json("""{"flag":true}"""), [],
+                    null, Json("""{"must":[{"key":"group","match":{"value":"g2"}}]}"""))).Applied);
+                Assert.Equal(2, (await node.ChangePayloadAsync("ops", PayloadChangeKind.DeleteKeys, null, ["group"], [20UL, "id-024", 3UL], null)).Applied);
+                Assert.Equal(1, (await node.ChangePayloadAsync("ops", PayloadChangeKind.Overwrite, Json("""{"only":"this"}"""), [], [21UL], null)).Applied);
+                Assert.Equal(2, (await node.ChangePayloadAsync("ops", PayloadChangeKind.Clear, null, [], [22UL, "id-029"], null)).Applied);
                 // id-029 was in g2 and lost its flag with its payload.
                 Assert.Equal(36, await node.CountAsync("ops", Json("""{"must":[{"key":"flag","match":{"value":true}}]}""")));
 
@@ -108,7 +108,7 @@ public sealed class DataOperationTests
         Assert.Empty(page.Points);
         Assert.Null(page.NextOffset);
         Assert.Equal(0, await node.CountAsync("empty", null));
-        Assert.Equal(0, await node.DeleteByFilterAsync("empty", Json("""{"must":[{"key":"a","match":{"value":1}}]}""")));
+        Assert.Equal(0, (await node.DeleteByFilterAsync("empty", Json("""{"must":[{"key":"a","match":{"value":1}}]}"""))).Applied);
     }
 
     private static async Task<List<(PointId Id, string? Payload, string? Document)>> ScrollAll(Hosting.VLinkNode node, int pageSize)

@@ -227,7 +227,7 @@ public sealed class LastWriterWinsTests
         var written = (await node.Partitions.Ask<PointsFound>(new GetPoints(partition, [1UL], false), TimeSpan.FromSeconds(5))).Points.Single().Version;
         Assert.False(written.IsNone);
         Assert.Equal(node.Clock.Node, written.Node);
-        Assert.Equal(1, await node.DeleteAsync("tomb", [1UL]));
+        Assert.Equal(1, (await node.DeleteAsync("tomb", [1UL])).Applied);
 
         // Let the partition stop, so the next message recovers it from its snapshot (taken every 2 entries).
         await Eventually.Async(async () =>

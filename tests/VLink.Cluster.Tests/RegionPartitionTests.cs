@@ -140,9 +140,9 @@ public sealed class RegionPartitionTests
                 Assert.Equal(new HashSet<PointId> { 0UL, (ulong)moved }, found.Hits.Select(h => h.Id).ToHashSet());
 
                 // Deletes by id reach whichever region holds the point.
-                Assert.Equal(2, await cluster.Node(1).DeleteAsync("reg", [1UL, 2UL, "absent"]));
+                Assert.Equal(2, (await cluster.Node(1).DeleteAsync("reg", [1UL, 2UL, "absent"])).Applied);
                 Assert.Equal(data.Length - 2, await node.CountAsync("reg", null));
-                Assert.Equal(1, await node.ChangePayloadAsync("reg", PayloadChangeKind.Set, Encoding.UTF8.GetBytes("""{"x":1}"""), [], [3UL, 1UL], null));
+                Assert.Equal(1, (await node.ChangePayloadAsync("reg", PayloadChangeKind.Set, Encoding.UTF8.GetBytes("""{"x":1}"""), [], [3UL, 1UL], null)).Applied);
 
                 before = [.. await Task.WhenAll(queries.Select(async q => (await node.Gather.SearchAsync("reg", q, 10)).Hits.ToList()))];
             }
@@ -188,7 +188,7 @@ public sealed class RegionPartitionTests
         await node.ChangeCatalogAsync(new BeginRegions("half", entry.Generation, router.Centroids));
         await node.Partitions.Ask<WriteAck>(new SealPartition(entry.Partition(CollectionEntry.StagingKey)), TimeSpan.FromSeconds(10));
 
-        Assert.Equal(150, await node.UpsertAsync("half", ClusterData.Points(data[150..], firstId: 150)));
+        Assert.Equal(150, (await node.UpsertAsync("half", ClusterData.Points(data[150..], firstId: 150))).Applied);
         entry = (await node.CatalogAsync()).Find("half")!;
         Assert.Equal(RegionPhase.Active, entry.Phase);
         Assert.Equal(300, await node.CountAsync("half", null));

@@ -328,7 +328,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         Assert.Equal(RegionPhase.Staging, back.Collections[0].Phase);
 
         var search = new NodeSearch("c", new SearchRequest([1f], 1, 1, null, false), 3);
-        byte[] searchBytes = _serializer.ToBinary(search);
+        byte[] searchBytes = _serializer.ToBinary(search)[..^8]; // less the replica choice (format 9)
         // The request's last byte is its absent key list; the generation (8 bytes) follows it.
         byte[] searchV4 = [4, .. searchBytes[1..^9], .. searchBytes[^8..]];
         var read = (NodeSearch)_serializer.FromBinary(searchV4, "NS");
@@ -339,6 +339,32 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         byte[] regions = _serializer.ToBinary(new CreateCollection(ProtocolSamples.RegionSpec));
         regions[0] = 4;
         Assert.Throws<SerializationException>(() => _serializer.FromBinary(regions, "CC"));
+    }
+
+    [Fact]
+    public void Node_searches_carry_the_replica_choice_and_version_8_ones_read_replica_0()
+    {
+        var choice = new ReplicaChoice(3, 7);
+        var search = new NodeSearch("c", new SearchRequest([1f], 1, 1, null, false), 3, choice);
+        Assert.Equal(choice, ((NodeSearch)_serializer.FromBinary(_serializer.ToBinary(search), "NS")).Replicas);
+        var batch = new NodeSearchBatch("c", [new SearchRequest([1f], 1, 1, null, false)], 3, choice);
+        Assert.Equal(choice, ((NodeSearchBatch)_serializer.FromBinary(_serializer.ToBinary(batch), "NB")).Replicas);
+
+        byte[] bytes = _serializer.ToBinary(search);
+        byte[] v8 = [8, .. bytes[1..^8]];
+        var read = (NodeSearch)_serializer.FromBinary(v8, "NS");
+        Assert.Equal(default, read.Replicas);
+        Assert.True(read.Replicas.Reads(new PartitionRef("c", "p1", 3)));
+        Assert.False(read.Replicas.Reads(new PartitionRef("c", "p1", 3, Replica: 1)));
+
+        // Each partition is read from exactly one of its replicas, and the offset moves which.
+        var keys = Enumerable.Range(0, 12).Select(i => $"p{i}").ToList();
+        foreach (var offset in new[] { 0, 1, 2 })
+        {
+            var c = new ReplicaChoice(3, offset);
+            Assert.All(keys, k => Assert.Single(Enumerable.Range(0, 3), r => c.Reads(new PartitionRef("c", k, 1, r))));
+        }
+        Assert.NotEqual(new ReplicaChoice(3, 0).ReplicaOf("p1"), new ReplicaChoice(3, 1).ReplicaOf("p1"));
     }
 
     [Fact]

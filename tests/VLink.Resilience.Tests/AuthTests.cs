@@ -29,6 +29,7 @@ public sealed class AuthTests(SingleNodeFixture node, ITestOutputHelper output)
         ["GET /collections/{name}"] = Needs.Read,
         ["GET /collections/{name}/exists"] = Needs.Read,
         ["POST /collections/{name}/points"] = Needs.Read,
+        ["GET /collections/{name}/points/{id}"] = Needs.Read,
         ["POST /collections/{name}/points/search"] = Needs.Read,
         ["POST /collections/{name}/points/search/batch"] = Needs.Read,
         ["POST /collections/{name}/points/query"] = Needs.Read,
@@ -100,7 +101,8 @@ public sealed class AuthTests(SingleNodeFixture node, ITestOutputHelper output)
         {
             string method = route[..route.IndexOf(' ')];
             string template = route[(method.Length + 1)..];
-            string path = template.Replace("{name}", "auth-absent", StringComparison.Ordinal).Replace("{symbol}", "AUTHABSENT", StringComparison.Ordinal);
+            string path = template.Replace("{name}", "auth-absent", StringComparison.Ordinal).Replace("{symbol}", "AUTHABSENT", StringComparison.Ordinal)
+                .Replace("{id}", "1", StringComparison.Ordinal);
             var (query, body) = Harmless(method, template);
             foreach (var (name, key, role) in keys)
             {

@@ -32,6 +32,16 @@ internal static class CollectionCommands
         var regions = new Option<bool>("--regions") { Description = "Partition by region: the shards become k-means regions, and a search visits only those nearest its query." };
         var trainSize = new Option<int?>("--train-size") { Description = "Region collections: points k-means trains on before the regions fill (default 10000).", HelpName = "N" };
         var probes = new Option<int?>("--probes") { Description = "Region collections: regions a search visits by default (default 3).", HelpName = "N" };
+        var replicas = new Option<int?>("--replication-factor") { Description = "Copies of each shard, kept on distinct nodes (1-16, default 1).", HelpName = "R" };
+        var writeConsistency = new Option<string?>("--write-consistency")
+        {
+            Description = "Replicas that must hold a write before it is acknowledged: a number, majority or all (default 1).",
+            HelpName = "W|majority|all",
+        };
+        replicas.Check(v => v is < 1 or > 16 ? $"--replication-factor: {v} must be between 1 and 16." : null);
+        writeConsistency.Check(v => v is null or "majority" or "all" || (int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int w) && w is >= 1 and <= 16)
+            ? null
+            : $"--write-consistency: '{v}' is not a number of replicas (1-16), majority or all.");
         trainSize.Check(v => v is < 1 or > 10_000_000 ? $"--train-size: {v} must be between 1 and 10000000." : null);
         probes.Check(v => v is < 1 or > 65536 ? $"--probes: {v} must be between 1 and 65536." : null);
         distance.AcceptOnlyFromAmong(StringComparer.OrdinalIgnoreCase, Distances);
@@ -40,7 +50,7 @@ internal static class CollectionCommands
         m.Check(v => v is < 2 or > 256 ? $"--m: {v} must be between 2 and 256." : null);
         ef.Check(v => v is < 4 or > 100_000 ? $"--ef-construct: {v} must be between 4 and 100000." : null);
 
-        var command = new CheckedCommand("create", "Create a collection.") { name, size, distance, shards, m, ef, regions, trainSize, probes };
+        var command = new CheckedCommand("create", "Create a collection.") { name, size, distance, shards, m, ef, regions, trainSize, probes, replicas, writeConsistency };
         command.Checks.Add(parse => !parse.GetValue(regions) && (parse.GetValue(trainSize) is not null || parse.GetValue(probes) is not null)
             ? "--train-size and --probes apply to region collections; add --regions."
             : null);
@@ -51,6 +61,9 @@ internal static class CollectionCommands
             string metric = Distances.First(d => d.Equals(parse.GetValue(distance), StringComparison.OrdinalIgnoreCase));
             var body = new JsonObject { ["vectors"] = new JsonObject { ["size"] = parse.GetValue(size), ["distance"] = metric } };
             if (parse.GetValue(shards) is { } n) body["shard_number"] = n;
+            if (parse.GetValue(replicas) is { } r) body["replication_factor"] = r;
+            if (parse.GetValue(writeConsistency) is { } wc)
+                body["write_consistency"] = int.TryParse(wc, NumberStyles.None, CultureInfo.InvariantCulture, out int w) ? JsonValue.Create(w) : JsonValue.Create(wc);
             var hnsw = new JsonObject();
             if (parse.GetValue(m) is { } links) hnsw["m"] = links;
             if (parse.GetValue(ef) is { } construct) hnsw["ef_construct"] = construct;
@@ -106,7 +119,7 @@ internal static class CollectionCommands
                 Output.Out.WriteLine("no collections");
                 return 0;
             }
-            var table = new Table().AddColumns("name", "size", "distance", "shards", "points");
+            var table = new Table().AddColumns("name", "size", "distance", "shards", "replicas", "points");
             foreach (var (collection, info) in infos)
             {
                 var vectors = info?["config"]?["params"]?["vectors"];
@@ -115,6 +128,7 @@ internal static class CollectionCommands
                     Text(vectors?["size"]),
                     Text(vectors?["distance"]),
                     Text(info?["config"]?["params"]?["shard_number"]),
+                    Text(info?["config"]?["params"]?["replication_factor"]),
                     Text(info?["points_count"]));
             }
             Output.Out.Write(table);

@@ -62,6 +62,12 @@ internal sealed class NodeCommand : CheckedCommand
         HelpName = "FILE",
     };
 
+    internal readonly Option<int?> HedgeDelay = new("--hedge-delay")
+    {
+        Description = "Collections with replicas: milliseconds a search waits for the replicas it asked before asking the others too (default 100); 0 turns hedging off.",
+        HelpName = "MS",
+    };
+
     /// <summary>The command, with its flags validated before anything starts.</summary>
     public NodeCommand()
         : base("node", "Run a VLink node in this process: the REST API on --http-port and a cluster member on --akka-port.")
@@ -78,7 +84,9 @@ internal sealed class NodeCommand : CheckedCommand
             : !File.Exists(file) ? $"--api-keys: '{file}' does not exist."
             : null);
 
-        foreach (var option in new Option[] { HttpPort, AkkaPort, Host, Seed, Data, Persistence, Connection, ApiKeys }) Options.Add(option);
+        HedgeDelay.Check(ms => ms is < 0 or > 60_000 ? $"--hedge-delay: {ms} is not between 0 and 60000 milliseconds." : null);
+
+        foreach (var option in new Option[] { HttpPort, AkkaPort, Host, Seed, Data, Persistence, Connection, ApiKeys, HedgeDelay }) Options.Add(option);
         Checks.Add(parse =>
             string.Equals(parse.GetValue(Persistence), "postgres", StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(parse.GetValue(Connection))
                 ? "--connection is required with --persistence postgres (for example \"Host=db;Username=vlink;Password=...;Database=vlink\")."
@@ -104,6 +112,7 @@ internal sealed class NodeCommand : CheckedCommand
         for (int i = 0; i < seeds.Length; i++) args.Add(Setting(string.Create(CultureInfo.InvariantCulture, $"Seeds:{i}"), seeds[i].Trim()));
         if (parse.GetValue(Connection) is { Length: > 0 } connection) args.Add(Setting("Connection", connection));
         if (parse.GetValue(ApiKeys) is { Length: > 0 } keys) args.Add(Setting("ApiKeysFile", Path.GetFullPath(keys)));
+        if (parse.GetValue(HedgeDelay) is { } hedge) args.Add(Setting("HedgeDelayMs", hedge.ToString(CultureInfo.InvariantCulture)));
         return [.. args];
     }
 

@@ -15,10 +15,28 @@ namespace VLink.Cluster.Gather;
 /// <param name="Timeout">How long one global search may take before it answers with what it has.</param>
 /// <param name="OverFetch">Each partition returns ⌈k × OverFetch⌉ candidates (k'); 2 by default, as the design proposes.</param>
 /// <param name="CatalogTtl">How long a catalog snapshot is reused before it is asked for again.</param>
-public sealed record GatherSettings(TimeSpan Timeout, double OverFetch = 2.0, TimeSpan? CatalogTtl = null)
+/// <param name="HedgeDelay">
+/// Collections with replicas: how long a search waits for the nodes' answers before it asks the partitions still
+/// missing of every replica (a hedge); <see cref="DefaultHedgeDelay"/> when null. Zero turns hedging off: another
+/// replica is then asked only after half the timeout (nodes the failure detector marks unreachable are never asked,
+/// with or without hedging).
+/// </param>
+public sealed record GatherSettings(TimeSpan Timeout, double OverFetch = 2.0, TimeSpan? CatalogTtl = null, TimeSpan? HedgeDelay = null)
 {
-    /// <summary>5 s timeout, over-fetch 2, catalog reused for 1 s.</summary>
+    /// <summary>The hedge delay unless configured: 100 ms.</summary>
+    public static readonly TimeSpan DefaultHedgeDelay = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>5 s timeout, over-fetch 2, catalog reused for 1 s, hedges after 100 ms.</summary>
     public static GatherSettings Default { get; } = new(TimeSpan.FromSeconds(5));
+
+    /// <summary>
+    /// How long the first phase of a search of a collection with <paramref name="replicationFactor"/> replicas waits for
+    /// the nodes: the whole timeout with one replica, else the hedge delay (half the timeout when hedging is off).
+    /// </summary>
+    public TimeSpan FirstPhase(int replicationFactor) =>
+        replicationFactor <= 1 ? Timeout
+        : (HedgeDelay ?? DefaultHedgeDelay) is { } hedge && hedge > TimeSpan.Zero ? (hedge < Timeout ? hedge : Timeout)
+        : Timeout / 2;
 }
 
 /// <summary>What one node contributed to a search.</summary>
@@ -70,6 +88,7 @@ public sealed class GatherEngine
     private (CatalogSnapshot Snapshot, long Stamp)? _catalogCache;
     private volatile CatalogSnapshot? _lastCatalog;
     private long _catalogSilentSince;
+    private int _rotation;
 
     /// <summary>Creates the engine for a node.</summary>
     public GatherEngine(ActorSystem system, IActorRef shardRegion, IActorRef catalog, GatherSettings? settings = null)
@@ -105,9 +124,9 @@ public sealed class GatherEngine
         var request = Route(entry, new SearchRequest(vector, k, FetchK(k), ef, exact, filter), probes);
         var deadline = clock.Elapsed + _settings.Timeout;
 
-        var members = UpMembers();
-        var message = new NodeSearch(collection, request, entry.Generation);
-        var nodeAnswers = await ScatterAsync(members, address => AskNode(address, message, _settings.Timeout)).ConfigureAwait(false);
+        var members = Members(entry.Spec);
+        var message = new NodeSearch(collection, request, entry.Generation, Choose(entry.Spec));
+        var nodeAnswers = await ScatterAsync(members, address => AskNode(address, message, _settings.Timeout), _settings.FirstPhase(entry.Spec.ReplicationFactor)).ConfigureAwait(false);
 
         var lists = new List<IReadOnlyList<SearchHit>>();
         var answered = new HashSet<string>();
@@ -117,10 +136,10 @@ public sealed class GatherEngine
             traces.Add(new NodeTrace(address.ToString(), hits is not null, hits?.ElapsedMicros ?? 0, hits?.Partitions ?? []));
             if (hits is null) continue;
             lists.Add(hits.Hits);
-            foreach (var p in hits.Partitions) answered.Add(p.Partition);
+            foreach (var p in hits.Partitions) answered.Add(PrimaryId(p.Partition));
         }
 
-        // Partitions no node reported: wake them through their shard region within the time left.
+        // Partitions no node reported: wake them (every replica of each) through their shard region within the time left.
         var expected = entry.Partitions().Where(p => request.Visits(p.Key)).ToList();
         var missing = expected.Where(p => !answered.Contains(p.EntityId)).ToList();
         var woken = new List<string>();
@@ -129,12 +148,12 @@ public sealed class GatherEngine
             var left = deadline - clock.Elapsed;
             if (left > TimeSpan.Zero)
             {
-                var asks = missing.Select(p => AskPartition(p, request, left)).ToList();
+                var asks = missing.Select(p => FirstAsync(entry.Spec.Replicas(p).Select(r => AskPartition(r, request, left)))).ToList();
                 foreach (var hits in await Task.WhenAll(asks).ConfigureAwait(false))
                 {
                     if (hits is null) continue;
                     lists.Add(hits.Hits);
-                    answered.Add(hits.Partition.EntityId);
+                    answered.Add(hits.Partition.Primary().EntityId);
                     woken.Add(hits.Partition.EntityId);
                 }
             }
@@ -170,9 +189,9 @@ public sealed class GatherEngine
         var requests = vectors.Select(v => Route(entry, new SearchRequest(v, k, fetchK, ef, exact), probes)).ToList();
         var deadline = clock.Elapsed + _settings.Timeout;
 
-        var members = UpMembers();
-        var message = new NodeSearchBatch(collection, requests, entry.Generation);
-        var nodeAnswers = await ScatterAsync(members, address => AskNodeBatch(address, message, _settings.Timeout)).ConfigureAwait(false);
+        var members = Members(entry.Spec);
+        var message = new NodeSearchBatch(collection, requests, entry.Generation, Choose(entry.Spec));
+        var nodeAnswers = await ScatterAsync(members, address => AskNodeBatch(address, message, _settings.Timeout), _settings.FirstPhase(entry.Spec.ReplicationFactor)).ConfigureAwait(false);
 
         int count = requests.Count;
         var lists = Enumerable.Range(0, count).Select(_ => new List<IReadOnlyList<SearchHit>>()).ToArray();
@@ -188,7 +207,7 @@ public sealed class GatherEngine
                 traces[q].Add(new NodeTrace(address.ToString(), hits is not null, hits?.ElapsedMicros ?? 0, hits?.Partitions ?? []));
                 if (hits is null) continue;
                 lists[q].Add(hits.Hits);
-                foreach (var p in hits.Partitions) answered[q].Add(p.Partition);
+                foreach (var p in hits.Partitions) answered[q].Add(PrimaryId(p.Partition));
             }
         }
 
@@ -205,7 +224,11 @@ public sealed class GatherEngine
             var left = deadline - clock.Elapsed;
             if (left > TimeSpan.Zero)
             {
-                var asks = missing.Select(m => AskPartitionBatch(m.Partition, [.. m.Queries.Select(q => requests[q])], left)).ToList();
+                var asks = missing.Select(m =>
+                {
+                    SearchRequest[] asked = [.. m.Queries.Select(q => requests[q])];
+                    return FirstAsync(entry.Spec.Replicas(m.Partition).Select(r => AskPartitionBatch(r, asked, left)));
+                }).ToList();
                 var results = await Task.WhenAll(asks).ConfigureAwait(false);
                 for (int i = 0; i < missing.Count; i++)
                 {
@@ -274,8 +297,8 @@ public sealed class GatherEngine
         var entry = await CollectionAsync(collection).ConfigureAwait(false);
         if (request.Vector is not null) Core.Vectors.VectorValidation.Validate(request.Vector, entry.Spec.Dimension, "vector");
         var deadline = clock.Elapsed + _settings.Timeout;
-        var members = UpMembers();
-        var message = new NodeHybridSearch(collection, request, entry.Generation);
+        var members = Members(entry.Spec);
+        var message = new NodeHybridSearch(collection, request, entry.Generation, Choose(entry.Spec));
         var nodeAnswers = await ScatterAsync(members, async address =>
         {
             try
@@ -288,7 +311,7 @@ public sealed class GatherEngine
                 _agents.TryRemove(address, out _);
                 return (address, (NodeHybridHits?)null);
             }
-        }).ConfigureAwait(false);
+        }, _settings.FirstPhase(entry.Spec.ReplicationFactor)).ConfigureAwait(false);
 
         var lists = new List<IReadOnlyList<Core.Hybrid.MethodRanking>>();
         var answered = new HashSet<string>();
@@ -298,27 +321,27 @@ public sealed class GatherEngine
             if (hits is null) continue;
             lists.Add(hits.Rankings);
             semantic &= hits.SemanticRan || hits.Partitions.Count == 0;
-            foreach (var p in hits.Partitions) answered.Add(p);
+            foreach (var p in hits.Partitions) answered.Add(PrimaryId(p));
         }
         var missing = entry.Partitions().Where(p => !answered.Contains(p.EntityId)).ToList();
         if (missing.Count > 0 && deadline - clock.Elapsed is { } left && left > TimeSpan.Zero)
         {
-            var woken = await Task.WhenAll(missing.Select(async p =>
+            var woken = await Task.WhenAll(missing.Select(p => FirstAsync(entry.Spec.Replicas(p).Select(async r =>
             {
                 try
                 {
-                    return await _shardRegion.Ask<PartitionHybridHits>(new SearchPartitionHybrid(p, request), left).ConfigureAwait(false);
+                    return await _shardRegion.Ask<PartitionHybridHits>(new SearchPartitionHybrid(r, request), left).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
                 {
                     return null;
                 }
-            })).ConfigureAwait(false);
+            })))).ConfigureAwait(false);
             var found = woken.Where(w => w is not null).Select(w => w!).ToList();
             foreach (var w in found)
             {
                 lists.Add(w.Rankings);
-                answered.Add(w.Partition.EntityId);
+                answered.Add(w.Partition.Primary().EntityId);
             }
         }
         var stillMissing = entry.Partitions().Select(p => p.EntityId).Where(p => !answered.Contains(p)).ToList();
@@ -333,12 +356,73 @@ public sealed class GatherEngine
         .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp)
         .Select(m => m.Address)];
 
-    /// <summary>One request per node, all in flight at once (Akka.Streams); answers in arrival order.</summary>
-    private Task<IImmutableList<(Address Address, T? Hits)>> ScatterAsync<T>(List<Address> members, Func<Address, Task<(Address, T?)>> ask)
-        where T : class =>
-        Source.From(members)
+    /// <summary>
+    /// One request per node, all in flight at once (Akka.Streams); the answers that arrived within
+    /// <paramref name="firstPhase"/>, in arrival order (later ones are dropped: the partitions they would have covered
+    /// are then asked of every replica instead, whose answers name one partition each and are never counted twice).
+    /// </summary>
+    private async Task<List<(Address Address, T? Hits)>> ScatterAsync<T>(List<Address> members, Func<Address, Task<(Address, T?)>> ask, TimeSpan firstPhase)
+        where T : class
+    {
+        var answers = new List<(Address Address, T? Hits)>(members.Count);
+        bool closed = false;
+        var run = Source.From(members)
             .SelectAsyncUnordered(Math.Max(1, members.Count), ask)
-            .RunWith(Sink.Seq<(Address Address, T? Hits)>(), _materializer);
+            .RunForeach(answer =>
+            {
+                lock (answers)
+                    if (!closed) answers.Add(answer);
+            }, _materializer);
+        try
+        {
+            await run.WaitAsync(firstPhase).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The nodes still silent are hedged by the caller.
+        }
+        lock (answers)
+        {
+            closed = true;
+            return [.. answers];
+        }
+    }
+
+    /// <summary>
+    /// The nodes a search asks: the members that are up, less — for a collection with replicas — those the failure
+    /// detector marks unreachable (their partitions are read from other replicas at once).
+    /// </summary>
+    private List<Address> Members(CollectionSpec spec)
+    {
+        if (spec.ReplicationFactor <= 1) return UpMembers();
+        var state = Akka.Cluster.Cluster.Get(_system).State;
+        var unreachable = state.Unreachable;
+        return [.. state.Members
+            .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp && !unreachable.Contains(m))
+            .Select(m => m.Address)];
+    }
+
+    /// <summary>The replica choice of the next search of a collection: turns with every search, so replicas share the reads.</summary>
+    private ReplicaChoice Choose(CollectionSpec spec) =>
+        spec.ReplicationFactor <= 1 ? default : new ReplicaChoice(spec.ReplicationFactor, Interlocked.Increment(ref _rotation) & int.MaxValue);
+
+    /// <summary>The partition (its replica 0's entity id) an answering replica's entity id belongs to.</summary>
+    private static string PrimaryId(string entityId) =>
+        entityId.Contains('#', StringComparison.Ordinal) ? PartitionRef.FromEntityId(entityId).Primary().EntityId : entityId;
+
+    /// <summary>The first answer (not null) of several asks, or null when none answered.</summary>
+    private static async Task<T?> FirstAsync<T>(IEnumerable<Task<T?>> asks)
+        where T : class
+    {
+        var pending = asks.ToList();
+        while (pending.Count > 0)
+        {
+            var done = await Task.WhenAny(pending).ConfigureAwait(false);
+            pending.Remove(done);
+            if (await done.ConfigureAwait(false) is { } answer) return answer;
+        }
+        return null;
+    }
 
     /// <summary>Forgets the cached catalog (after a collection change made through this node).</summary>
     public void InvalidateCatalog() => _catalogCache = null;

@@ -27,7 +27,10 @@ public sealed record VLinkSettings(int ShardCount, PartitionSettings Partition, 
         return new VLinkSettings(
             shardCount,
             new PartitionSettings(snapshotEvery),
-            new GatherSettings(c.GetTimeSpan("gather.timeout", TimeSpan.FromSeconds(5)), c.GetDouble("gather.over-fetch", 2.0)));
+            new GatherSettings(
+                c.GetTimeSpan("gather.timeout", TimeSpan.FromSeconds(5)),
+                c.GetDouble("gather.over-fetch", 2.0),
+                HedgeDelay: c.GetTimeSpan("gather.hedge-delay", GatherSettings.DefaultHedgeDelay)));
     }
 }
 
@@ -131,9 +134,11 @@ public sealed partial class VLinkNode
     /// Upserts points into a collection: hash collections spread them by id; key collections take them into the
     /// partition <paramref name="key"/> (registered in the catalog first); region collections place each point in the
     /// region of its nearest centroid (or in the staging partition before the regions are trained). Returns once every
-    /// partition journalled its share.
+    /// partition journalled its share (of a replicated collection: as many replicas of each partition as its write
+    /// consistency asks for).
     /// </summary>
-    public async Task<int> UpsertAsync(string collection, IReadOnlyList<PointWrite> points, string? key = null, TimeSpan? timeout = null)
+    /// <exception cref="WriteConsistencyException">Too few replicas of a partition acknowledged in time.</exception>
+    public async Task<WriteResult> UpsertAsync(string collection, IReadOnlyList<PointWrite> points, string? key = null, TimeSpan? timeout = null)
     {
         var wait = timeout ?? Settings.Gather.Timeout;
         // One version for the whole request: its points, and a region collection's deletes from the other regions.
@@ -159,7 +164,7 @@ public sealed partial class VLinkNode
                 writes = points.GroupBy(p => HashPartitioner.KeyOf(p.Id, spec.PartitionCount))
                     .Select(g => new UpsertPoints(entry.Partition(g.Key), spec, g.ToList()));
             }
-            var (applied, sealedPartition) = await WriteAllAsync(writes, wait, countUpsertsOnly: true).ConfigureAwait(false);
+            var (result, sealedPartition) = await WriteAllAsync(spec, writes, wait, countUpsertsOnly: true).ConfigureAwait(false);
             if (sealedPartition)
             {
                 // The staging partition was sealed between our catalog read and the write: the regions are being
@@ -170,12 +175,13 @@ public sealed partial class VLinkNode
             }
             if (spec.Scheme == PartitionScheme.Region && entry.Phase == RegionPhase.Staging)
                 await TrainRegionsIfDueAsync(entry, wait).ConfigureAwait(false);
-            return applied;
+            return result;
         }
     }
 
     /// <summary>Deletes points from a hash or region collection (or from one key partition); returns how many were deleted.</summary>
-    public async Task<int> DeleteAsync(string collection, IReadOnlyList<PointId> ids, string? key = null, TimeSpan? timeout = null)
+    /// <exception cref="WriteConsistencyException">Too few replicas of a partition acknowledged in time.</exception>
+    public async Task<WriteResult> DeleteAsync(string collection, IReadOnlyList<PointId> ids, string? key = null, TimeSpan? timeout = null)
     {
         var wait = timeout ?? Settings.Gather.Timeout;
         var version = Clock.Next();
@@ -205,9 +211,9 @@ public sealed partial class VLinkNode
         var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
         var wait = timeout ?? Settings.Gather.Timeout;
         // Each partition returns one more than the page, so the merged (limit+1)-th id is the next page's start.
-        var pages = await Task.WhenAll(entry.Partitions().Select(p =>
-            Partitions.Ask<PointsFound>(new ScrollPartition(p, filter, from, limit + 1, withPayload, withVector), wait))).ConfigureAwait(false);
-        var merged = pages.SelectMany(p => p.Points).OrderBy(p => p.Id).Take(limit + 1).ToList();
+        var pages = await Task.WhenAll(entry.Partitions().Select(p => ReadReplicasAsync<PointsFound>(
+            entry.Spec, p, r => new ScrollPartition(r, filter, from, limit + 1, withPayload, withVector), 1, wait))).ConfigureAwait(false);
+        var merged = pages.SelectMany(p => p[0].Points).OrderBy(p => p.Id).Take(limit + 1).ToList();
         PointId? next = merged.Count > limit ? merged[limit].Id : (PointId?)null;
         if (merged.Count > limit) merged.RemoveAt(limit);
         return new ScrollPage(merged, next);
@@ -220,13 +226,14 @@ public sealed partial class VLinkNode
         var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
         var wait = timeout ?? Settings.Gather.Timeout;
         var counts = await Task.WhenAll(entry.Partitions().Select(p =>
-            Partitions.Ask<PointCount>(new CountPartition(p, filter), wait))).ConfigureAwait(false);
-        return counts.Sum(c => c.Count);
+            ReadReplicasAsync<PointCount>(entry.Spec, p, r => new CountPartition(r, filter), 1, wait))).ConfigureAwait(false);
+        return counts.Sum(c => c[0].Count);
     }
 
     /// <summary>Deletes the collection's points matching a filter (validated by the caller); returns how many were deleted.</summary>
     /// <exception cref="UnknownCollectionException">No such collection.</exception>
-    public async Task<int> DeleteByFilterAsync(string collection, byte[] filter, TimeSpan? timeout = null)
+    /// <exception cref="WriteConsistencyException">Too few replicas of a partition acknowledged in time.</exception>
+    public async Task<WriteResult> DeleteByFilterAsync(string collection, byte[] filter, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(filter);
         var wait = timeout ?? Settings.Gather.Timeout;
@@ -246,7 +253,8 @@ public sealed partial class VLinkNode
     /// <param name="filter">Qdrant filter JSON (validated by the caller), or null when selected by ids.</param>
     /// <param name="timeout">How long each partition may take; the gather timeout by default.</param>
     /// <exception cref="UnknownCollectionException">No such collection.</exception>
-    public async Task<int> ChangePayloadAsync(
+    /// <exception cref="WriteConsistencyException">Too few replicas of a partition acknowledged in time.</exception>
+    public async Task<WriteResult> ChangePayloadAsync(
         string collection, PayloadChangeKind kind, byte[]? payload, IReadOnlyList<string> keys,
         IReadOnlyList<PointId>? ids, byte[]? filter, TimeSpan? timeout = null)
     {
@@ -263,40 +271,15 @@ public sealed partial class VLinkNode
         (await CatalogAsync(timeout).ConfigureAwait(false)).Find(collection) ?? throw new UnknownCollectionException(collection);
 
     // A write built from the current catalog; written again once when it met a sealed staging partition.
-    private async Task<int> WriteRetryingAsync(string collection, TimeSpan wait, Func<CollectionEntry, IEnumerable<IPartitionMessage>> writes)
+    private async Task<WriteResult> WriteRetryingAsync(string collection, TimeSpan wait, Func<CollectionEntry, IEnumerable<IPartitionMessage>> writes)
     {
         for (int attempt = 0; ; attempt++)
         {
             var entry = await WritableAsync(collection, wait).ConfigureAwait(false);
-            var (applied, sealedPartition) = await WriteAllAsync(writes(entry), wait).ConfigureAwait(false);
-            if (!sealedPartition) return applied;
+            var (result, sealedPartition) = await WriteAllAsync(entry.Spec, writes(entry), wait).ConfigureAwait(false);
+            if (!sealedPartition) return result;
             if (attempt > 0) throw new InvalidOperationException($"Collection '{collection}' kept moving its points to their regions; write again.");
             await MoveToRegionsAsync(collection, wait).ConfigureAwait(false);
         }
-    }
-
-    private async Task<(int Applied, bool Sealed)> WriteAllAsync(IEnumerable<IPartitionMessage> writes, TimeSpan wait, bool countUpsertsOnly = false)
-    {
-        var sent = writes.ToList();
-        var replies = await Task.WhenAll(sent.Select(w => Partitions.Ask<IVLinkMessage>(w, wait))).ConfigureAwait(false);
-        int applied = 0;
-        bool sealedPartition = false;
-        for (int i = 0; i < replies.Length; i++)
-        {
-            switch (replies[i])
-            {
-                case WriteAck ack:
-                    if (!countUpsertsOnly || sent[i] is UpsertPoints) applied += ack.Applied;
-                    break;
-                case WriteSealed:
-                    sealedPartition = true;
-                    break;
-                case WriteRejected rejected:
-                    throw new ArgumentException(rejected.Reason);
-                default:
-                    throw new InvalidOperationException($"Unexpected write reply {replies[i].GetType().Name}.");
-            }
-        }
-        return (applied, sealedPartition);
     }
 }

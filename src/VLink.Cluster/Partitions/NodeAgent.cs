@@ -10,6 +10,7 @@ namespace VLink.Cluster.Partitions;
 /// <see cref="NodeSearch"/> by searching all of the collection's local partitions (of the asked generation) and
 /// merging their top-k' (stage 1 of the gather), so a global search costs one message per node, not per partition.
 /// A <see cref="NodeSearchBatch"/> sends one <see cref="SearchPartitionBatch"/> per local partition and merges per query.
+/// Of a replicated collection, each search reads the one replica of each partition its <see cref="ReplicaChoice"/> names.
 /// A <see cref="GetNodeInventory"/> is answered with every local partition's statistics (for operators).
 /// </summary>
 public sealed class NodeAgent : ReceiveActor
@@ -69,7 +70,8 @@ public sealed class NodeAgent : ReceiveActor
     private void HandleHybridSearch(NodeHybridSearch search)
     {
         var clock = Stopwatch.StartNew();
-        var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation).ToList();
+        var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation
+            && search.Replicas.Reads(p.Key)).ToList();
         string node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
         var asks = targets.Select(t => t.Value.Ask<PartitionHybridHits>(new SearchPartitionHybrid(t.Key, search.Request), _partitionTimeout)).ToList();
         var request = search.Request;
@@ -105,7 +107,7 @@ public sealed class NodeAgent : ReceiveActor
     {
         var clock = Stopwatch.StartNew();
         var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation
-            && search.Request.Visits(p.Key.Key)).ToList();
+            && search.Replicas.Reads(p.Key) && search.Request.Visits(p.Key.Key)).ToList();
         string node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
         var request = new SearchPartition(default, search.Request);
         var asks = targets.Select(t => t.Value.Ask<PartitionHits>(request with { Partition = t.Key }, _partitionTimeout)).ToList();
@@ -124,7 +126,7 @@ public sealed class NodeAgent : ReceiveActor
     {
         var clock = Stopwatch.StartNew();
         var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation
-            && search.Requests.Any(r => r.Visits(p.Key.Key))).ToList();
+            && search.Replicas.Reads(p.Key) && search.Requests.Any(r => r.Visits(p.Key.Key))).ToList();
         string node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
         var requests = search.Requests;
         // One message per local partition carries every query; the answers are merged per query.

@@ -61,7 +61,11 @@ public sealed record SearchPartitionHybrid(PartitionRef Partition, HybridRequest
 public sealed record PartitionHybridHits(PartitionRef Partition, IReadOnlyList<MethodRanking> Rankings, long ElapsedMicros) : IVLinkMessage;
 
 /// <summary>Runs a hybrid search in every local partition of a collection's generation; answered with <see cref="NodeHybridHits"/>.</summary>
-public sealed record NodeHybridSearch(string Collection, HybridRequest Request, long Generation) : IVLinkMessage;
+/// <param name="Collection">The collection searched.</param>
+/// <param name="Request">The query.</param>
+/// <param name="Generation">The collection's generation.</param>
+/// <param name="Replicas">Which replica of each partition the node searches (replica 0 by default).</param>
+public sealed record NodeHybridSearch(string Collection, HybridRequest Request, long Generation, ReplicaChoice Replicas = default) : IVLinkMessage;
 
 /// <summary>
 /// A node's rankings per method over all its partitions (stage one: merged, best <see cref="HybridRequest.Depth"/> of

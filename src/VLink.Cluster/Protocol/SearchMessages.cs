@@ -31,7 +31,8 @@ public sealed record PartitionHits(PartitionRef Partition, IReadOnlyList<SearchH
 /// <param name="Collection">The collection searched.</param>
 /// <param name="Request">The query.</param>
 /// <param name="Generation">The collection's generation: partitions of a dropped collection of the same name are not searched.</param>
-public sealed record NodeSearch(string Collection, SearchRequest Request, long Generation) : IVLinkMessage;
+/// <param name="Replicas">Which replica of each partition the node searches (replica 0 by default).</param>
+public sealed record NodeSearch(string Collection, SearchRequest Request, long Generation, ReplicaChoice Replicas = default) : IVLinkMessage;
 
 /// <summary>A node's merged top-k' and which partitions answered, with per-partition timings for the trace.</summary>
 public sealed record NodeHits(string Node, IReadOnlyList<SearchHit> Hits, IReadOnlyList<PartitionTiming> Partitions, long ElapsedMicros) : IVLinkMessage;
@@ -53,7 +54,8 @@ public sealed record PartitionHitsBatch(PartitionRef Partition, IReadOnlyList<Pa
 /// <param name="Collection">The collection searched.</param>
 /// <param name="Requests">The queries, answered in this order.</param>
 /// <param name="Generation">The collection's generation: partitions of a dropped collection of the same name are not searched.</param>
-public sealed record NodeSearchBatch(string Collection, IReadOnlyList<SearchRequest> Requests, long Generation) : IVLinkMessage;
+/// <param name="Replicas">Which replica of each partition the node searches (replica 0 by default).</param>
+public sealed record NodeSearchBatch(string Collection, IReadOnlyList<SearchRequest> Requests, long Generation, ReplicaChoice Replicas = default) : IVLinkMessage;
 
 /// <summary>A node's answer to a <see cref="NodeSearchBatch"/>: one <see cref="NodeHits"/> per query, in request order.</summary>
 /// <param name="Node">The answering node's address.</param>

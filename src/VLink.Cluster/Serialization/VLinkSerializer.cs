@@ -45,7 +45,8 @@ namespace VLink.Cluster.Serialization;
 /// partition snapshots end with the versions of their points and their tombstones (two lists of id and version).
 /// Older payloads read as version 0 (none) and snapshots without versions or tombstones. 8 — partition references end
 /// with the replica index (unsigned LEB128), collection specs with the replication factor and the write consistency
-/// (two int32); older payloads read as replica 0 of collections with one replica.</para>
+/// (two int32); older payloads read as replica 0 of collections with one replica. 9 — node searches (plain, batch and
+/// hybrid) end with the replica choice (factor and offset, two int32); older ones read replica 0.</para>
 /// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
 /// increments, each unsigned LEB128 (64-bit); a tick is its time as the zigzag LEB128 step from the previous tick's
 /// (from 0 for the first), price (double), a presence byte (bit 0 size as a double, bit 3 size as LEB128 when it is a
@@ -58,7 +59,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public const int SerializerId = 4711;
 
     /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 8;
+    public const byte FormatVersion = 9;
 
     /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
     public const byte OldestReadableVersion = 1;
@@ -99,7 +100,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         // HybridMessages.cs
         Codec.Of<SearchPartitionHybrid>("HQ", (w, m) => { WritePartitionRef(w, m.Partition); WriteHybridRequest(w, m.Request); }, r => new SearchPartitionHybrid(ReadPartitionRef(r), ReadHybridRequest(r))),
         Codec.Of<PartitionHybridHits>("HP", WritePartitionHybridHits, ReadPartitionHybridHits),
-        Codec.Of<NodeHybridSearch>("HN", (w, m) => { w.String(m.Collection); WriteHybridRequest(w, m.Request); w.Int64(m.Generation); }, r => new NodeHybridSearch(r.String(), ReadHybridRequest(r), r.Int64())),
+        Codec.Of<NodeHybridSearch>("HN", (w, m) => { w.String(m.Collection); WriteHybridRequest(w, m.Request); w.Int64(m.Generation); WriteReplicaChoice(w, m.Replicas); },
+            r => new NodeHybridSearch(r.String(), ReadHybridRequest(r), r.Int64(), ReadReplicaChoice(r))),
         Codec.Of<NodeHybridHits>("HH", WriteNodeHybridHits, ReadNodeHybridHits),
         Codec.Of<SearchPartitionBatch>("SB", WriteSearchPartitionBatch, ReadSearchPartitionBatch),
         Codec.Of<PartitionHitsBatch>("PB", WritePartitionHitsBatch, ReadPartitionHitsBatch),
@@ -921,9 +923,19 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.String(m.Collection);
         WriteSearchRequest(w, m.Request);
         w.Int64(m.Generation);
+        WriteReplicaChoice(w, m.Replicas);
     }
 
-    private static NodeSearch ReadNodeSearch(Reader r) => new(r.String(), ReadSearchRequest(r), r.Int64());
+    private static NodeSearch ReadNodeSearch(Reader r) => new(r.String(), ReadSearchRequest(r), r.Int64(), ReadReplicaChoice(r));
+
+    // Format 9 added the replica choice to node searches; before, every node searched replica 0.
+    private static void WriteReplicaChoice(Writer w, ReplicaChoice c)
+    {
+        w.Int32(c.Factor);
+        w.Int32(c.Offset);
+    }
+
+    private static ReplicaChoice ReadReplicaChoice(Reader r) => r.Version >= 9 ? new ReplicaChoice(r.Int32(), r.Int32()) : default;
 
     private static void WriteNodeHits(Writer w, NodeHits m)
     {
@@ -960,9 +972,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.String(m.Collection);
         w.List(m.Requests, WriteSearchRequest);
         w.Int64(m.Generation);
+        WriteReplicaChoice(w, m.Replicas);
     }
 
-    private static NodeSearchBatch ReadNodeSearchBatch(Reader r) => new(r.String(), r.List(ReadSearchRequest), r.Int64());
+    private static NodeSearchBatch ReadNodeSearchBatch(Reader r) => new(r.String(), r.List(ReadSearchRequest), r.Int64(), ReadReplicaChoice(r));
 
     private static void WriteNodeHitsBatch(Writer w, NodeHitsBatch m)
     {

@@ -58,6 +58,8 @@ public static class CollectionEndpoints
                 nameof(CollectionSpec.Dimension) => "vectors.size",
                 nameof(CollectionSpec.PartitionCount) => "shard_number",
                 nameof(CollectionSpec.Regions) => "regions",
+                nameof(CollectionSpec.ReplicationFactor) => "replication_factor",
+                nameof(CollectionSpec.WriteConsistency) => "write_consistency_factor",
                 nameof(TextSpec.Fields) => "text_fields",
                 nameof(HnswOptions.M) => "hnsw_config.m",
                 nameof(HnswOptions.EfConstruction) => "hnsw_config.ef_construct",
@@ -154,7 +156,28 @@ public static class CollectionEndpoints
             hnsw = hnsw with { Quantization = ParseQuantization(quantization) };
         int shards = RequestJson.OptionalInt(root, "shard_number", "shard_number", 1, 65536) ?? DefaultShardNumber;
         var regions = ParseRegions(root);
-        return new CollectionSpec(name, size, metric.Value, regions is null ? PartitionScheme.Hash : PartitionScheme.Region, shards, hnsw, Regions: regions);
+        int replicas = RequestJson.OptionalInt(root, "replication_factor", "replication_factor", 1, CollectionSpec.MaxReplicationFactor) ?? 1;
+        return new CollectionSpec(name, size, metric.Value, regions is null ? PartitionScheme.Hash : PartitionScheme.Region, shards, hnsw, Regions: regions,
+            ReplicationFactor: replicas, WriteConsistency: ParseWriteConsistency(root, replicas));
+    }
+
+    /// <summary>
+    /// Replicas that must journal a write before it is acknowledged: Qdrant's <c>write_consistency_factor</c> (a number),
+    /// or <c>write_consistency</c> — a number, <c>"majority"</c> or <c>"all"</c> (fixed to a number at creation). 1 by default.
+    /// </summary>
+    private static int ParseWriteConsistency(JsonElement root, int replicas)
+    {
+        bool hasFactor = RequestJson.TryGet(root, "write_consistency_factor", out _);
+        if (!RequestJson.TryGet(root, "write_consistency", out var consistency) || consistency.ValueKind == JsonValueKind.Null)
+            return RequestJson.OptionalInt(root, "write_consistency_factor", "write_consistency_factor", 1, CollectionSpec.MaxReplicationFactor) ?? 1;
+        if (hasFactor) throw ApiException.BadField("write_consistency", "give write_consistency or write_consistency_factor, not both");
+        return consistency.ValueKind switch
+        {
+            JsonValueKind.Number => RequestJson.OptionalInt(root, "write_consistency", "write_consistency", 1, CollectionSpec.MaxReplicationFactor)!.Value,
+            JsonValueKind.String when consistency.GetString() == "majority" => CollectionSpec.Majority(replicas),
+            JsonValueKind.String when consistency.GetString() == "all" => replicas,
+            _ => throw ApiException.BadField("write_consistency", "expected a number of replicas, \"majority\" or \"all\""),
+        };
     }
 
     /// <summary>
@@ -227,7 +250,8 @@ public static class CollectionEndpoints
                 {
                     ["vectors"] = new JsonObject { ["size"] = spec.Dimension, ["distance"] = DistanceName(spec.Metric) },
                     ["shard_number"] = spec.PartitionCount,
-                    ["replication_factor"] = 1,
+                    ["replication_factor"] = spec.ReplicationFactor,
+                    ["write_consistency_factor"] = spec.WriteConsistency,
                 },
                 ["hnsw_config"] = new JsonObject { ["m"] = spec.Hnsw.M, ["ef_construct"] = spec.Hnsw.EfConstruction },
                 ["quantization_config"] = spec.Hnsw.Quantization is { } q
@@ -267,8 +291,7 @@ public static class CollectionEndpoints
     {
         try
         {
-            var stats = await Task.WhenAll(entry.Partitions().Select(p =>
-                node.Partitions.Ask<PartitionStats>(new GetPartitionStats(p), node.Settings.Gather.Timeout))).ConfigureAwait(false);
+            var stats = await node.PartitionStatsAsync(entry).ConfigureAwait(false);
             return (stats.Sum(s => (long)s.Points), stats.Where(s => s.IndexKind == "hnsw").Sum(s => (long)s.Points));
         }
         catch (AskTimeoutException)

@@ -27,8 +27,17 @@ public static class PointDataEndpoints
         return app;
     }
 
-    /// <summary>Qdrant's answer to a write: <c>{"operation_id": 0, "status": "completed"}</c> (VLink answers once it is durable).</summary>
-    public static JsonObject Completed() => new() { ["operation_id"] = 0, ["status"] = "completed" };
+    /// <summary>
+    /// Qdrant's answer to a write: <c>{"operation_id": 0, "status": "completed"}</c> (VLink answers once it is durable),
+    /// and when something was written, <c>acknowledged</c>: the fewest replicas of any partition that had journalled
+    /// their share when the write was acknowledged (at least the collection's write consistency).
+    /// </summary>
+    public static JsonObject Completed(WriteResult? result = null)
+    {
+        var answer = new JsonObject { ["operation_id"] = 0, ["status"] = "completed" };
+        if (result is not null) answer["acknowledged"] = result.Acknowledged;
+        return answer;
+    }
 
     private static async Task<IResult> DeleteAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
     {
@@ -37,11 +46,11 @@ public static class PointDataEndpoints
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
         var (ids, filter) = ReadSelector(document.RootElement);
-        int deleted = 0;
-        if (filter is not null) deleted = await node.DeleteByFilterAsync(name, filter).ConfigureAwait(false);
-        else if (ids!.Count > 0) deleted = await node.DeleteAsync(name, ids).ConfigureAwait(false);
-        OperationLog.Points(request.HttpContext, deleted);
-        return Envelope.Ok(Completed(), clock);
+        WriteResult? result = null;
+        if (filter is not null) result = await node.DeleteByFilterAsync(name, filter).ConfigureAwait(false);
+        else if (ids!.Count > 0) result = await node.DeleteAsync(name, ids).ConfigureAwait(false);
+        OperationLog.Points(request.HttpContext, result?.Applied ?? 0);
+        return Envelope.Ok(Completed(result), clock);
     }
 
     private static async Task<IResult> ScrollAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
@@ -101,11 +110,11 @@ public static class PointDataEndpoints
                 break;
         }
         var (ids, filter) = ReadSelector(root);
-        int changed = 0;
+        WriteResult? result = null;
         if (filter is not null || ids!.Count > 0)
-            changed = await node.ChangePayloadAsync(name, kind, payload, keys, ids, filter).ConfigureAwait(false);
-        OperationLog.Points(request.HttpContext, changed);
-        return Envelope.Ok(Completed(), clock);
+            result = await node.ChangePayloadAsync(name, kind, payload, keys, ids, filter).ConfigureAwait(false);
+        OperationLog.Points(request.HttpContext, result?.Applied ?? 0);
+        return Envelope.Ok(Completed(result), clock);
     }
 
     // Qdrant's points selector: {"points": [ids]} or {"filter": {...}}, exactly one of the two.

@@ -26,6 +26,7 @@ public static class PointEndpoints
         app.MapPost("/collections/{name}/points/query", QueryAsync).RequireRole(VLinkRole.Read);
         app.MapPost("/collections/{name}/points/query/batch", QueryBatchAsync).RequireRole(VLinkRole.Read);
         app.MapPost("/collections/{name}/points", RetrieveAsync).RequireRole(VLinkRole.Read);
+        app.MapGet("/collections/{name}/points/{id}", GetPointAsync).RequireRole(VLinkRole.Read);
         return app;
     }
 
@@ -62,9 +63,9 @@ public static class PointEndpoints
         foreach (var point in points.EnumerateArray())
             writes.Add(PointJson.Parse(point, string.Create(CultureInfo.InvariantCulture, $"points[{i++}]"), spec));
         await TextEmbedding.EmbedMissingAsync(providers, spec, writes, j => string.Create(CultureInfo.InvariantCulture, $"points[{j}]"), cancellationToken).ConfigureAwait(false);
-        if (writes.Count > 0) await node.UpsertAsync(name, writes).ConfigureAwait(false);
+        var result = writes.Count > 0 ? await node.UpsertAsync(name, writes).ConfigureAwait(false) : null;
         OperationLog.Points(request.HttpContext, writes.Count);
-        return Envelope.Ok(new JsonObject { ["operation_id"] = 0, ["status"] = "completed" }, clock);
+        return Envelope.Ok(PointDataEndpoints.Completed(result), clock);
     }
 
     private static async Task<IResult> SearchAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
@@ -109,6 +110,39 @@ public static class PointEndpoints
         return Envelope.Ok(new JsonArray([.. answers.Select(a => (JsonNode)new JsonObject { ["points"] = a.Points })]), clock, SearchRequests.Completeness(answers));
     }
 
+    // Qdrant's GET of one point: its payload and vector, 404 when absent.
+    private static async Task<IResult> GetPointAsync(string name, string id, HttpRequest request, VLinkNode node)
+    {
+        var clock = Stopwatch.StartNew();
+        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var pointId = ulong.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out ulong number) ? new PointId(number)
+            : Guid.TryParse(id, out var uuid) ? new PointId(uuid.ToString("D"))
+            : throw ApiException.BadField("id", $"'{id}' is not a point id (an unsigned integer or a UUID)");
+        var records = await SearchRequests.FetchAsync(node, entry, [pointId], withVector: true, ReadConsistencyOf(request)).ConfigureAwait(false);
+        if (!records.TryGetValue(pointId, out var record))
+            throw new ApiException(StatusCodes.Status404NotFound, "id", $"id: point {id} does not exist in collection '{name}'");
+        return Envelope.Ok(PointJson.Render(record, PayloadSelector.All, withVector: true), clock);
+    }
+
+    /// <summary>
+    /// The <c>consistency</c> query parameter of a read (Qdrant's read consistency): <c>one</c> (default), <c>majority</c>
+    /// (or <c>quorum</c>), <c>all</c>, or a number of replicas; 400 naming it otherwise.
+    /// </summary>
+    public static ReadConsistency ReadConsistencyOf(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!request.Query.TryGetValue("consistency", out var values) || values.Count == 0) return ReadConsistency.One;
+        string text = values[^1] ?? "";
+        return text.Trim().ToLowerInvariant() switch
+        {
+            "one" or "" => ReadConsistency.One,
+            "majority" or "quorum" => ReadConsistency.Majority,
+            "all" => ReadConsistency.All,
+            var n when int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out int count) && count >= 1 => ReadConsistency.Of(count),
+            _ => throw ApiException.BadField("consistency", $"'{text}' is not a read consistency (one, majority, quorum, all, or a number of replicas of at least 1)"),
+        };
+    }
+
     private static async Task<IResult> RetrieveAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
@@ -124,7 +158,7 @@ public static class PointEndpoints
             ids.Add(RequestJson.ReadId(item, string.Create(CultureInfo.InvariantCulture, $"ids[{i++}]")));
         var payload = RequestJson.ReadPayloadSelector(root, "with_payload", defaultValue: true);
         bool withVector = RequestJson.OptionalBool(root, "with_vector", "with_vector") ?? false;
-        var records = await SearchRequests.FetchAsync(node, entry, ids, withVector).ConfigureAwait(false);
+        var records = await SearchRequests.FetchAsync(node, entry, ids, withVector, ReadConsistencyOf(request)).ConfigureAwait(false);
         var result = new JsonArray();
         foreach (var id in ids.Distinct())
         {

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Microsoft.AspNetCore.WebUtilities;
 using VLink.Cluster.Gather;
+using VLink.Cluster.Hosting;
 
 namespace VLink.Server.Api;
 
@@ -44,6 +45,7 @@ public static class Problems
         UnknownCollectionException unknown => (StatusCodes.Status404NotFound, "collection_name", $"collection_name: collection '{unknown.Collection}' does not exist"),
         BadHttpRequestException bad => (bad.StatusCode, "body", $"body: {bad.Message}"),
         AskTimeoutException => (StatusCodes.Status503ServiceUnavailable, null, "The cluster did not answer in time."),
+        WriteConsistencyException consistency => (StatusCodes.Status503ServiceUnavailable, null, consistency.Message),
         ArgumentException arg => (StatusCodes.Status400BadRequest, arg.ParamName, arg.Message),
         _ => null,
     };

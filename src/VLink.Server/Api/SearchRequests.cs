@@ -271,21 +271,14 @@ public static class SearchRequests
         ];
     }
 
-    /// <summary>Reads points by id from their partitions (the hash partition of each id, or every key or region partition).</summary>
-    public static async Task<Dictionary<PointId, PointRecord>> FetchAsync(VLinkNode node, CollectionEntry entry, IReadOnlyList<PointId> ids, bool withVector)
+    /// <summary>
+    /// Reads points by id from their partitions (the hash partition of each id, or every key or region partition): of a
+    /// collection with replicas, from as many replicas as <paramref name="consistency"/> asks, keeping each point's latest version.
+    /// </summary>
+    public static Task<Dictionary<PointId, PointRecord>> FetchAsync(VLinkNode node, CollectionEntry entry, IReadOnlyList<PointId> ids, bool withVector, ReadConsistency consistency = default)
     {
         ArgumentNullException.ThrowIfNull(node);
-        ArgumentNullException.ThrowIfNull(entry);
-        ArgumentNullException.ThrowIfNull(ids);
-        var found = new Dictionary<PointId, PointRecord>();
-        if (ids.Count == 0) return found;
-        var asks = entry.PartitionsOf(ids).Select(b => new GetPoints(b.Partition, b.Ids, withVector));
-        var answers = await Task.WhenAll(asks.Select(q =>
-            node.Partitions.Ask<PointsFound>(q, node.Settings.Gather.Timeout))).ConfigureAwait(false);
-        foreach (var answer in answers)
-            foreach (var point in answer.Points)
-                found[point.Id] = point;
-        return found;
+        return node.GetPointsAsync(entry, ids, withVector, consistency);
     }
 
     private static SearchQuery ParseCommon(JsonElement root, string prefix, float[] vector, PointId? exclude)

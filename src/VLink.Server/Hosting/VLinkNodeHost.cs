@@ -1,3 +1,4 @@
+using System.Globalization;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Configuration;
@@ -55,8 +56,13 @@ public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerF
         var o = options.Value;
         var address = AddressOf(o);
         // Akka's own log goes through the host's loggers, so it shares their format (plain or JSON) and filters.
-        var config = ConfigurationFactory.ParseString("akka.loggers = [\"Akka.Hosting.Logging.LoggerFactoryLogger, Akka.Hosting\"]")
-            .WithFallback(VLinkConfig.Build(address, o.ExtraHocon));
+        var config = ConfigurationFactory.ParseString("akka.loggers = [\"Akka.Hosting.Logging.LoggerFactoryLogger, Akka.Hosting\"]");
+        if (o.HedgeDelayMs is { } hedge)
+        {
+            if (hedge < 0) throw new InvalidOperationException($"VLink:HedgeDelayMs must not be negative, got {hedge}.");
+            config = config.WithFallback(ConfigurationFactory.ParseString(string.Create(CultureInfo.InvariantCulture, $"vlink.gather.hedge-delay = {hedge}ms")));
+        }
+        config = config.WithFallback(VLinkConfig.Build(address, o.ExtraHocon));
         var setup = BootstrapSetup.Create().WithConfig(config).And(new LoggerFactorySetup(loggerFactory));
         var system = ActorSystem.Create(address.SystemName, setup);
         var node = VLinkNode.Start(system);

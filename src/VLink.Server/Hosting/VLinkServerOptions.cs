@@ -29,6 +29,12 @@ public sealed class VLinkServerOptions
     /// <summary>Journal connection string; for SQLite it defaults to a file in <see cref="DataDirectory"/>.</summary>
     public string? Connection { get; set; }
 
+    /// <summary>
+    /// Collections with replicas: milliseconds a search waits for the nodes before it asks the partitions still missing
+    /// of their other replicas (<c>vlink.gather.hedge-delay</c>, default 100); 0 turns hedging off.
+    /// </summary>
+    public int? HedgeDelayMs { get; set; }
+
     /// <summary>HOCON layered over VLink's own configuration (operators' and tests' overrides); optional.</summary>
     public string? ExtraHocon { get; set; }
 

@@ -1,0 +1,233 @@
+using Akka.Actor;
+using VLink.Cluster.Protocol;
+using VLink.Core.Indexing;
+
+namespace VLink.Cluster.Hosting;
+
+/// <summary>What a write did.</summary>
+/// <param name="Applied">Points written, deleted or changed (of a replicated partition, the most any acknowledging replica reported).</param>
+/// <param name="Acknowledged">
+/// The fewest replicas that had journalled their partition's share of the write when it was acknowledged: at least the
+/// collection's write consistency, at most its replication factor (1 for a collection with one replica).
+/// </param>
+public sealed record WriteResult(int Applied, int Acknowledged);
+
+/// <summary>A write was not journalled by as many replicas as its collection's write consistency asks for.</summary>
+public sealed class WriteConsistencyException(string collection, PartitionRef partition, int acknowledged, int required, int replicas)
+    : Exception($"Collection '{collection}': partition {partition.Key} acknowledged the write on {acknowledged} of {replicas} replicas in time; " +
+        $"its write consistency needs {required}. Replicas that did journal it keep it, and the others catch up from them; write again to be sure.")
+{
+    /// <summary>Replicas that acknowledged.</summary>
+    public int Acknowledged { get; } = acknowledged;
+
+    /// <summary>Replicas the write consistency needs.</summary>
+    public int Required { get; } = required;
+}
+
+/// <summary>How many replicas of each partition a read by id asks, and the answer keeps each point's latest version.</summary>
+public readonly record struct ReadConsistency
+{
+    private readonly int _count;
+    private readonly Kind _kind;
+
+    private enum Kind : byte { Count, Majority, All }
+
+    private ReadConsistency(Kind kind, int count)
+    {
+        _kind = kind;
+        _count = count;
+    }
+
+    /// <summary>One replica (the default): the fastest read.</summary>
+    public static ReadConsistency One { get; } = new(Kind.Count, 1);
+
+    /// <summary>A majority of the replicas.</summary>
+    public static ReadConsistency Majority { get; } = new(Kind.Majority, 0);
+
+    /// <summary>Every replica.</summary>
+    public static ReadConsistency All { get; } = new(Kind.All, 0);
+
+    /// <summary><paramref name="count"/> replicas (at least 1; more than the collection has means all).</summary>
+    public static ReadConsistency Of(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        return new(Kind.Count, count);
+    }
+
+    /// <summary>The replicas that must answer, of <paramref name="replicationFactor"/>.</summary>
+    public int Needed(int replicationFactor) => _kind switch
+    {
+        Kind.Majority => CollectionSpec.Majority(replicationFactor),
+        Kind.All => replicationFactor,
+        _ => Math.Clamp(Math.Max(_count, 1), 1, Math.Max(replicationFactor, 1)),
+    };
+
+    /// <inheritdoc />
+    public override string ToString() => _kind switch
+    {
+        Kind.Majority => "majority",
+        Kind.All => "all",
+        _ => _count <= 1 ? "one" : _count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}
+
+// Replicas: every write goes to each replica of its partitions and is acknowledged once the write consistency's number
+// of them journalled it; reads ask one replica (another after the hedge delay) or, for a stronger read consistency,
+// several, keeping each point's latest version.
+public sealed partial class VLinkNode
+{
+    private int _readRotation;
+
+    /// <summary>
+    /// Reads points by id: from each partition that may hold them, <paramref name="consistency"/>'s number of replicas,
+    /// keeping of each point the copy with the highest version.
+    /// </summary>
+    /// <exception cref="AskTimeoutException">Fewer replicas of a partition answered than the consistency needs.</exception>
+    public async Task<Dictionary<PointId, PointRecord>> GetPointsAsync(CollectionEntry entry, IReadOnlyList<PointId> ids, bool withVector, ReadConsistency consistency = default, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(ids);
+        var found = new Dictionary<PointId, PointRecord>();
+        if (ids.Count == 0) return found;
+        var wait = timeout ?? Settings.Gather.Timeout;
+        int needed = consistency.Needed(entry.Spec.ReplicationFactor);
+        var answers = await Task.WhenAll(entry.PartitionsOf(ids).Select(b =>
+            ReadReplicasAsync<PointsFound>(entry.Spec, b.Partition, r => new GetPoints(r, b.Ids, withVector), needed, wait))).ConfigureAwait(false);
+        foreach (var answer in answers.SelectMany(a => a))
+            foreach (var point in answer.Points)
+                if (!found.TryGetValue(point.Id, out var held) || point.Version.CompareTo(held.Version) > 0)
+                    found[point.Id] = point;
+        return found;
+    }
+
+    /// <summary>The statistics of each partition of a collection, from one replica of each (another after the hedge delay).</summary>
+    /// <exception cref="AskTimeoutException">No replica of some partition answered in time.</exception>
+    public async Task<PartitionStats[]> PartitionStatsAsync(CollectionEntry entry, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var wait = timeout ?? Settings.Gather.Timeout;
+        var answers = await Task.WhenAll(entry.Partitions().Select(p =>
+            ReadReplicasAsync<PartitionStats>(entry.Spec, p, r => new GetPartitionStats(r), 1, wait))).ConfigureAwait(false);
+        return [.. answers.Select(a => a[0])];
+    }
+
+    /// <summary>
+    /// Asks <paramref name="needed"/> replicas of a partition (turning which first with every read), and the others too
+    /// when those have not all answered within the hedge delay or one failed; answers once <paramref name="needed"/>
+    /// answered. A collection with one replica asks it alone.
+    /// </summary>
+    /// <exception cref="AskTimeoutException">Fewer than <paramref name="needed"/> replicas answered in time.</exception>
+    private async Task<List<T>> ReadReplicasAsync<T>(CollectionSpec spec, PartitionRef partition, Func<PartitionRef, IPartitionMessage> message, int needed, TimeSpan wait)
+    {
+        int factor = spec.ReplicationFactor;
+        if (factor <= 1) return [await Partitions.Ask<T>(message(partition), wait).ConfigureAwait(false)];
+        needed = Math.Clamp(needed, 1, factor);
+        int first = (Interlocked.Increment(ref _readRotation) & int.MaxValue) % factor;
+        var order = Enumerable.Range(0, factor).Select(i => partition.WithReplica((first + i) % factor)).ToList();
+        var pending = order.Take(needed).Select(r => Partitions.Ask<T>(message(r), wait)).ToList();
+        var later = order.Skip(needed).ToList();
+        var answers = new List<T>(needed);
+        var hedge = ReadHedgeDelay > TimeSpan.Zero ? Task.Delay(ReadHedgeDelay) : null;
+        while (answers.Count < needed)
+        {
+            if (pending.Count == 0 && later.Count == 0)
+                throw new AskTimeoutException($"Only {answers.Count} of the {needed} replicas a read needs of partition {partition} answered in time.");
+            if (pending.Count == 0 || (hedge is not null && hedge.IsCompleted))
+            {
+                // Hedge (or replace a failed ask): every replica not asked yet.
+                pending.AddRange(later.Select(r => Partitions.Ask<T>(message(r), wait)));
+                later.Clear();
+                hedge = null;
+                continue;
+            }
+            var done = hedge is null || later.Count == 0
+                ? await Task.WhenAny(pending).ConfigureAwait(false)
+                : await Task.WhenAny([.. pending, hedge]).ConfigureAwait(false);
+            if (done == hedge) continue;
+            var answered = (Task<T>)done;
+            pending.Remove(answered);
+            if (answered.IsCompletedSuccessfully) answers.Add(answered.Result);
+            else if (later.Count > 0) hedge = Task.CompletedTask;
+        }
+        return answers;
+    }
+
+    private TimeSpan ReadHedgeDelay => Settings.Gather.HedgeDelay ?? VLink.Cluster.Gather.GatherSettings.DefaultHedgeDelay;
+
+    /// <summary>
+    /// Sends each write to every replica of its partition and waits, per partition, for the collection's write
+    /// consistency of acknowledgements. A refusal (bad input, a sealed staging partition) is final at once: every
+    /// replica would refuse alike. The asks not yet answered go on after the write is acknowledged.
+    /// </summary>
+    private async Task<(WriteResult Result, bool Sealed)> WriteAllAsync(CollectionSpec spec, IEnumerable<IPartitionMessage> writes, TimeSpan wait, bool countUpsertsOnly = false)
+    {
+        var sent = writes.ToList();
+        int factor = Math.Max(1, spec.ReplicationFactor);
+        int required = Math.Clamp(spec.WriteConsistency, 1, factor);
+        var outcomes = await Task.WhenAll(sent.Select(w => QuorumAsync(spec, w, factor, required, wait))).ConfigureAwait(false);
+        int applied = 0, acknowledged = factor;
+        bool sealedPartition = false;
+        for (int i = 0; i < outcomes.Length; i++)
+        {
+            var (reply, acks) = outcomes[i];
+            switch (reply)
+            {
+                case WriteAck ack:
+                    if (!countUpsertsOnly || sent[i] is UpsertPoints) applied += ack.Applied;
+                    acknowledged = Math.Min(acknowledged, acks);
+                    break;
+                case WriteSealed:
+                    sealedPartition = true;
+                    break;
+                case WriteRejected rejected:
+                    throw new ArgumentException(rejected.Reason);
+                default:
+                    throw new InvalidOperationException($"Unexpected write reply {reply.GetType().Name}.");
+            }
+        }
+        return (new WriteResult(applied, sent.Count == 0 ? factor : acknowledged), sealedPartition);
+    }
+
+    // One partition's share of a write, to each of its replicas: the reply that decides (an acknowledgement with the
+    // most points applied among the first `required`, or a refusal) and how many replicas had acknowledged.
+    private async Task<(IVLinkMessage Reply, int Acks)> QuorumAsync(CollectionSpec spec, IPartitionMessage write, int factor, int required, TimeSpan wait)
+    {
+        if (factor == 1) return (await Partitions.Ask<IVLinkMessage>(write, wait).ConfigureAwait(false), 1);
+        var pending = Enumerable.Range(0, factor).Select(i => Partitions.Ask<IVLinkMessage>(ForReplica(write, i), wait)).ToList();
+        WriteAck? best = null;
+        int acks = 0;
+        Exception? failure = null;
+        while (acks < required && pending.Count > 0)
+        {
+            var done = await Task.WhenAny(pending).ConfigureAwait(false);
+            pending.Remove(done);
+            if (!done.IsCompletedSuccessfully)
+            {
+                failure ??= done.Exception?.InnerException;
+                if (acks + pending.Count < required) break;
+                continue;
+            }
+            switch (done.Result)
+            {
+                case WriteAck ack:
+                    acks++;
+                    if (best is null || ack.Applied > best.Applied) best = ack;
+                    break;
+                default:
+                    return (done.Result, acks);
+            }
+        }
+        if (acks >= required) return (best!, acks);
+        throw new WriteConsistencyException(spec.Name, write.Partition, acks, required, factor);
+    }
+
+    /// <summary>The same write addressed to replica <paramref name="replica"/> of its partition.</summary>
+    private static IPartitionMessage ForReplica(IPartitionMessage write, int replica) => write switch
+    {
+        UpsertPoints m => m with { Partition = m.Partition.WithReplica(replica) },
+        DeletePoints m => m with { Partition = m.Partition.WithReplica(replica) },
+        DeletePointsByFilter m => m with { Partition = m.Partition.WithReplica(replica) },
+        ChangePayload m => m with { Partition = m.Partition.WithReplica(replica) },
+        _ => throw new InvalidOperationException($"{write.GetType().Name} is not a write replicas share."),
+    };
+}
