@@ -1,6 +1,7 @@
 using System.Text;
 using Akka.Actor;
 using VLink.Cluster.Hosting;
+using VLink.Cluster.Partitions;
 using VLink.Cluster.Protocol;
 using VLink.Core.Hnsw;
 using VLink.Core.Indexing;
@@ -136,5 +137,25 @@ public sealed class ReplicatedReadWriteTests
         }
         var read = await node.GetPointsAsync(entry, [.. Enumerable.Range(500, 6).Select(i => (PointId)(ulong)i)], withVector: false);
         Assert.Equal(6, read.Count);
+
+        // Once node 2 is downed, its replicas come back on the two survivors, never both replicas of a partition on one
+        // node, with no request of ours waking them.
+        cluster.Down(2);
+        await cluster.WaitUpAsync(2);
+        var replicas = entry.Partitions().SelectMany(entry.Spec.Replicas).Select(p => p.EntityId).ToHashSet();
+        var where = await Eventually.Async(async () =>
+        {
+            var found = new Dictionary<string, int>();
+            for (int n = 0; n < 2; n++)
+            {
+                var local = await cluster.Node(n).Agent.Ask<NodeAgent.LocalPartitions>(NodeAgent.ListPartitions.Instance, Wait);
+                foreach (var p in local.Partitions.Where(p => p.Collection == "one")) found[p.EntityId] = n;
+            }
+            return found;
+        }, found => replicas.IsSubsetOf(found.Keys), TimeSpan.FromSeconds(45));
+        Assert.Superset(replicas, where.Keys.ToHashSet());
+        Assert.Subset(where.Keys.ToHashSet(), replicas);
+        foreach (var p in entry.Partitions())
+            Assert.NotEqual(where[p.EntityId], where[p.WithReplica(1).EntityId]);
     }
 }

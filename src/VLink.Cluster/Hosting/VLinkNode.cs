@@ -98,7 +98,9 @@ public sealed partial class VLinkNode
         var catalog = system.ActorOf(ClusterSingletonProxy.Props(
             $"/user/{CatalogActor.Name}", ClusterSingletonProxySettings.Create(system)), CatalogActor.Name + "-proxy");
         var gather = new GatherEngine(system, region, catalog, settings.Gather);
-        return new VLinkNode(system, settings, agent, region, catalog, gather);
+        var node = new VLinkNode(system, settings, agent, region, catalog, gather);
+        system.ActorOf(ReplicaKeeper.Props(node), "vlink-replica-keeper");
+        return node;
     }
 
     /// <summary>Applies a catalog change; throws <see cref="InvalidOperationException"/> with the reason when refused.</summary>
