@@ -95,8 +95,12 @@ public sealed partial class VLinkNode
             ReadReplicasAsync<PointsFound>(entry.Spec, b.Partition, r => new GetPoints(r, b.Ids, withVector), needed, wait))).ConfigureAwait(false);
         foreach (var answer in answers.SelectMany(a => a))
             foreach (var point in answer.Points)
+            {
+                // A write this node stamps after reading a point is later than the version it read, whatever the clocks.
+                Clock.Observe(point.Version);
                 if (!found.TryGetValue(point.Id, out var held) || point.Version.CompareTo(held.Version) > 0)
                     found[point.Id] = point;
+            }
         return found;
     }
 
