@@ -26,6 +26,30 @@ public sealed class GloveProviderTests(ITestOutputHelper output)
     }
 
     [GloveFact]
+    public void The_common_component_is_removed_from_every_text_vector()
+    {
+        var p = Provider.Value;
+        Assert.Equal(SifEmbeddingProvider.DefaultCommonComponents, p.CommonComponents.Count);
+        Assert.StartsWith("glove-6b-100d-sif2@", p.ModelId);
+        for (int i = 0; i < p.CommonComponents.Count; i++)
+        {
+            Assert.Equal(1f, VectorKernels.Norm(p.CommonComponents[i]), 1e-4f);
+            for (int j = 0; j < i; j++) Assert.Equal(0f, VectorKernels.Dot(p.CommonComponents[i], p.CommonComponents[j]), 1e-4f);
+        }
+        foreach (var text in new[] { "the", "authentication", "The login page asks for a username and password", "Bake the bread for forty minutes" })
+        {
+            var v = p.Embed(text);
+            Assert.Equal(1f, VectorKernels.Norm(v), 1e-4f);
+            foreach (var component in p.CommonComponents) Assert.Equal(0f, VectorKernels.Dot(v, component), 1e-4f);
+        }
+        // Without the removal the frequent words' shared direction is there: "the" leans on the first component.
+        var plain = new SifEmbeddingProvider(WordVectors.Load(GloveModel.Path!), commonComponents: 0);
+        Assert.Empty(plain.CommonComponents);
+        Assert.NotEqual(p.ModelId, plain.ModelId); // other vectors, another model id: a collection never mixes them
+        Assert.True(Math.Abs(VectorKernels.Dot(plain.Embed("the"), p.CommonComponents[0])) > 0.1f);
+    }
+
+    [GloveFact]
     public async Task Throughput_of_the_offline_provider()
     {
         var p = Provider.Value;

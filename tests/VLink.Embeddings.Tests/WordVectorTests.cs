@@ -88,7 +88,8 @@ public sealed class WordVectorTests : IDisposable
         WordVectors.Write(buffer, 3, [("the", [1f, 0f, 0f]), ("login", [0f, 1f, 0f]), ("oauth", [0f, 0f, 1f])]);
         var provider = new SifEmbeddingProvider(WordVectors.Load(buffer.ToArray()));
         Assert.Equal("default", provider.Name);
-        Assert.StartsWith("glove-6b-100d-sif@", provider.ModelId);
+        Assert.StartsWith("glove-6b-100d-sif2@", provider.ModelId);
+        Assert.Empty(provider.CommonComponents); // a toy vocabulary has no common component estimated
         // Hand-computed: H = ln 3 + 0.5772; p(rank r from 1) = 1/(r·H); weight = a/(a + p), a = 1e-4.
         double h = Math.Log(3) + 0.5772156649;
         float w(int r) => (float)(1e-4 / (1e-4 + 1.0 / (r * h)));

@@ -31,7 +31,7 @@ public sealed record TextSpec(IReadOnlyList<string> Fields, EmbeddingSpec? Embed
 /// model are refused, so one collection never mixes models.
 /// </summary>
 /// <param name="Provider"><c>default</c>, <c>onnx</c> or <c>http</c>.</param>
-/// <param name="ModelId">The provider's model and version (e.g. <c>glove-6b-100d-sif@3f2a…</c>).</param>
+/// <param name="ModelId">The provider's model and version (e.g. <c>glove-6b-100d-sif2@3f2a…</c>).</param>
 /// <param name="Model">The model name or folder the provider was configured with, if any.</param>
 /// <param name="Url">For a remote provider: the service's base URL.</param>
 /// <param name="Api">For a remote provider: its dialect (<c>ollama</c>, <c>openai</c>).</param>
