@@ -165,3 +165,28 @@ test('recreate empties the collection, and delete removes it', async () => {
   assert.equal((await client.collectionExists(name)).exists, false);
   await assert.rejects(client.search(name, { vector: vectors[0], limit: 1 }), (e) => e.status === 404);
 });
+
+test('a replicated collection takes replication_factor and write_consistency_factor, and reads take a consistency', async () => {
+  const replicated = `${name}_replicated`;
+  await client.recreateCollection(replicated, {
+    vectors: { size: dim, distance: 'Euclid' },
+    shard_number: 2,
+    replication_factor: 2,
+    write_consistency_factor: 2,
+  });
+  const info = await client.getCollection(replicated);
+  assert.equal(info.config.params.replication_factor, 2);
+  assert.equal(info.config.params.write_consistency_factor, 2);
+  const answer = await client.upsert(replicated, { wait: true, points: points.slice(0, 50) });
+  assert.equal(answer.status, 'completed');
+  assert.equal((await client.count(replicated, { exact: true })).count, 50);
+  const got = await client.retrieve(replicated, { ids: [3, 4], consistency: 'all', with_payload: true });
+  assert.deepEqual(got.map((p) => p.id).sort((a, b) => a - b), [3, 4]);
+  const hits = await client.search(replicated, { vector: vectors[0], limit: 5, params: { exact: true } });
+  const expected = points.slice(0, 50)
+    .map((p) => ({ id: p.id, d: distance(p.vector, vectors[0]) }))
+    .sort((a, b) => a.d - b.d || a.id - b.id)
+    .slice(0, 5);
+  assert.deepEqual(hits.map((h) => h.id), expected.map((e) => e.id));
+  await client.deleteCollection(replicated);
+});
