@@ -26,7 +26,7 @@ public sealed record VLinkSettings(int ShardCount, PartitionSettings Partition, 
             throw new Akka.Configuration.ConfigurationException($"vlink.shard-count must be at least 1, got {shardCount}.");
         return new VLinkSettings(
             shardCount,
-            new PartitionSettings(snapshotEvery),
+            PartitionSettings.From(c, snapshotEvery),
             new GatherSettings(
                 c.GetTimeSpan("gather.timeout", TimeSpan.FromSeconds(5)),
                 c.GetDouble("gather.over-fetch", 2.0),

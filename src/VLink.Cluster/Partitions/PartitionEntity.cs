@@ -11,16 +11,44 @@ namespace VLink.Cluster.Partitions;
 
 /// <summary>Tuning of partition entities.</summary>
 /// <param name="SnapshotEvery">Journal entries between snapshots of the index.</param>
-public sealed record PartitionSettings(int SnapshotEvery = 200);
+public sealed record PartitionSettings(int SnapshotEvery = 200)
+{
+    /// <summary>
+    /// Time between two catch-up rounds of a replica of a collection with more than one replica
+    /// (<c>vlink.replication.anti-entropy-interval</c>, 5 s by default).
+    /// </summary>
+    public TimeSpan AntiEntropyInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a catch-up round waits for a sibling's answer before skipping it until the next round.</summary>
+    public TimeSpan AntiEntropyTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Reads the settings of the <c>vlink</c> HOCON section (<paramref name="snapshotEvery"/> already read and checked).</summary>
+    /// <exception cref="Akka.Configuration.ConfigurationException">The interval is not positive.</exception>
+    public static PartitionSettings From(Akka.Configuration.Config vlink, int snapshotEvery)
+    {
+        ArgumentNullException.ThrowIfNull(vlink);
+        var interval = vlink.GetTimeSpan("replication.anti-entropy-interval", TimeSpan.FromSeconds(5));
+        if (interval <= TimeSpan.Zero)
+            throw new Akka.Configuration.ConfigurationException($"vlink.replication.anti-entropy-interval must be positive, got {interval}.");
+        return new PartitionSettings(snapshotEvery) { AntiEntropyInterval = interval };
+    }
+}
 
 /// <summary>
 /// One partition of a collection: a persistent, sharded entity owning an index and its payloads. A write is
 /// acknowledged only after its event is journalled; the index is snapshotted in its binary form every
 /// <see cref="PartitionSettings.SnapshotEvery"/> entries, so recovery is snapshot load + replay of the tail.
 /// On start it registers with its node's agent, which searches the node's partitions for the Gather Engine.
+/// A replica of a collection with more than one replica catches up with its siblings (<see cref="ReplicaSync"/>) right
+/// after recovery and then every <see cref="PartitionSettings.AntiEntropyInterval"/>, until a few rounds in a row find
+/// every sibling equal; a write, or a sibling that shows it holds more, starts the rounds again.
 /// </summary>
-public sealed class PartitionEntity : ReceivePersistentActor
+public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
 {
+    // Rounds in a row that found every sibling equal after which a replica stops asking (so idle replicas passivate).
+    private const int QuietRoundsBeforeRest = 3;
+    private const string SyncTimer = "anti-entropy";
+
     private readonly PartitionRef _partition;
     private readonly PartitionSettings _settings;
     private readonly IActorRef _nodeAgent;
@@ -31,6 +59,16 @@ public sealed class PartitionEntity : ReceivePersistentActor
     // Sealed partitions refuse writes. The seal is the last event such a partition ever journals, so no snapshot is
     // taken after it and recovery always replays it.
     private bool _sealed;
+
+    // Catch-up: the spec a sibling told this replica before it held anything, the child running rounds, and whether
+    // one runs now and how many rounds in a row found nothing to do.
+    private CollectionSpec? _learntSpec;
+    private IActorRef? _sync;
+    private bool _roundRunning;
+    private int _quietRounds;
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props for a partition entity (used by the shard region's entity factory).</summary>
     public static Props Props(string entityId, IActorRef nodeAgent, PartitionSettings settings) =>
@@ -59,6 +97,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
             _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
             _gauge ??= VLinkMetrics.TrackPartition(_partition.EntityId, () => _state?.Count ?? 0, () => _state?.MemoryBytes ?? 0);
             _log.Debug("Partition {0} recovered: {1} points ({2}) at sequence {3}", _partition, _state?.Count ?? 0, _state?.IndexKind ?? "empty", LastSequenceNr);
+            KeepSyncing(now: true);
         });
 
         Command<UpsertPoints>(cmd => { if (!RefuseIfSealed()) HandleUpsert(cmd); });
@@ -103,6 +142,9 @@ public sealed class PartitionEntity : ReceivePersistentActor
         Command<GetPoints>(q => Sender.Tell(new PointsFound(_partition, ReadPoints(q))));
         Command<GetPartitionStats>(_ => Sender.Tell(Stats()));
         Command<GetReplicaDigest>(HandleDigestRequest);
+        Command<ReplicaSync.Apply>(HandleReplicaPage);
+        Command<ReplicaSync.RoundDone>(HandleRoundDone);
+        Command<SyncTick>(_ => StartRound());
         Command<GetReplicaEntries>(q => Sender.Tell(_state?.EntriesPage(_partition, q.Buckets, q.After, ReplicaPageBytes)
             ?? new ReplicaEntries(_partition, [], [], [], null)));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
@@ -166,6 +208,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
             int applied = _state!.Apply(e);
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
+            KeepSyncing(now: false);
         });
     }
 
@@ -242,6 +285,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
             int applied = _state!.Apply(e);
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
+            KeepSyncing(now: false);
         });
     }
 
@@ -301,6 +345,7 @@ public sealed class PartitionEntity : ReceivePersistentActor
             int applied = _state!.Apply(e);
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
+            KeepSyncing(now: false);
         });
     }
 
@@ -354,8 +399,120 @@ public sealed class PartitionEntity : ReceivePersistentActor
     // A page of entries for a sibling stays well inside the remote frame size (16 MiB).
     private const long ReplicaPageBytes = 4L << 20;
 
-    private void HandleDigestRequest(GetReplicaDigest q) =>
-        Sender.Tell(new ReplicaDigest(_partition, _state?.Versions.Digest() ?? new ulong[ReplicaDigests.Buckets], _state?.Versions.HighWater ?? PointVersion.None));
+    private ulong[] Digest() => _state?.Versions.Digest() ?? new ulong[ReplicaDigests.Buckets];
+
+    // The spec when this partition has siblings to catch up with, else null.
+    private CollectionSpec? ReplicatedSpec => (_state?.Spec ?? _learntSpec) is { ReplicationFactor: > 1 } spec ? spec : null;
+
+    private sealed class SyncTick
+    {
+        public static readonly SyncTick Instance = new();
+    }
+
+    private void HandleDigestRequest(GetReplicaDigest q)
+    {
+        var own = Digest();
+        Sender.Tell(new ReplicaDigest(_partition, own, _state?.Versions.HighWater ?? PointVersion.None));
+        // A sibling that holds what this replica lacks: catch up now (learning the spec if this replica was never written).
+        if (q.Spec is { ReplicationFactor: > 1 } spec && q.Spec.Name == _partition.Collection && _state is null) _learntSpec ??= spec;
+        if (q.Digest is { } theirs && ReplicaDigests.Differing(own, theirs).Length > 0) KeepSyncing(now: true);
+    }
+
+    /// <summary>
+    /// Keeps catch-up rounds going (for replicated collections): one now, or the next on the timer; a write or a
+    /// sibling that holds more resets the count of quiet rounds.
+    /// </summary>
+    private void KeepSyncing(bool now)
+    {
+        if (ReplicatedSpec is null) return;
+        _quietRounds = 0;
+        if (_roundRunning) return;
+        if (now) StartRound();
+        else if (!Timers.IsTimerActive(SyncTimer)) Timers.StartSingleTimer(SyncTimer, SyncTick.Instance, _settings.AntiEntropyInterval);
+    }
+
+    private void StartRound()
+    {
+        if (_roundRunning || ReplicatedSpec is not { } spec) return;
+        Timers.Cancel(SyncTimer);
+        if (_sync is null)
+        {
+            IActorRef region;
+            try
+            {
+                region = Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion(Hosting.VLinkNode.PartitionTypeName);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                _log.Warning("Partition {0} cannot reach its replicas: {1}", _partition, e.Message);
+                return;
+            }
+            _sync = Context.ActorOf(ReplicaSync.Props(_partition, region, _settings.AntiEntropyTimeout), "replica-sync");
+        }
+        _roundRunning = true;
+        _sync.Tell(new ReplicaSync.Round(spec, Digest()));
+    }
+
+    private void HandleRoundDone(ReplicaSync.RoundDone done)
+    {
+        _roundRunning = false;
+        bool quiet = done.Answered == done.Siblings && done.Differed == 0;
+        _quietRounds = quiet ? _quietRounds + 1 : 0;
+        if (done.Points + done.Tombstones > 0)
+            _log.Info("Partition {0} caught up with its {1} sibling(s) ({2} answered): {3} points and {4} tombstones taken",
+                _partition, done.Siblings, done.Answered, done.Points, done.Tombstones);
+        if (_quietRounds < QuietRoundsBeforeRest) Timers.StartSingleTimer(SyncTimer, SyncTick.Instance, _settings.AntiEntropyInterval);
+    }
+
+    /// <summary>
+    /// Journals the entries of a sibling's page that are newer than what this replica holds, as ordinary events with
+    /// the entries' own versions (upserts; deletes of the tombstones, one per version), so the last-writer-wins rules
+    /// decide and recovery replays them. A replica that held nothing journals its spec first.
+    /// </summary>
+    private void HandleReplicaPage(ReplicaSync.Apply apply)
+    {
+        var replyTo = Sender;
+        var spec = _state?.Spec ?? _learntSpec;
+        if (spec is null || _sealed)
+        {
+            replyTo.Tell(new ReplicaSync.Applied(0, 0, Digest()));
+            return;
+        }
+        var (upserts, deletes) = _state is null ? PartitionState.NewerThanNothing(apply.Page, spec.Dimension) : _state.Newer(apply.Page);
+        if (upserts.Count + deletes.Count == 0)
+        {
+            replyTo.Tell(new ReplicaSync.Applied(0, 0, Digest()));
+            return;
+        }
+        var events = new List<IVLinkMessage>();
+        if (_state is null) events.Add(new PartitionInitialized(spec));
+        if (upserts.Count > 0) events.Add(new PointsUpserted(upserts));
+        events.AddRange(deletes);
+        int points = 0, tombstones = 0, left = events.Count;
+        var clock = Stopwatch.StartNew();
+        PersistAll(events, e =>
+        {
+            switch (e)
+            {
+                case PartitionInitialized init:
+                    _state ??= PartitionState.Create(init.Spec);
+                    break;
+                case PointsUpserted upserted:
+                    points += _state!.Apply(upserted);
+                    break;
+                case PointsDeleted deleted:
+                    _state!.Apply(deleted);
+                    tombstones += deleted.Ids.Count;
+                    break;
+            }
+            MaybeSnapshot();
+            if (--left > 0) return;
+            VLinkMetrics.RecordJournalWrite("repair", clock.Elapsed);
+            VLinkMetrics.RecordReplicaRepair(points, tombstones);
+            _log.Info("Partition {0} took {1} points and {2} tombstones from {3}", _partition, points, tombstones, apply.Page.Partition);
+            replyTo.Tell(new ReplicaSync.Applied(points, tombstones, Digest()));
+        });
+    }
 
     private PartitionStats Stats() => _state is null
         ? new PartitionStats(_partition, 0, "empty", 0, LastSequenceNr)

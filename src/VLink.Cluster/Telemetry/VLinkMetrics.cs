@@ -35,6 +35,10 @@ public static class VLinkMetrics
         "vlink.journal.write.duration", "s", "Time from a partition's persist call until its write is journalled", tags: null,
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
 
+    /// <summary>Entries a replica took from its siblings while catching up (tag: kind = point or tombstone).</summary>
+    public static readonly Counter<long> ReplicaRepaired = Meter.CreateCounter<long>(
+        "vlink.replica.repaired", "{entry}", "Points and tombstones a partition replica took from its siblings while catching up");
+
     static VLinkMetrics()
     {
         Meter.CreateObservableGauge("vlink.partitions", () => Hosted.Count, "{partition}", "Partitions hosted by this process");
@@ -52,6 +56,13 @@ public static class VLinkMetrics
         var tags = new KeyValuePair<string, object?>[] { new("collection", collection), new("complete", complete) };
         Searches.Add(1, tags);
         SearchDuration.Record(elapsed.TotalSeconds, tags);
+    }
+
+    /// <summary>Records what one catch-up page repaired.</summary>
+    public static void RecordReplicaRepair(int points, int tombstones)
+    {
+        if (points > 0) ReplicaRepaired.Add(points, new KeyValuePair<string, object?>("kind", "point"));
+        if (tombstones > 0) ReplicaRepaired.Add(tombstones, new KeyValuePair<string, object?>("kind", "tombstone"));
     }
 
     /// <summary>Records one journalled write of a partition.</summary>
