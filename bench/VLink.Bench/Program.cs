@@ -14,7 +14,8 @@ namespace VLink.Bench;
 /// VLink's benchmark harness. Commands: <c>ann</c> (VLink vs hnswlib), <c>synth</c> (synthetic data),
 /// <c>truth</c> (exact ground truth), <c>glove-convert</c> (GloVe JSON to TEXMEX), <c>gather</c> (scatter-gather
 /// overhead on a loopback cluster), <c>recovery</c> (a large partition's recovery: journal replay vs snapshot), <c>http</c> (end-to-end
-/// <c>/points/search</c> latency and throughput against node processes), <c>ingest</c> (ticks/s from a tick file to durable
+/// <c>/points/search</c> latency and throughput against node processes), <c>hybrid</c> (end-to-end <c>/search/text</c> latency on
+/// the labelled text corpus, embedded by the nodes with the offline model), <c>ingest</c> (ticks/s from a tick file to durable
 /// regime vectors through the ingestion pipeline, with the parser alone as the peer), <c>regimes-eval</c> (whether the
 /// nearest regimes predict forward volatility and returns better than the market's own trailing figures), <c>routing</c>
 /// (recall when a query visits only its nearest partitions: k-means regions against hash partitions).
@@ -31,6 +32,7 @@ public static class Program
         ("gather", GatherCommand.Flags, GatherCommand.Usage, GatherCommand.Run),
         ("recovery", RecoveryCommand.Flags, RecoveryCommand.Usage, RecoveryCommand.Run),
         ("http", HttpCommand.Flags, HttpCommand.Usage, HttpCommand.Run),
+        ("hybrid", HybridCommand.Flags, HybridCommand.Usage, HybridCommand.Run),
         ("regimes-eval", RegimesEvalCommand.Flags, RegimesEvalCommand.Usage, RegimesEvalCommand.Run),
         ("ingest", IngestCommand.Flags, IngestCommand.Usage, IngestCommand.Run),
         ("routing", RoutingCommand.Flags, RoutingCommand.Usage, RoutingCommand.Run),
