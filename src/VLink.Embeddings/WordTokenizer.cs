@@ -1,3 +1,5 @@
+using VLink.Core.Hybrid;
+
 namespace VLink.Embeddings;
 
 /// <summary>
@@ -6,23 +8,8 @@ namespace VLink.Embeddings;
 /// </summary>
 public static class WordTokenizer
 {
-    /// <summary>The words of a text, lower-cased, in order.</summary>
-    public static List<string> Words(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var words = new List<string>();
-        int i = 0;
-        while (i < text.Length)
-        {
-            while (i < text.Length && !char.IsLetterOrDigit(text[i])) i++;
-            int start = i;
-            while (i < text.Length && (char.IsLetterOrDigit(text[i])
-                || (text[i] is '\'' or '-' && i + 1 < text.Length && char.IsLetterOrDigit(text[i + 1]) && i > start)))
-                i++;
-            if (i > start) words.Add(text[start..i].ToLowerInvariant());
-        }
-        return words;
-    }
+    /// <summary>The words of a text, lower-cased, in order (<see cref="TextAnalyzer.Words"/> keeping inner joiners).</summary>
+    public static List<string> Words(string text) => TextAnalyzer.Words(text, keepInnerJoiners: true);
 
     /// <summary>
     /// The parts of a word the vocabulary may hold when the word itself is unknown: hyphenated parts, then runs of

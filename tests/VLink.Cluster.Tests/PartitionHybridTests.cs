@@ -58,4 +58,18 @@ public sealed class PartitionHybridTests
         var rankings = state.SearchHybrid(new HybridRequest("password", [1f, 0f], HybridMethods.All, 1, 5));
         Assert.Equal(HybridMethods.Semantic, Assert.Single(rankings).Method);
     }
+
+    [Fact]
+    public void The_text_index_is_counted_in_the_partition_memory()
+    {
+        using var withText = PartitionState.Create(Spec);
+        using var without = PartitionState.Create(Spec with { Text = null });
+        var points = new PointsUpserted([
+            Point(1, 1, 0, "Login page", "users log in with a password"),
+            Point(2, 0, 1, "Bread"),
+            Point(3, 0.7f, 0.7f, "Password rules")]);
+        withText.Apply(points);
+        without.Apply(points);
+        Assert.True(withText.MemoryBytes > without.MemoryBytes, $"{withText.MemoryBytes} vs {without.MemoryBytes}");
+    }
 }

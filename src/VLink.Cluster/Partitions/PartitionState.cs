@@ -58,10 +58,10 @@ public sealed class PartitionState : IDisposable
     public PointVersions Versions => _versions;
 
     /// <summary>
-    /// Bytes of memory the partition holds: its index (vectors or codes, graph, ids) and its payloads and documents.
+    /// Bytes of memory the partition holds: its index (vectors or codes, graph, ids), its payloads and documents, and its text index.
     /// Safe to read from any thread. Full-precision vectors a quantized index memory-maps are in <see cref="MappedBytes"/>.
     /// </summary>
-    public long MemoryBytes => Index.MemoryBytes + _payloads.Bytes + _documents.Bytes;
+    public long MemoryBytes => Index.MemoryBytes + _payloads.Bytes + _documents.Bytes + (_text?.MemoryBytes ?? 0);
 
     /// <summary>Bytes of full-precision vectors in a memory-mapped file (quantized graphs with originals on disk).</summary>
     public long MappedBytes => Index is HnswIndex hnsw ? hnsw.MappedBytes : 0;

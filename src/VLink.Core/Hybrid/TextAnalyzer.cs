@@ -27,8 +27,12 @@ public static class TextAnalyzer
         return terms;
     }
 
-    /// <summary>The words of a text, lower-cased, in order: runs of letters and digits.</summary>
-    public static List<string> Words(string text)
+    /// <summary>
+    /// The words of a text, lower-cased, in order: runs of letters and digits; with <paramref name="keepInnerJoiners"/>,
+    /// an apostrophe or hyphen between a word's letters or digits stays in it (<c>don't</c>, <c>e-mail</c>), as in GloVe's
+    /// vocabulary. Exact match uses the plain runs; the offline embedding model the joined words.
+    /// </summary>
+    public static List<string> Words(string text, bool keepInnerJoiners = false)
     {
         ArgumentNullException.ThrowIfNull(text);
         var words = new List<string>();
@@ -37,7 +41,9 @@ public static class TextAnalyzer
         {
             while (i < text.Length && !char.IsLetterOrDigit(text[i])) i++;
             int start = i;
-            while (i < text.Length && char.IsLetterOrDigit(text[i])) i++;
+            while (i < text.Length && (char.IsLetterOrDigit(text[i])
+                || (keepInnerJoiners && text[i] is '\'' or '-' && i > start && i + 1 < text.Length && char.IsLetterOrDigit(text[i + 1]))))
+                i++;
             if (i > start) words.Add(text[start..i].ToLowerInvariant());
         }
         return words;

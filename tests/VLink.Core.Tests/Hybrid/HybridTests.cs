@@ -79,4 +79,30 @@ public sealed class HybridTests
         Assert.Equal([3UL, 1UL], index.Exact("bread", 10).Select(h => h.Id.Number).OrderDescending());
         Assert.Empty(index.Exact("login", 10));
     }
+
+    [Fact]
+    public void The_text_index_counts_its_memory_as_it_changes()
+    {
+        var index = new TextIndex();
+        Assert.Equal(0, index.MemoryBytes);
+        index.Upsert(1UL, "The login page asks for a username and password");
+        long one = index.MemoryBytes;
+        // At least the characters of the terms and words, held in the document and again as index keys.
+        Assert.True(one > 2 * 2 * "loginpageasksusernamepassword".Length, $"{one}");
+        index.Upsert(2UL, "A password reset link is sent by email");
+        long two = index.MemoryBytes;
+        Assert.True(two > one);
+        // A second point sharing words adds less than the first did: the shared terms' keys are already held.
+        index.Upsert(3UL, "The login page asks for a username and password");
+        Assert.True(index.MemoryBytes - two < one, $"{index.MemoryBytes - two} vs {one}");
+        // Replacing a text with itself changes nothing; removing everything gives every byte back.
+        long before = index.MemoryBytes;
+        index.Upsert(2UL, "A password reset link is sent by email");
+        Assert.Equal(before, index.MemoryBytes);
+        index.Upsert(1UL, null);
+        index.Remove(2UL);
+        index.Remove(3UL);
+        Assert.Equal(0, index.Count);
+        Assert.Equal(0, index.MemoryBytes);
+    }
 }
