@@ -86,6 +86,12 @@ public sealed class ReplicaCatchUpTests
             var digest = await ConvergedAsync(node, partition);
             Assert.Contains(digest.Buckets, b => b != 0);
             Assert.Equal(deleteVersion, digest.HighWater);
+            // The statistics show it too: the same folded digest and high water on both replicas.
+            var (zeroStats, oneStats) = (await node.Partitions.Ask<PartitionStats>(new GetPartitionStats(partition), Ask),
+                await node.Partitions.Ask<PartitionStats>(new GetPartitionStats(partition.WithReplica(1)), Ask));
+            Assert.NotEqual(0UL, zeroStats.Digest);
+            Assert.Equal((zeroStats.Digest, zeroStats.HighWater, zeroStats.Points), (oneStats.Digest, oneStats.HighWater, oneStats.Points));
+            Assert.Equal(1, oneStats.Partition.Replica);
             string primary = await ReadAsync(node, partition, ids);
             Assert.NotEmpty(primary);
             Assert.Equal(primary, await ReadAsync(cluster.Node(1), partition.WithReplica(1), ids));

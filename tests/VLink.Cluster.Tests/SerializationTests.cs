@@ -440,6 +440,16 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
     }
 
     [Fact]
+    public void Version_9_partition_stats_read_without_a_digest()
+    {
+        var stats = new PartitionStats(new PartitionRef("c", "k", 4, 1), 5, "flat", 10, 3, 0, 0xABCDEFUL, new PointVersion(99, 2));
+        byte[] v10 = _serializer.ToBinary(stats);
+        Assert.Equal(stats, _serializer.FromBinary(v10, "PS"));
+        var v9 = (PartitionStats)_serializer.FromBinary([9, .. v10[1..^20]], "PS");
+        Assert.Equal(stats with { Digest = 0, HighWater = PointVersion.None }, v9);
+    }
+
+    [Fact]
     public void Market_batches_refuse_sequences_that_do_not_increase()
     {
         var bad = new MarketDataIngested(new MarketBatch("s", [5, 5], [new VLink.Core.Ingest.Tick(1, 1), new VLink.Core.Ingest.Tick(2, 1)], []));
@@ -670,6 +680,7 @@ internal static class ProtocolSamples
             ["PointsFound/empty"] = new PointsFound(market, []),
             ["GetPartitionStats"] = new GetPartitionStats(market),
             ["PartitionStats"] = new PartitionStats(p3, 123_456, "hnsw", 9_876_543_210L, 4_000_000_001L, 77_000_000_003L),
+            ["PartitionStats/replica digest"] = new PartitionStats(p3.WithReplica(1), 5, "flat", 1, 2, 0, ulong.MaxValue - 3, new PointVersion(1L << 40, 17)),
             ["DeletePointsByFilter"] = new DeletePointsByFilter(p3, filter),
             ["DeletePointsByFilter/versioned"] = new DeletePointsByFilter(p3, filter, v1),
             ["ScrollPartition/from number"] = new ScrollPartition(p3, filter, 17UL, 101, true, false),

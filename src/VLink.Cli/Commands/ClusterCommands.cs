@@ -84,8 +84,10 @@ internal static class ClusterCommands
 
     private static void ShowShards(JsonNode result)
     {
-        var summary = new Table().AddColumns("node", "status", "partitions", "vectors", "index kinds");
-        var detail = new Table().AddColumns("node", "collection", "partition", "vectors", "index", "memory");
+        // A node's "vectors" count each logical partition once (its lowest replica that answered); "hosted" is every
+        // replica the node holds. The detail lists every replica with its digest, equal on replicas that converged.
+        var summary = new Table().AddColumns("node", "status", "replicas", "vectors", "hosted", "index kinds");
+        var detail = new Table().AddColumns("node", "collection", "partition", "replica", "vectors", "index", "memory", "digest");
         foreach (var node in result["nodes"]?.AsArray() ?? [])
         {
             string address = Text(node?["address"]);
@@ -94,16 +96,17 @@ internal static class ClusterCommands
                 .Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Key} {g.Count()}")));
             string status = (bool?)node?["answered"] == true ? Text(node?["status"]) : $"{Text(node?["status"])} ({Text(node?["error"])})";
             summary.AddRow(Markup.Escape(address), Markup.Escape(status), partitions.Count.ToString(CultureInfo.InvariantCulture),
-                Markup.Escape(Text(node?["vectors"])), Markup.Escape(kinds.Length == 0 ? "-" : kinds));
+                Markup.Escape(Text(node?["vectors"])), Markup.Escape(Text(node?["hosted_vectors"] ?? node?["vectors"])), Markup.Escape(kinds.Length == 0 ? "-" : kinds));
             foreach (var p in partitions)
             {
                 detail.AddRow(Markup.Escape(address), Markup.Escape(Text(p?["collection"])), Markup.Escape(Text(p?["key"])),
-                    Markup.Escape(Text(p?["vectors"])), Markup.Escape(Text(p?["index"])), Markup.Escape(Bytes(p?["memory_bytes"])));
+                    Markup.Escape(Text(p?["replica"] ?? 0)), Markup.Escape(Text(p?["vectors"])), Markup.Escape(Text(p?["index"])),
+                    Markup.Escape(Bytes(p?["memory_bytes"])), Markup.Escape(Text(p?["digest"])));
             }
         }
         Output.Out.Write(summary);
         if (detail.Rows.Count > 0) Output.Out.Write(detail);
-        Output.Out.WriteLine($"partitions: {Text(result["partitions"])}   vectors: {Text(result["vectors"])}");
+        Output.Out.WriteLine($"partitions: {Text(result["partitions"])}   replicas: {Text(result["replicas"] ?? result["partitions"])}   vectors: {Text(result["vectors"])}");
     }
 
     private static void ShowSingleton(JsonNode result)

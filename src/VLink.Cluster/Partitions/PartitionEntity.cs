@@ -516,7 +516,8 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
 
     private PartitionStats Stats() => _state is null
         ? new PartitionStats(_partition, 0, "empty", 0, LastSequenceNr)
-        : new PartitionStats(_partition, _state.Count, _state.IndexKind, _state.MemoryBytes, LastSequenceNr, _state.MappedBytes);
+        : new PartitionStats(_partition, _state.Count, _state.IndexKind, _state.MemoryBytes, LastSequenceNr, _state.MappedBytes,
+            _state.Versions.CombinedDigest, _state.Versions.HighWater);
 
     private void MaybeSnapshot()
     {

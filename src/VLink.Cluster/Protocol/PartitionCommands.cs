@@ -39,9 +39,13 @@ public sealed record GetPartitionStats(PartitionRef Partition) : IPartitionMessa
 /// <summary>What a partition holds and how it indexes it.</summary>
 /// <remarks>
 /// <see cref="MemoryBytes"/>: what the partition holds in memory (index, payloads, documents);
-/// <see cref="MappedBytes"/>: full-precision vectors a quantized index keeps in a memory-mapped file instead.
+/// <see cref="MappedBytes"/>: full-precision vectors a quantized index keeps in a memory-mapped file instead;
+/// <see cref="Digest"/>: the replica digest folded into one number (<see cref="Replication.ReplicaDigests.Combined"/>; 0
+/// when the partition holds no versioned entry), equal on replicas that converged; <see cref="HighWater"/>: the newest
+/// version of a point or tombstone the replica has seen.
 /// </remarks>
-public sealed record PartitionStats(PartitionRef Partition, int Points, string IndexKind, long MemoryBytes, long SequenceNr, long MappedBytes = 0) : IVLinkMessage;
+public sealed record PartitionStats(PartitionRef Partition, int Points, string IndexKind, long MemoryBytes, long SequenceNr, long MappedBytes = 0,
+    ulong Digest = 0, PointVersion HighWater = default) : IVLinkMessage;
 
 /// <summary>
 /// Deletes the points whose payload matches a filter (Qdrant filter JSON, validated by the sender). The partition

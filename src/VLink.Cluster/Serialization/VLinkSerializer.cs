@@ -46,7 +46,9 @@ namespace VLink.Cluster.Serialization;
 /// Older payloads read as version 0 (none) and snapshots without versions or tombstones. 8 — partition references end
 /// with the replica index (unsigned LEB128), collection specs with the replication factor and the write consistency
 /// (two int32); older payloads read as replica 0 of collections with one replica. 9 — node searches (plain, batch and
-/// hybrid) end with the replica choice (factor and offset, two int32); older ones read replica 0.</para>
+/// hybrid) end with the replica choice (factor and offset, two int32); older ones read replica 0. 10 — partition
+/// statistics end with the replica digest folded into one number (uint64) and the high-water version; older ones read
+/// as 0 and none.</para>
 /// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
 /// increments, each unsigned LEB128 (64-bit); a tick is its time as the zigzag LEB128 step from the previous tick's
 /// (from 0 for the first), price (double), a presence byte (bit 0 size as a double, bit 3 size as LEB128 when it is a
@@ -59,7 +61,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public const int SerializerId = 4711;
 
     /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 9;
+    public const byte FormatVersion = 10;
 
     /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
     public const byte OldestReadableVersion = 1;
@@ -480,10 +482,13 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.Int64(m.MemoryBytes);
         w.Int64(m.SequenceNr);
         w.Int64(m.MappedBytes);
+        w.UInt64(m.Digest);
+        WritePointVersion(w, m.HighWater);
     }
 
     private static PartitionStats ReadPartitionStats(Reader r) =>
-        new(ReadPartitionRef(r), r.Int32(), r.String(), r.Int64(), r.Int64(), r.Version >= 4 ? r.Int64() : 0);
+        new(ReadPartitionRef(r), r.Int32(), r.String(), r.Int64(), r.Int64(), r.Version >= 4 ? r.Int64() : 0,
+            r.Version >= 10 ? r.UInt64() : 0, r.Version >= 10 ? ReadPointVersion(r) : PointVersion.None);
 
     // ---- ReplicationMessages.cs ----
 

@@ -6,6 +6,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using VLink.Cluster.Hosting;
 using VLink.Cluster.Protocol;
+using VLink.Cluster.Replication;
 
 namespace VLink.Server.Api;
 
@@ -157,13 +158,19 @@ public static class ClusterEndpoints
             }
         })).ConfigureAwait(false);
 
+        // Each logical partition counts once in the totals: by its lowest replica that answered (replica 0 while its
+        // node answers), so replicas do not multiply the vectors and a lost replica 0 is stood in for by another.
+        var counted = inventories
+            .SelectMany(i => i.Item2?.Partitions ?? [])
+            .GroupBy(s => s.Partition.Primary())
+            .ToDictionary(g => g.Key, g => g.Min(s => s.Partition.Replica));
         var nodes = new JsonArray();
         long totalVectors = 0;
-        int totalPartitions = 0;
+        int totalPartitions = 0, totalReplicas = 0;
         foreach (var (member, inventory, error) in inventories)
         {
             var partitions = new JsonArray();
-            long vectors = 0;
+            long vectors = 0, hosted = 0;
             foreach (var stats in inventory?.Partitions ?? [])
             {
                 var p = stats.Partition;
@@ -173,14 +180,20 @@ public static class ClusterEndpoints
                     ["collection"] = p.Collection,
                     ["key"] = p.Key,
                     ["generation"] = p.Generation,
+                    ["replica"] = p.Replica,
                     ["entity_id"] = p.EntityId,
                     ["vectors"] = stats.Points,
                     ["index"] = stats.IndexKind,
                     ["memory_bytes"] = stats.MemoryBytes,
                     ["mapped_bytes"] = stats.MappedBytes,
+                    ["digest"] = ReplicaDigests.Hex(stats.Digest),
+                    ["high_water"] = stats.HighWater.IsNone ? null : stats.HighWater.ToString(),
                     ["current"] = current,
                 });
-                if (current != false)
+                if (current == false) continue;
+                hosted += stats.Points;
+                totalReplicas++;
+                if (counted[p.Primary()] == p.Replica)
                 {
                     vectors += stats.Points;
                     totalPartitions++;
@@ -194,11 +207,12 @@ public static class ClusterEndpoints
                 ["answered"] = inventory is not null,
                 ["error"] = error,
                 ["vectors"] = vectors,
+                ["hosted_vectors"] = hosted,
                 ["unanswered_partitions"] = inventory?.Unanswered ?? 0,
                 ["partitions"] = partitions,
             });
         }
-        return Envelope.Ok(new JsonObject { ["nodes"] = nodes, ["partitions"] = totalPartitions, ["vectors"] = totalVectors }, clock);
+        return Envelope.Ok(new JsonObject { ["nodes"] = nodes, ["partitions"] = totalPartitions, ["replicas"] = totalReplicas, ["vectors"] = totalVectors }, clock);
     }
 
     private static async Task<IResult> SingletonAsync(VLinkNode node)
