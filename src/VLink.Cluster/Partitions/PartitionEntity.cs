@@ -19,6 +19,12 @@ public sealed record PartitionSettings(int SnapshotEvery = 200)
     /// </summary>
     public TimeSpan AntiEntropyInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Points a sibling wrote less than this long ago are not fetched by a catch-up round (their own write is likely
+    /// still on its way to this replica); a later round takes them if they are still missing.
+    /// </summary>
+    public TimeSpan AntiEntropyGrace { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a catch-up round waits for a sibling's answer before skipping it until the next round.</summary>
     public TimeSpan AntiEntropyTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -396,7 +402,7 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
         return found;
     }
 
-    // A page of entries for a sibling stays well inside the remote frame size (16 MiB).
+    // A page of ids and versions for a sibling stays well inside the remote frame size (16 MiB).
     private const long ReplicaPageBytes = 4L << 20;
 
     private ulong[] Digest() => _state?.Versions.Digest() ?? new ulong[ReplicaDigests.Buckets];
@@ -475,13 +481,16 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
         var spec = _state?.Spec ?? _learntSpec;
         if (spec is null || _sealed)
         {
-            replyTo.Tell(new ReplicaSync.Applied(0, 0, Digest()));
+            replyTo.Tell(new ReplicaSync.Applied(0, 0, Digest(), []));
             return;
         }
-        var (upserts, deletes) = _state is null ? PartitionState.NewerThanNothing(apply.Page, spec.Dimension) : _state.Newer(apply.Page);
+        long youngerThan = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - (long)_settings.AntiEntropyGrace.TotalMilliseconds;
+        var (upserts, wanted, deletes, _) = _state is null
+            ? PartitionState.NewerThanNothing(apply.Page, spec.Dimension, youngerThan)
+            : _state.Newer(apply.Page, youngerThan);
         if (upserts.Count + deletes.Count == 0)
         {
-            replyTo.Tell(new ReplicaSync.Applied(0, 0, Digest()));
+            replyTo.Tell(new ReplicaSync.Applied(0, 0, Digest(), wanted));
             return;
         }
         var events = new List<IVLinkMessage>();
@@ -510,7 +519,7 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
             VLinkMetrics.RecordJournalWrite("repair", clock.Elapsed);
             VLinkMetrics.RecordReplicaRepair(points, tombstones);
             _log.Info("Partition {0} took {1} points and {2} tombstones from {3}", _partition, points, tombstones, apply.Page.Partition);
-            replyTo.Tell(new ReplicaSync.Applied(points, tombstones, Digest()));
+            replyTo.Tell(new ReplicaSync.Applied(points, tombstones, Digest(), wanted));
         });
     }
 

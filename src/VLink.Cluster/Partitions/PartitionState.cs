@@ -297,7 +297,8 @@ public sealed class PartitionState : IDisposable
 
     /// <summary>
     /// One page of this replica's entries of some buckets, for a sibling catching up (<see cref="GetReplicaEntries"/>):
-    /// versioned live points (vector, payload, document, version) and tombstones, bucket by bucket in the order asked,
+    /// the ids and versions of its versioned live points (records without vector, payload or document: the sibling
+    /// fetches the points it lacks with <see cref="GetPoints"/>) and its tombstones, bucket by bucket in the order asked,
     /// ids ascending within a bucket, resuming after <paramref name="after"/> in the first bucket. A page stops once it
     /// holds about <paramref name="budgetBytes"/> (always at least one entry), so it fits a remote frame.
     /// </summary>
@@ -325,49 +326,51 @@ public sealed class PartitionState : IDisposable
                     // Full: this bucket resumes after the previous entry, then the buckets after it.
                     return new ReplicaEntries(partition, points, tombstones, [.. buckets.Skip(i)], j > 0 ? entries[j - 1].Id : (i == 0 ? after : null));
                 }
-                if (tombstone)
-                {
-                    tombstones.Add(new(id, version));
-                    bytes += 32;
-                }
-                else
-                {
-                    var vector = Index.GetVector(id);
-                    var payload = Payload(id);
-                    var document = Document(id);
-                    points.Add(new PointRecord(id, vector, payload, document, version));
-                    bytes += 48 + 4L * (vector?.Length ?? 0) + (payload?.Length ?? 0) + 3L * (document?.Length ?? 0);
-                }
+                if (tombstone) tombstones.Add(new(id, version));
+                else points.Add(new PointRecord(id, null, null, null, version));
+                bytes += 32 + (id.Text?.Length ?? 0);
             }
         }
         return new ReplicaEntries(partition, points, tombstones, [], null);
     }
 
     /// <summary>
-    /// Of a sibling's entries, those newer than what this replica holds for their ids: the points to upsert (with
-    /// their own versions) and the tombstones to journal as deletes (grouped by version, one event each). Applying
-    /// them goes through the ordinary last-writer-wins rules, so applying twice changes nothing.
+    /// Of a sibling's entries, those newer than what this replica holds for their ids: the points to upsert (records
+    /// with vectors, with their own versions), the ids of points to fetch (records without vectors, from
+    /// <see cref="EntriesPage"/>; those written after <paramref name="youngerThan"/> milliseconds since the epoch are left
+    /// out, as their own write is likely still on its way) and the tombstones to journal as deletes (one event per
+    /// version). Applying them goes through the ordinary last-writer-wins rules, so applying twice changes nothing.
     /// </summary>
-    public (List<PointWrite> Upserts, List<PointsDeleted> Deletes) Newer(ReplicaEntries entries)
+    public ReplicaRepair Newer(ReplicaEntries entries, long youngerThan = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        return NewerThan(entries, _versions, Spec.Dimension);
+        return NewerThan(entries, _versions, Spec.Dimension, youngerThan);
     }
 
     /// <summary><see cref="Newer"/> for a replica that holds nothing yet (every entry of the right dimension is newer).</summary>
-    public static (List<PointWrite> Upserts, List<PointsDeleted> Deletes) NewerThanNothing(ReplicaEntries entries, int dimension)
+    public static ReplicaRepair NewerThanNothing(ReplicaEntries entries, int dimension, long youngerThan = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        return NewerThan(entries, new PointVersions(), dimension);
+        return NewerThan(entries, new PointVersions(), dimension, youngerThan);
     }
 
-    private static (List<PointWrite> Upserts, List<PointsDeleted> Deletes) NewerThan(ReplicaEntries entries, PointVersions held, int dimension)
+    private static ReplicaRepair NewerThan(ReplicaEntries entries, PointVersions held, int dimension, long youngerThan)
     {
         var upserts = new List<PointWrite>();
+        var wanted = new List<PointId>();
+        int young = 0;
         foreach (var p in entries.Points)
         {
-            if (p.Vector is null || p.Vector.Length != dimension || p.Version.IsNone) continue;
-            if (p.Version > held.Of(p.Id)) upserts.Add(new PointWrite(p.Id, p.Vector, p.Payload, p.Document, p.Version));
+            if (p.Version.IsNone || p.Version <= held.Of(p.Id)) continue;
+            if (p.Vector is null)
+            {
+                if (p.Version.Milliseconds > youngerThan) young++;
+                else wanted.Add(p.Id);
+            }
+            else if (p.Vector.Length == dimension)
+            {
+                upserts.Add(new PointWrite(p.Id, p.Vector, p.Payload, p.Document, p.Version));
+            }
         }
         var deletes = entries.Tombstones
             .Where(t => !t.Value.IsNone && t.Value > held.Of(t.Key))
@@ -375,7 +378,7 @@ public sealed class PartitionState : IDisposable
             .OrderBy(g => g.Key)
             .Select(g => new PointsDeleted([.. g.Select(t => t.Key)], g.Key))
             .ToList();
-        return (upserts, deletes);
+        return new ReplicaRepair(upserts, wanted, deletes, young);
     }
 
     /// <summary>The payload of a point, or null.</summary>
@@ -460,3 +463,10 @@ public sealed class PartitionState : IDisposable
         flat.Dispose();
     }
 }
+
+/// <summary>What a replica takes of a sibling's entries (<see cref="PartitionState.Newer"/>).</summary>
+/// <param name="Upserts">Points to journal, with their own versions.</param>
+/// <param name="Wanted">Ids of newer points to fetch from the sibling.</param>
+/// <param name="Deletes">Tombstones to journal, one delete per version.</param>
+/// <param name="Young">Newer points left for a later round because they were written very recently.</param>
+public sealed record ReplicaRepair(List<PointWrite> Upserts, List<PointId> Wanted, List<PointsDeleted> Deletes, int Young);

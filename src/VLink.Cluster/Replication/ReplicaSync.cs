@@ -8,8 +8,9 @@ namespace VLink.Cluster.Replication;
 /// <summary>
 /// The catch-up (anti-entropy) of one partition replica, a child of its partition entity so the entity never waits:
 /// for each round the entity sends (<see cref="Round"/>), it asks every sibling replica for its digest through the
-/// partition shard region, fetches the entries of the buckets that differ page by page, and hands each page to the
-/// entity (<see cref="Apply"/>), which journals what is newer than what it holds. A sibling that does not answer in
+/// partition shard region, fetches the ids and versions of the buckets that differ page by page, and hands each page to
+/// the entity (<see cref="Apply"/>), which journals the newer tombstones and names the newer points; those are then
+/// fetched whole (<see cref="GetPoints"/>, <see cref="FetchBatch"/> at a time) and handed over the same way. A sibling that does not answer in
 /// time is skipped until the next round. The round's outcome goes back to the entity (<see cref="RoundDone"/>).
 /// </summary>
 public sealed class ReplicaSync : ReceiveActor
@@ -23,11 +24,15 @@ public sealed class ReplicaSync : ReceiveActor
     /// <param name="Page">The sibling's page.</param>
     public sealed record Apply(ReplicaEntries Page);
 
-    /// <summary>What the entity journalled of a page, and its digest afterwards.</summary>
+    /// <summary>What the entity journalled of a page, its digest afterwards, and the newer points it wants whole.</summary>
     /// <param name="Points">Points written.</param>
     /// <param name="Tombstones">Tombstones written.</param>
     /// <param name="Digest">The replica's digest after the page.</param>
-    public sealed record Applied(int Points, int Tombstones, IReadOnlyList<ulong> Digest);
+    /// <param name="Wanted">Ids of newer points to fetch from the sibling.</param>
+    public sealed record Applied(int Points, int Tombstones, IReadOnlyList<ulong> Digest, IReadOnlyList<PointId> Wanted);
+
+    /// <summary>Points fetched with one <see cref="GetPoints"/>.</summary>
+    public const int FetchBatch = 128;
 
     /// <summary>A round ended.</summary>
     /// <param name="Siblings">Siblings asked.</param>
@@ -86,6 +91,13 @@ public sealed class ReplicaSync : ReceiveActor
                     points += applied.Points;
                     tombstones += applied.Tombstones;
                     own = applied.Digest;
+                    foreach (var batch in applied.Wanted.Chunk(FetchBatch))
+                    {
+                        var found = await _region.Ask<PointsFound>(new GetPoints(sibling, batch, WithVector: true), _timeout);
+                        var taken = await _entity.Ask<Applied>(new Apply(new ReplicaEntries(sibling, found.Points, [], [], null)), _timeout);
+                        points += taken.Points;
+                        own = taken.Digest;
+                    }
                     (remaining, after) = (page.Remaining, page.After);
                 }
                 answered++;
