@@ -105,6 +105,26 @@ public sealed class ReplicaCatchUpTests
     }
 
     [Fact]
+    public async Task An_empty_replica_takes_a_whole_partition_in_several_fetches()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, extraHocon: FastCatchUp);
+        var node = cluster.Node(0);
+        var entry = await CreateAsync(node, Spec("bulk", 1));
+        var partition = entry.Partition("p0");
+        // More points than one fetch takes, written in batches of their own versions.
+        var ids = Enumerable.Range(1, 3 * Replication.ReplicaSync.FetchBatch + 17).Select(i => (ulong)i).ToList();
+        foreach (var batch in ids.Chunk(50))
+        {
+            var version = node.Clock.Next();
+            await WriteAsync(node, partition, entry.Spec, [.. batch.Select(id => Point(id, id, version))]);
+        }
+
+        await ConvergedAsync(node, partition);
+        Assert.Equal(ids.Count, (await node.Partitions.Ask<PartitionStats>(new GetPartitionStats(partition.WithReplica(1)), Ask)).Points);
+        Assert.Equal(await ReadAsync(node, partition, ids), await ReadAsync(node, partition.WithReplica(1), ids));
+    }
+
+    [Fact]
     public async Task A_replica_that_missed_deletes_loses_the_points_and_never_gives_them_back()
     {
         await using var cluster = await TestCluster.StartAsync(1, extraHocon: FastCatchUp);

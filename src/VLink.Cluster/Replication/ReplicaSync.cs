@@ -64,49 +64,70 @@ public sealed class ReplicaSync : ReceiveActor
 
     private async Task RunAsync(Round round)
     {
-        var own = round.Digest;
-        int siblings = 0, answered = 0, differed = 0, points = 0, tombstones = 0;
-        for (int j = 0; j < round.Spec.ReplicationFactor; j++)
+        var tally = new Tally { Own = round.Digest };
+        // The entity waits for RoundDone before it starts another round: it is sent whatever happens here.
+        try
         {
-            if (j == _self.Replica) continue;
-            siblings++;
-            var sibling = _self.WithReplica(j);
-            try
+            for (int j = 0; j < round.Spec.ReplicationFactor; j++)
             {
-                var theirs = await _region.Ask<ReplicaDigest>(new GetReplicaDigest(sibling, round.Spec, own), _timeout);
-                if (theirs.Buckets.SequenceEqual(own))
+                if (j == _self.Replica) continue;
+                tally.Siblings++;
+                var sibling = _self.WithReplica(j);
+                try
                 {
-                    answered++;
-                    continue;
+                    await SyncWithAsync(sibling, round.Spec, tally);
+                    tally.Answered++;
                 }
-                differed++;
-                // Buckets where the sibling holds something we do not (where only we do, it pulls from us: our
-                // request carried our digest).
-                IReadOnlyList<int> remaining = ReplicaDigests.Differing(own, theirs.Buckets);
-                PointId? after = null;
-                while (remaining.Count > 0)
+                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or TimeoutException or InvalidCastException)
                 {
-                    var page = await _region.Ask<ReplicaEntries>(new GetReplicaEntries(sibling, remaining, after), _timeout);
-                    var applied = await _entity.Ask<Applied>(new Apply(page), _timeout);
-                    points += applied.Points;
-                    tombstones += applied.Tombstones;
-                    own = applied.Digest;
-                    foreach (var batch in applied.Wanted.Chunk(FetchBatch))
-                    {
-                        var found = await _region.Ask<PointsFound>(new GetPoints(sibling, batch, WithVector: true), _timeout);
-                        var taken = await _entity.Ask<Applied>(new Apply(new ReplicaEntries(sibling, found.Points, [], [], null)), _timeout);
-                        points += taken.Points;
-                        own = taken.Digest;
-                    }
-                    (remaining, after) = (page.Remaining, page.After);
+                    _log.Debug("Replica {0} skips sibling {1} this round: {2}", _self, sibling, e.Message);
                 }
-                answered++;
-            }
-            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or TimeoutException or InvalidCastException)
-            {
-                _log.Debug("Replica {0} skips sibling {1} this round: {2}", _self, sibling, e.Message);
             }
         }
-        _entity.Tell(new RoundDone(siblings, answered, differed, points, tombstones));
+        finally
+        {
+            _entity.Tell(new RoundDone(tally.Siblings, tally.Answered, tally.Differed, tally.Points, tally.Tombstones));
+        }
+    }
+
+    // Compares digests with one sibling and takes what it holds newer, page by page.
+    private async Task SyncWithAsync(PartitionRef sibling, CollectionSpec spec, Tally tally)
+    {
+        var theirs = await _region.Ask<ReplicaDigest>(new GetReplicaDigest(sibling, spec, tally.Own), _timeout);
+        if (theirs.Buckets.SequenceEqual(tally.Own)) return;
+        tally.Differed++;
+        // Buckets where the sibling holds something we do not (where only we do, it pulls from us: our request
+        // carried our digest).
+        IReadOnlyList<int> remaining = ReplicaDigests.Differing(tally.Own, theirs.Buckets);
+        PointId? after = null;
+        while (remaining.Count > 0)
+        {
+            var page = await _region.Ask<ReplicaEntries>(new GetReplicaEntries(sibling, remaining, after), _timeout);
+            var applied = await _entity.Ask<Applied>(new Apply(page), _timeout);
+            tally.Add(applied);
+            foreach (var batch in applied.Wanted.Chunk(FetchBatch))
+            {
+                var found = await _region.Ask<PointsFound>(new GetPoints(sibling, batch, WithVector: true), _timeout);
+                tally.Add(await _entity.Ask<Applied>(new Apply(new ReplicaEntries(sibling, found.Points, [], [], null)), _timeout));
+            }
+            (remaining, after) = (page.Remaining, page.After);
+        }
+    }
+
+    private sealed class Tally
+    {
+        public IReadOnlyList<ulong> Own { get; set; } = [];
+        public int Siblings { get; set; }
+        public int Answered { get; set; }
+        public int Differed { get; set; }
+        public int Points { get; set; }
+        public int Tombstones { get; set; }
+
+        public void Add(Applied applied)
+        {
+            Points += applied.Points;
+            Tombstones += applied.Tombstones;
+            Own = applied.Digest;
+        }
     }
 }
