@@ -18,7 +18,9 @@ namespace VLink.Bench;
 /// the labelled text corpus, embedded by the nodes with the offline model), <c>ingest</c> (ticks/s from a tick file to durable
 /// regime vectors through the ingestion pipeline, with the parser alone as the peer), <c>regimes-eval</c> (whether the
 /// nearest regimes predict forward volatility and returns better than the market's own trailing figures), <c>routing</c>
-/// (recall when a query visits only its nearest partitions: k-means regions against hash partitions).
+/// (recall when a query visits only its nearest partitions: k-means regions against hash partitions), <c>replicas</c>
+/// (write latency per write consistency, search latency during a SIGKILL with and without hedging, time to restore the
+/// replication factor, availability while nodes are killed and restarted; node processes on PostgreSQL).
 /// Exit codes: 0 success, 1 unexpected failure, 2 bad command line or bad input file.
 /// </summary>
 public static class Program
@@ -36,6 +38,7 @@ public static class Program
         ("regimes-eval", RegimesEvalCommand.Flags, RegimesEvalCommand.Usage, RegimesEvalCommand.Run),
         ("ingest", IngestCommand.Flags, IngestCommand.Usage, IngestCommand.Run),
         ("routing", RoutingCommand.Flags, RoutingCommand.Usage, RoutingCommand.Run),
+        ("replicas", ReplicasCommand.Flags, ReplicasCommand.Usage, ReplicasCommand.Run),
     ];
 
     /// <summary>Entry point.</summary>

@@ -21,12 +21,14 @@ public sealed class LocalCluster : IAsyncDisposable
     private readonly string _root;
     private readonly NodeProcess?[] _nodes;
     private readonly NodeSpec[] _specs;
+    private readonly bool[] _ready;
 
     private LocalCluster(string root, NodeSpec[] specs)
     {
         _root = root;
         _specs = specs;
         _nodes = new NodeProcess?[specs.Length];
+        _ready = new bool[specs.Length];
         Admin = Client(AdminKey);
     }
 
@@ -47,6 +49,12 @@ public sealed class LocalCluster : IAsyncDisposable
 
     /// <summary>The indices of the nodes whose processes run.</summary>
     public IReadOnlyList<int> Live => [.. Enumerable.Range(0, Count).Where(i => Node(i) is not null)];
+
+    /// <summary>
+    /// The indices of the nodes that run and answered <c>/readyz</c> since they were last started: where a client
+    /// behind a load balancer with a readiness check would send requests (a node being started again is not yet one).
+    /// </summary>
+    public IReadOnlyList<int> Ready => [.. Enumerable.Range(0, Count).Where(i => Volatile.Read(ref _ready[i]) && Node(i) is not null)];
 
     /// <summary>
     /// Starts <paramref name="nodes"/> nodes and waits until every one is ready and sees all of them Up. With
@@ -86,22 +94,40 @@ public sealed class LocalCluster : IAsyncDisposable
     public async Task StartAllAsync()
     {
         for (int i = 0; i < Count; i++)
-            if (Node(i) is null) _nodes[i] = _nodes[i] is { } old ? old.Restart() : NodeProcess.Start(_specs[i]);
-        await Task.WhenAll(Enumerable.Range(0, Count).Select(i => _nodes[i]!.WaitReadyAsync(Admin, StartTimeout)));
+            if (Node(i) is null)
+            {
+                Volatile.Write(ref _ready[i], false);
+                _nodes[i] = _nodes[i] is { } old ? old.Restart() : NodeProcess.Start(_specs[i]);
+            }
+        await Task.WhenAll(Enumerable.Range(0, Count).Select(async i =>
+        {
+            await _nodes[i]!.WaitReadyAsync(Admin, StartTimeout);
+            Volatile.Write(ref _ready[i], true);
+        }));
         await WaitForMembersAsync(0, Count);
     }
 
     /// <summary>Kills node <paramref name="i"/> with SIGKILL.</summary>
-    public Task KillAsync(int i) => (_nodes[i] ?? throw new InvalidOperationException($"node {i} was never started")).KillAsync();
+    public Task KillAsync(int i)
+    {
+        Volatile.Write(ref _ready[i], false);
+        return (_nodes[i] ?? throw new InvalidOperationException($"node {i} was never started")).KillAsync();
+    }
 
     /// <summary>Kills every node with SIGKILL.</summary>
-    public Task KillAllAsync() => Task.WhenAll(_nodes.OfType<NodeProcess>().Select(n => n.KillAsync()));
+    public Task KillAllAsync()
+    {
+        for (int i = 0; i < Count; i++) Volatile.Write(ref _ready[i], false);
+        return Task.WhenAll(_nodes.OfType<NodeProcess>().Select(n => n.KillAsync()));
+    }
 
     /// <summary>Starts the killed node <paramref name="i"/> again (same ports, folder and journal) and waits until it is ready.</summary>
     public async Task RestartAsync(int i)
     {
+        Volatile.Write(ref _ready[i], false);
         var node = _nodes[i] = _nodes[i]!.Restart();
         await node.WaitReadyAsync(Admin, StartTimeout);
+        Volatile.Write(ref _ready[i], true);
     }
 
     /// <summary>Waits until node <paramref name="observer"/> sees exactly <paramref name="count"/> members, all Up.</summary>

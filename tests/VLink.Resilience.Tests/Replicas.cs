@@ -101,13 +101,13 @@ public static class Replicas
         return null;
     }
 
-    /// <summary>Polls until every partition has R replicas on distinct live nodes; the map then.</summary>
+    /// <summary>Polls until every partition has R replicas on distinct ready nodes; the map then.</summary>
     public static Task<List<ReplicaEntry>> WaitPlacedAsync(LocalCluster cluster, string collection, int partitions, int replicationFactor, TimeSpan timeout)
     {
         string? last = null;
         return Poll.UntilAsync($"{collection}: {partitions} partitions with {replicationFactor} replicas each on distinct live nodes", timeout, async () =>
         {
-            var live = cluster.Live;
+            var live = cluster.Ready;
             var map = await MapAsync(cluster.Admin, cluster.Url(live[0]), collection);
             last = PlacementProblem(map, partitions, replicationFactor, [.. live.Select(cluster.Address)]);
             return last is null ? map : null;
@@ -120,7 +120,7 @@ public static class Replicas
         string? last = null;
         return Poll.UntilAsync($"{collection}: the replicas of every partition hold the same points (equal digests)", timeout, async () =>
         {
-            var live = cluster.Live;
+            var live = cluster.Ready;
             var map = await MapAsync(cluster.Admin, cluster.Url(live[0]), collection);
             last = PlacementProblem(map, partitions, replicationFactor, [.. live.Select(cluster.Address)]) ?? DivergenceProblem(map);
             return last is null ? map : null;
@@ -160,9 +160,10 @@ public static class Replicas
 public sealed record SearchAnswer(long SentAt, double Millis, int Node, bool Complete, string? Error, bool Cut, IReadOnlyList<ulong> Hits);
 
 /// <summary>
-/// Clients that search a collection steadily through the live nodes in turn and record every answer. A request whose
-/// connection breaks because the node it asked was killed is recorded as cut: a client (or load balancer) would send
-/// it to another node; every other failure counts against the cluster.
+/// Clients that search a collection steadily through the ready nodes in turn (<see cref="LocalCluster.Ready"/>) and
+/// record every answer. A request whose connection breaks because the node it asked was killed (or is being started
+/// again) is recorded as cut: a client (or load balancer) would send it to another node; every other failure counts
+/// against the cluster.
 /// </summary>
 public sealed class SearchLoad
 {
@@ -219,7 +220,7 @@ public sealed class SearchLoad
         var rng = new Random(900 + client);
         for (int n = 0; !_stop.IsCancellationRequested; n++)
         {
-            var live = _cluster.Live;
+            var live = _cluster.Ready;
             if (live.Count == 0)
             {
                 await Task.Delay(50);
@@ -253,7 +254,7 @@ public sealed class SearchLoad
             {
                 double millis = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
                 // Cut: the node asked is dead now (the kill broke the connection or refused it).
-                bool cut = _cluster.Node(node) is null && !_stop.IsCancellationRequested;
+                bool cut = !_cluster.Ready.Contains(node);
                 if (_stop.IsCancellationRequested) break;
                 answer = new SearchAnswer(sent, millis, node, false, $"{e.GetType().Name} from node {node}: {e.Message}", cut, []);
             }
@@ -265,7 +266,7 @@ public sealed class SearchLoad
 }
 
 /// <summary>
-/// Writers that overwrite points of their own id range through the live nodes in turn. Each write of an id carries a
+/// Writers that overwrite points of their own id range through the ready nodes in turn. Each write of an id carries a
 /// sequence number (in the payload, and the vector is derived from id and sequence); the ledger keeps, per id, every
 /// sequence sent and the last one acknowledged, so a read can be judged: it must show the last acknowledged write or a
 /// later one that was sent (a write not acknowledged may still have landed).
@@ -364,7 +365,7 @@ public sealed class WriteLoad
         var rng = new Random(700 + writer);
         for (int n = 1; !_stop.IsCancellationRequested; n++)
         {
-            var live = _cluster.Live;
+            var live = _cluster.Ready;
             if (live.Count == 0)
             {
                 await Task.Delay(50);

@@ -51,16 +51,23 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a node; <paramref name="seedAkkaPort"/> null forms a new cluster.</summary>
-    public static ServerProcess Start(string assembly, string dataDirectory, int? seedAkkaPort, string keysFile)
+    public static ServerProcess Start(string assembly, string dataDirectory, int? seedAkkaPort, string keysFile) =>
+        Start(assembly, new ServerSettings(dataDirectory, FreePort(), FreePort(), seedAkkaPort is { } seed ? [seed] : [], keysFile));
+
+    /// <summary>
+    /// Starts a node as <paramref name="settings"/> say (its own ports, seeds, journal, extra flags); its log is appended
+    /// to, so a node started again keeps the earlier output.
+    /// </summary>
+    public static ServerProcess Start(string assembly, ServerSettings settings)
     {
-        int http = FreePort(), akka = FreePort();
-        Directory.CreateDirectory(dataDirectory);
+        ArgumentNullException.ThrowIfNull(settings);
+        Directory.CreateDirectory(settings.DataDirectory);
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = dataDirectory,
+            WorkingDirectory = settings.DataDirectory,
         };
         info.ArgumentList.Add(assembly);
         bool cli = Path.GetFileName(assembly).Equals("vlink.dll", StringComparison.OrdinalIgnoreCase);
@@ -76,25 +83,56 @@ internal sealed class ServerProcess : IAsyncDisposable
                 info.ArgumentList.Add($"--VLink:{key}={value}");
             }
         }
+        string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (cli) info.ArgumentList.Add("node");
-        Setting("--http-port", "HttpPort", http.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Setting("--akka-port", "AkkaPort", akka.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Setting("--http-port", "HttpPort", Number(settings.HttpPort));
+        Setting("--akka-port", "AkkaPort", Number(settings.AkkaPort));
         Setting("--host", "Host", "127.0.0.1");
-        Setting("--data", "DataDirectory", dataDirectory);
-        Setting("--api-keys", "ApiKeysFile", keysFile);
-        if (seedAkkaPort is { } seed) Setting("--seed", "Seeds:0", $"127.0.0.1:{seed}");
+        Setting("--data", "DataDirectory", settings.DataDirectory);
+        Setting("--api-keys", "ApiKeysFile", settings.KeysFile);
+        for (int i = 0; i < settings.SeedAkkaPorts.Count; i++) Setting("--seed", $"Seeds:{i}", $"127.0.0.1:{Number(settings.SeedAkkaPorts[i])}");
+        if (settings.Postgres is { } connection)
+        {
+            Setting("--persistence", "Persistence", cli ? "postgres" : "Postgres");
+            Setting("--connection", "Connection", connection);
+        }
+        if (settings.HedgeDelayMs is { } hedge) Setting("--hedge-delay", "HedgeDelayMs", Number(hedge));
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["DOTNET_gcServer"] = "1";
+        if (settings.ExtraHocon is { } hocon) info.Environment["VLink__ExtraHocon"] = hocon;
 
-        string log = Path.Combine(dataDirectory, "node.log");
+        string log = Path.Combine(settings.DataDirectory, "node.log");
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
-        var writer = new StreamWriter(log) { AutoFlush = true };
+        var writer = new StreamWriter(log, append: true) { AutoFlush = true };
         var gate = new object();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ServerProcess(process, http, akka, log);
+        return new ServerProcess(process, settings.HttpPort, settings.AkkaPort, log) { Settings = settings, Assembly = assembly };
+    }
+
+    /// <summary>How the node was started (<see cref="Restart"/> starts it again the same way).</summary>
+    public ServerSettings Settings { get; private init; } = null!;
+
+    private string Assembly { get; init; } = "";
+
+    /// <summary>Whether the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Kills the process with SIGKILL (nothing flushed, no goodbye to the cluster) and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Starts the node again as it was started (same ports, folder and journal); this one must have ended.</summary>
+    public ServerProcess Restart()
+    {
+        if (!_process.HasExited) throw new InvalidOperationException($"the node on port {HttpPort} is still running");
+        _process.Dispose();
+        return Start(Assembly, Settings);
     }
 
     /// <summary>Waits until <c>/readyz</c> answers 200.</summary>
@@ -129,10 +167,29 @@ internal sealed class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static int FreePort()
+    /// <summary>A free loopback port.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>How to start one node process.</summary>
+/// <param name="DataDirectory">Its folder (log, and the SQLite journal without <see cref="Postgres"/>).</param>
+/// <param name="HttpPort">REST port.</param>
+/// <param name="AkkaPort">Cluster port.</param>
+/// <param name="SeedAkkaPorts">Seeds' cluster ports on loopback (none: a new cluster of its own).</param>
+/// <param name="KeysFile">The API-keys file.</param>
+internal sealed record ServerSettings(string DataDirectory, int HttpPort, int AkkaPort, IReadOnlyList<int> SeedAkkaPorts, string KeysFile)
+{
+    /// <summary>The journal on PostgreSQL at this connection string; null: SQLite in the data folder.</summary>
+    public string? Postgres { get; init; }
+
+    /// <summary><c>--hedge-delay</c>, or null for the node's default.</summary>
+    public int? HedgeDelayMs { get; init; }
+
+    /// <summary>HOCON over the defaults (<c>VLink__ExtraHocon</c>), or null.</summary>
+    public string? ExtraHocon { get; init; }
 }
