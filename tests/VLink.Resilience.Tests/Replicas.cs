@@ -89,12 +89,14 @@ public static class Replicas
         return null;
     }
 
-    /// <summary>Why the replicas of some partition do not agree (digests or point counts differ), or null when all agree.</summary>
+    /// <summary>
+    /// Why the replicas of some partition do not agree (point counts differ, or digests where the listing has them), or
+    /// null when all agree.
+    /// </summary>
     public static string? DivergenceProblem(IReadOnlyList<ReplicaEntry> map)
     {
         foreach (var key in map.GroupBy(e => e.Key))
         {
-            if (key.Any(e => e.Digest.Length == 0)) return $"partition {key.Key}: a replica lists no digest";
             if (key.Select(e => e.Digest).Distinct().Count() > 1 || key.Select(e => e.Vectors).Distinct().Count() > 1)
                 return $"partition {key.Key}: " + string.Join("; ", key.OrderBy(e => e.Replica).Select(e => $"#{e.Replica} on {e.Node}: {e.Vectors} points, digest {e.Digest}"));
         }
@@ -114,17 +116,47 @@ public static class Replicas
         }, () => $"last problem: {last}\n{cluster.Logs()}");
     }
 
-    /// <summary>Polls until every partition has R replicas on distinct live nodes and all replicas of each partition agree.</summary>
+    /// <summary>
+    /// Polls until every partition has R replicas on distinct ready nodes and all replicas of each partition agree: equal
+    /// point counts and digests in <c>/cluster/shards</c>, and 2R scrolls through every ready node (each scroll reads
+    /// one replica of each partition, turning which) all the same, ids, versions' payloads and vectors.
+    /// </summary>
     public static Task<List<ReplicaEntry>> WaitConvergedAsync(LocalCluster cluster, string collection, int partitions, int replicationFactor, TimeSpan timeout)
     {
         string? last = null;
-        return Poll.UntilAsync($"{collection}: the replicas of every partition hold the same points (equal digests)", timeout, async () =>
+        return Poll.UntilAsync($"{collection}: the replicas of every partition hold the same points", timeout, async () =>
         {
             var live = cluster.Ready;
             var map = await MapAsync(cluster.Admin, cluster.Url(live[0]), collection);
-            last = PlacementProblem(map, partitions, replicationFactor, [.. live.Select(cluster.Address)]) ?? DivergenceProblem(map);
+            last = PlacementProblem(map, partitions, replicationFactor, [.. live.Select(cluster.Address)]) ?? DivergenceProblem(map)
+                ?? await ScrollDisagreementAsync(cluster, collection, replicationFactor);
             return last is null ? map : null;
         }, () => $"last problem: {last}\n{cluster.Logs()}");
+    }
+
+    /// <summary>
+    /// Scrolls the whole collection 2R times through every ready node (each scroll reads one replica of each partition,
+    /// turning which, so every replica is read); why two scrolls differ, or null when all are the same.
+    /// </summary>
+    public static async Task<string?> ScrollDisagreementAsync(LocalCluster cluster, string collection, int replicationFactor)
+    {
+        Dictionary<ulong, string>? reference = null;
+        string referenceName = "";
+        foreach (int node in cluster.Ready)
+            for (int round = 0; round < 2 * replicationFactor; round++)
+            {
+                var points = (await Rest.ScrollAllAsync(cluster.Admin, cluster.Url(node), collection)).ToDictionary(p => (ulong)p["id"]!, p => p.ToJsonString());
+                string name = $"scroll {round} through node {node}";
+                if (reference is null)
+                {
+                    (reference, referenceName) = (points, name);
+                    continue;
+                }
+                var differ = reference.Keys.Union(points.Keys).Where(id => reference.GetValueOrDefault(id) != points.GetValueOrDefault(id)).ToList();
+                if (differ.Count > 0)
+                    return $"{name} and {referenceName} differ in {differ.Count} ids, e.g. {differ[0]}: {points.GetValueOrDefault(differ[0]) ?? "absent"} / {reference.GetValueOrDefault(differ[0]) ?? "absent"}";
+            }
+        return null;
     }
 
     /// <summary>
@@ -153,7 +185,7 @@ public static class Replicas
 /// <param name="SentAt">Stopwatch timestamp when sent.</param>
 /// <param name="Millis">Latency.</param>
 /// <param name="Node">The node asked.</param>
-/// <param name="Complete">200 with <c>complete: true</c>.</param>
+/// <param name="Complete">200 with <c>complete: true</c> and as many hits as asked for.</param>
 /// <param name="Error">Why it is not complete (status and body, or <c>complete: false</c> with the missing partitions).</param>
 /// <param name="Cut">The connection to the node asked broke because that node was killed (not an answer of the cluster).</param>
 /// <param name="Hits">The ids answered.</param>
@@ -246,8 +278,11 @@ public sealed class SearchLoad
                     var json = JsonNode.Parse(text)!;
                     bool complete = (bool)json["complete"]!;
                     var hits = json["result"]!.AsArray().Select(h => (ulong)h!["id"]!).ToList();
-                    answer = new SearchAnswer(sent, millis, node, complete,
-                        complete ? null : $"complete: false from node {node}, missing {json["missing_partitions"]?.ToJsonString()}", false, hits);
+                    int limit = (int)body["limit"]!;
+                    // The collections searched hold far more than limit points: a complete answer has limit hits.
+                    string? error = !complete ? $"complete: false from node {node}, missing {json["missing_partitions"]?.ToJsonString()}"
+                        : hits.Count != limit ? $"complete: true from node {node} with {hits.Count} hits of {limit}" : null;
+                    answer = new SearchAnswer(sent, millis, node, error is null, error, false, hits);
                 }
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)

@@ -51,10 +51,16 @@ public static class ReplicasCommand
         var table = new List<(string Figure, string Value)>();
 
         Console.Error.WriteLine($"replicas: {Nodes} nodes from {server}, journal on PostgreSQL; {s.N} x {s.Dim}, {s.Partitions} partitions");
+        // The write latencies on a cluster of their own: its R = 3 collections would share shard families with the
+        // R = 2 collection of the kill (a shard b, b#1, b#2 holds partitions of every collection hashed to b), and with
+        // two nodes left the allocation can then put both replicas of an R = 2 partition on one node.
         await using (var cluster = await ProcessCluster.StartAsync(server, postgres, Nodes, hedgeDelayMs: null))
         {
             foreach (string w in new[] { "1", "majority", "all" })
                 table.Add(await WriteLatencyAsync(cluster, s, w));
+        }
+        await using (var cluster = await ProcessCluster.StartAsync(server, postgres, Nodes, hedgeDelayMs: null))
+        {
             var (kill, restore) = await KillAsync(cluster, s, "bench_hedged", hedged: true);
             table.Add(kill);
             table.Add(restore);
@@ -121,6 +127,9 @@ public static class ReplicasCommand
         await LoadAsync(cluster, collection, s);
         await ProcessCluster.PollAsync("every partition with 2 replicas on distinct nodes", TimeSpan.FromSeconds(120), () => cluster.PlacedAsync(collection, s.Partitions, 2));
         await using var load = new Load(cluster, collection, s);
+        // Warm-up (connections, JIT, every replica woken), then 10 s of the steady state before the kill.
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        long steadyFrom = Stopwatch.GetTimestamp();
         await Task.Delay(TimeSpan.FromSeconds(10));
 
         int victim = await cluster.SingletonNodeAsync();
@@ -143,7 +152,7 @@ public static class ReplicasCommand
         await load.StopAsync();
 
         var answers = load.Answers();
-        var before = answers.Where(a => a.SentAt < killedAt && !a.Cut).Select(a => a.Millis).ToList();
+        var before = answers.Where(a => a.SentAt >= steadyFrom && a.SentAt < killedAt && !a.Cut).Select(a => a.Millis).ToList();
         var during = answers.Where(a => a.SentAt >= killedAt && Stopwatch.GetElapsedTime(killedAt, a.SentAt).TotalSeconds <= s.Window && !a.Cut).ToList();
         var latencies = during.Select(a => a.Millis).ToList();
         int incomplete = during.Count(a => !a.Complete);
@@ -159,7 +168,10 @@ public static class ReplicasCommand
             j.WriteNumber("window_s", s.Window);
             j.WriteNumber("searches", during.Count);
             j.WriteNumber("incomplete", incomplete);
+            j.WriteNumber("short", during.Count(a => a.Short));
             j.WriteNumber("cut", answers.Count(a => a.Cut));
+            j.WriteNumber("writes_acknowledged", load.WritesAcknowledged);
+            j.WriteNumber("writes_refused", load.WritesRefused);
             j.WriteRounded("p50_ms", GatherCommand.Percentile(latencies, 50), 2);
             j.WriteRounded("p99_ms", GatherCommand.Percentile(latencies, 99), 2);
             j.WriteRounded("max_ms", latencies.Count == 0 ? null : latencies.Max(), 2);
@@ -231,6 +243,7 @@ public static class ReplicasCommand
             j.WriteNumber("restored_while_down", restores.Count);
             j.WriteNumber("searches", answers.Count);
             j.WriteNumber("complete", complete);
+            j.WriteNumber("short", answers.Count(a => a.Short));
             j.WriteNumber("cut", load.Answers().Count(a => a.Cut));
             j.WriteRounded("availability", availability, 5);
             j.WriteRounded("p50_ms", GatherCommand.Percentile(latencies, 50), 2);
@@ -290,7 +303,11 @@ public static class ReplicasCommand
     private static string F(double value) => value.ToString(value >= 100 ? "0" : "0.##", CultureInfo.InvariantCulture);
 
     /// <summary>One search answer: when sent, how long, complete or not, or cut (the node asked was killed under it).</summary>
-    private sealed record Answer(long SentAt, double Millis, bool Complete, bool Cut);
+    private sealed record Answer(long SentAt, double Millis, bool Complete, bool Cut)
+    {
+        /// <summary>Said complete but held fewer than k hits (counted as not complete).</summary>
+        public bool Short { get; init; }
+    }
 
     /// <summary>--clients searchers and one writer (10 points a write), each round robin over the live nodes, until stopped.</summary>
     private sealed class Load : IAsyncDisposable
@@ -359,8 +376,11 @@ public static class ReplicasCommand
                     using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/json");
                     using var response = await http.PostAsync(new Uri(_cluster.Url(node), $"/collections/{collection}/points/search"), content);
                     string text = await response.Content.ReadAsStringAsync();
-                    bool complete = response.StatusCode == HttpStatusCode.OK && JsonNode.Parse(text)!["complete"] is JsonValue c && (bool)c;
-                    answer = new Answer(sent, Stopwatch.GetElapsedTime(sent).TotalMilliseconds, complete, false);
+                    var json = response.StatusCode == HttpStatusCode.OK ? JsonNode.Parse(text) : null;
+                    bool complete = json?["complete"] is JsonValue c && (bool)c;
+                    // A complete answer has k hits (the collection holds far more than k points).
+                    bool full = json?["result"] is JsonArray hits && hits.Count == 10;
+                    answer = new Answer(sent, Stopwatch.GetElapsedTime(sent).TotalMilliseconds, complete && full, false) { Short = complete && !full };
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
