@@ -438,3 +438,33 @@ public sealed class WriteLoad
         }
     }
 }
+
+/// <summary>What a scenario did when (kills, restores, restarts), to place a failed answer in time in a failure message.</summary>
+public sealed class Timeline
+{
+    private readonly long _start = Stopwatch.GetTimestamp();
+    private readonly List<(long At, string What)> _events = [];
+
+    /// <summary>Records <paramref name="what"/> as happening now.</summary>
+    public void Mark(string what)
+    {
+        lock (_events) _events.Add((Stopwatch.GetTimestamp(), what));
+    }
+
+    /// <summary>Where the Stopwatch timestamp <paramref name="at"/> falls: seconds since the start and since the latest event before it.</summary>
+    public string Place(long at)
+    {
+        lock (_events)
+        {
+            var last = _events.LastOrDefault(e => e.At <= at);
+            string since = last.What is null ? "" : $", {Rest.F(Stopwatch.GetElapsedTime(last.At, at).TotalSeconds)} s after {last.What}";
+            return $"at {Rest.F(Stopwatch.GetElapsedTime(_start, at).TotalSeconds)} s{since}";
+        }
+    }
+
+    /// <summary>Every event, with its time since the start.</summary>
+    public override string ToString()
+    {
+        lock (_events) return string.Join("; ", _events.Select(e => $"{Rest.F(Stopwatch.GetElapsedTime(_start, e.At).TotalSeconds)} s {e.What}"));
+    }
+}

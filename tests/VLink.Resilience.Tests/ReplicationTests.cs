@@ -177,6 +177,7 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         var doomed = ids.Where(id => victimKeys.Contains(HashPartitioner.KeyOf(new PointId(id), Partitions))).Where(id => id % 3 != 0).Take(300).ToList();
         var deleted = new HashSet<ulong>();
         var resurrections = new List<string>();
+        var timeline = new Timeline();
         int checkedSearches = 0, checkedScrolls = 0;
         using var stop = new CancellationTokenSource();
 
@@ -198,16 +199,18 @@ public sealed class ReplicationTests(ITestOutputHelper output)
                 {
                     if (r == 1 && n % 10 == 0)
                     {
+                        long scrolled = Stopwatch.GetTimestamp();
                         var all = await Rest.ScrollAllAsync(client, cluster.Url(node), collection);
                         var back = all.Select(p => (ulong)p["id"]!).Where(gone.Contains).ToList();
                         lock (resurrections)
                         {
                             checkedScrolls++;
-                            if (back.Count > 0) resurrections.Add($"scroll through node {node} returned deleted ids {string.Join(", ", back.Take(10))}");
+                            if (back.Count > 0) resurrections.Add($"scroll through node {node} sent {timeline.Place(scrolled)} returned {back.Count} deleted ids: {string.Join(", ", back.Take(10))}");
                         }
                         continue;
                     }
                     ulong probe = gone.Count > 0 && rng.Next(4) != 0 ? gone.ElementAt(rng.Next(gone.Count)) : doomed[rng.Next(doomed.Count)];
+                    long sent = Stopwatch.GetTimestamp();
                     using var response = await client.PostAsync($"{cluster.Url(node)}/collections/{collection}/points/search", Rest.Json(new JsonObject
                     {
                         ["vector"] = Rest.Array(WriteLoad.VectorOf(probe, 0, Dimension)),
@@ -220,7 +223,7 @@ public sealed class ReplicationTests(ITestOutputHelper output)
                     {
                         checkedSearches++;
                         var back = hits.Where(gone.Contains).ToList();
-                        if (back.Count > 0) resurrections.Add($"search through node {node} returned deleted ids {string.Join(", ", back)}");
+                        if (back.Count > 0) resurrections.Add($"search through node {node} sent {timeline.Place(sent)} returned deleted ids {string.Join(", ", back)} (partition {string.Join(", ", back.Select(id => HashPartitioner.KeyOf(new PointId(id), Partitions)))})");
                     }
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException or Xunit.Sdk.XunitException)
@@ -232,6 +235,7 @@ public sealed class ReplicationTests(ITestOutputHelper output)
 
         await cluster.KillAsync(victim);
         long killedAt = Stopwatch.GetTimestamp();
+        timeline.Mark($"the SIGKILL of node {victim}");
         output.WriteLine($"killed node {victim}, which held replicas of {string.Join(", ", victimKeys.Order())}; deleting {doomed.Count} of their ids");
         // The deletes go out at once, while the victim is down but not yet downed: its replicas cannot receive them.
         using (var client = LocalCluster.Client(LocalCluster.WriteKey))
@@ -243,14 +247,18 @@ public sealed class ReplicationTests(ITestOutputHelper output)
                 lock (deleted) deleted.UnionWith(chunk);
             }
         double deletesTook = Stopwatch.GetElapsedTime(killedAt).TotalSeconds;
+        timeline.Mark("the deletes' acknowledgement");
 
         // The victim's replicas are rebuilt on the survivors from their journals (which lack the deletes) and must not
         // answer with the deleted points; then the victim comes back and the shards may move home.
-        await Replicas.WaitPlacedAsync(cluster, collection, Partitions, 2, Long);
+        var rebuilt = await Replicas.WaitPlacedAsync(cluster, collection, Partitions, 2, Long);
+        timeline.Mark("R = 2 restored on the survivors (" + string.Join(", ", rebuilt.Where(e => victimKeys.Contains(e.Key)).OrderBy(e => e.Key).Select(e => $"{e.Key}#{e.Replica} on {e.Node[^5..]}")) + ")");
         await cluster.RestartAsync(victim);
         await cluster.WaitForMembersAsync(catalog, 3);
+        timeline.Mark($"node {victim} back");
         long restartedAt = Stopwatch.GetTimestamp();
         await Replicas.WaitConvergedAsync(cluster, collection, Partitions, 2, Long);
+        timeline.Mark("convergence");
         double converged = Stopwatch.GetElapsedTime(restartedAt).TotalSeconds;
         // Reads go on a while after convergence (a replica moving home after a rebalance is read too).
         int target = checkedSearches + 60;
@@ -272,7 +280,9 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         Figures.Report(output, "replicas R=2: seconds from the restart to equal digests", Rest.F(converged));
         Figures.Report(output, "replicas R=2: deleted ids seen again in searches / scrolls checked", $"{resurrections.Count} in {checkedSearches} searches and {checkedScrolls} scrolls");
 
-        Assert.True(resurrections.Count == 0, $"deleted points came back:\n{string.Join("\n", resurrections.Take(20))}\n{cluster.Logs()}");
+        output.WriteLine($"timeline: {timeline}");
+        foreach (string resurrection in resurrections.Take(20)) output.WriteLine(resurrection);
+        Assert.True(resurrections.Count == 0, $"deleted points came back:\n{string.Join("\n", resurrections.Take(20))}\ntimeline: {timeline}\n{cluster.Logs()}");
         Assert.Empty(remaining);
         Assert.Empty(readBack);
         Assert.Equal(count - deleted.Count, final.GroupBy(e => e.Key).Sum(g => g.First().Vectors));
@@ -295,16 +305,21 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         var searches = new SearchLoad(cluster, collection, Dimension, 2);
         await searches.WaitForMoreAsync(40, Long, cluster.Logs);
         var restores = new List<double>();
+        var timeline = new Timeline();
         long start = Stopwatch.GetTimestamp();
         for (int cycle = 0; cycle < cycles; cycle++)
         {
             int victim = cycle % 3;
             long killedAt = Stopwatch.GetTimestamp();
+            timeline.Mark($"the SIGKILL of node {victim}");
             await cluster.KillAsync(victim);
             await Replicas.WaitPlacedAsync(cluster, collection, Partitions, 2, Long);
             restores.Add(Stopwatch.GetElapsedTime(killedAt).TotalSeconds);
+            timeline.Mark($"R restored without node {victim}");
             await cluster.RestartAsync(victim);
+            timeline.Mark($"node {victim} ready again");
             await cluster.WaitForMembersAsync((victim + 1) % 3, 3);
+            timeline.Mark($"node {victim} Up for node {(victim + 1) % 3}");
             await searches.WaitForMoreAsync(40, Long, cluster.Logs);
             output.WriteLine($"cycle {cycle}: node {victim} killed, R restored after {Rest.F(restores[^1])} s, back after {Rest.F(Stopwatch.GetElapsedTime(killedAt).TotalSeconds)} s");
         }
@@ -324,7 +339,9 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         Figures.Report(output, "replicas R=2 W=1: search p50 / p99 ms over the run", $"{Rest.F(P(judged.Select(a => a.Millis), 50))} / {Rest.F(P(judged.Select(a => a.Millis), 99))}");
         Figures.Report(output, "replicas R=2 W=1: upserts acknowledged / refused over the run", $"{batches.Count(b => b.Acked)} / {batches.Count(b => !b.Acked)}");
 
-        Assert.True(availability >= 0.999, $"{failed.Count} of {judged.Count} searches were not complete:\n{string.Join("\n", failed.Take(10).Select(a => a.Error))}");
+        foreach (var answer in failed.Take(20)) output.WriteLine($"{answer.Error}, sent {timeline.Place(answer.SentAt)}, answered in {Rest.F(answer.Millis)} ms");
+        output.WriteLine($"timeline: {timeline}");
+        Assert.True(availability >= 0.999, $"{failed.Count} of {judged.Count} searches were not complete:\n{string.Join("\n", failed.Take(20).Select(a => $"{a.Error}, sent {timeline.Place(a.SentAt)}, answered in {Rest.F(a.Millis)} ms"))}\ntimeline: {timeline}");
     }
 
     /// <summary>The kind of a failed answer, for counting: its first words, without node numbers and ports.</summary>
