@@ -211,6 +211,38 @@ public sealed class SifEmbeddingProvider : IEmbeddingProvider
         return sum;
     }
 
+    /// <summary>
+    /// The unit vectors of a text's known words, in order (a word the vocabulary lacks is split into its parts as in
+    /// <see cref="Embed"/>), without weights or common-component removal: the words <see cref="SoftTermMatch"/> compares.
+    /// </summary>
+    public List<float[]> UnitWordVectors(string text)
+    {
+        var vectors = new List<float[]>();
+        foreach (var word in WordTokenizer.Words(text))
+        {
+            int rank = _vectors.RankOf(word);
+            if (rank >= 0)
+            {
+                AddUnit(rank, vectors);
+                continue;
+            }
+            foreach (var part in WordTokenizer.Parts(word))
+            {
+                int r = _vectors.RankOf(part);
+                if (r >= 0) AddUnit(r, vectors);
+            }
+        }
+        return vectors;
+    }
+
+    private void AddUnit(int rank, List<float[]> vectors)
+    {
+        if (_inverseNorms[rank] == 0) return;
+        var v = new float[Dimension];
+        _vectors.AddTo(rank, _inverseNorms[rank], v);
+        vectors.Add(v);
+    }
+
     private float Add(int rank, float[] sum)
     {
         float weight = _weights[rank] * _inverseNorms[rank];

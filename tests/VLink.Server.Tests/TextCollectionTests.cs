@@ -288,6 +288,54 @@ public sealed class TextCollectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Soft_term_match_reranks_the_fused_candidates_by_each_query_words_best_match()
+    {
+        var client = _node!.ClientWith(null);
+        await ResultAsync(await client.PutAsJsonAsync("/collections/soft", new JsonObject
+        {
+            ["embedding"] = new JsonObject { ["provider"] = "default" },
+            ["shard_number"] = 2,
+        }));
+        string[] texts = ["login with password", "oauth tokens", "bread recipes", "authentication guide", "the bread of authentication"];
+        await ResultAsync(await client.PutAsJsonAsync("/collections/soft/points", new JsonObject
+        {
+            ["points"] = new JsonArray([.. texts.Select((t, i) => (JsonNode)new JsonObject { ["id"] = i + 1, ["payload"] = new JsonObject { ["text"] = t } })]),
+        }));
+        async Task<JsonNode> Search(JsonObject body)
+        {
+            var response = await client.PostAsJsonAsync("/collections/soft/search/text", body);
+            string text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, text);
+            return JsonNode.Parse(text)!;
+        }
+        List<ulong> Ids(JsonNode answer) => [.. answer["result"]!.AsArray().Select(h => h!["id"]!.GetValue<ulong>())];
+
+        // The averaged vector of "the bread of authentication" is diluted by "the" and "bread": fourth by vector search.
+        var semantic = await Search(new JsonObject { ["query"] = "authentication", ["methods"] = new JsonArray("semantic"), ["limit"] = 4 });
+        Assert.Equal([4UL, 2UL, 1UL, 5UL], Ids(semantic));
+        Assert.False(semantic["soft_executed"]!.GetValue<bool>());
+        // Its best word is the query's own word, so soft term match ranks it second (after 4, by id) and it passes
+        // "login with password" (best word "password"): 5 gets 1/64 + 1/62, 1 gets 1/63 + 1/64.
+        var soft = await Search(new JsonObject { ["query"] = "authentication", ["methods"] = new JsonArray("semantic", "soft"), ["limit"] = 4, ["with_payload"] = false });
+        Assert.True(soft["soft_executed"]!.GetValue<bool>());
+        Assert.Equal([4UL, 2UL, 5UL, 1UL], Ids(soft));
+        var first = soft["result"]![0]!;
+        Assert.Equal(2.0 / 61, first["score"]!.GetValue<double>(), 9);
+        Assert.Equal(["semantic", "soft"], first["matched_by"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Null(first["payload"]);
+        Assert.Equal(1.0 / 64 + 1.0 / 62, soft["result"]![2]!["score"]!.GetValue<double>(), 9);
+        // Weighted to nothing, the soft ranking changes no order.
+        var unweighted = await Search(new JsonObject
+        {
+            ["query"] = "authentication", ["methods"] = new JsonArray("semantic", "soft"), ["weights"] = new JsonObject { ["soft"] = 0 }, ["limit"] = 4,
+        });
+        Assert.Equal([4UL, 2UL, 1UL, 5UL], Ids(unweighted));
+
+        var alone = await client.PostAsJsonAsync("/collections/soft/search/text", new JsonObject { ["query"] = "x", ["methods"] = new JsonArray("soft") });
+        Assert.Equal("methods", (await ProblemAsync(alone, HttpStatusCode.BadRequest))["field"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Query_fuses_prefetches_with_rrf()
     {
         var client = _node!.ClientWith(null);

@@ -77,7 +77,7 @@ internal static class McpCommand
 [McpServerToolType]
 internal sealed class VLinkTools(VLinkClient client)
 {
-    private static readonly string[] Methods = ["exact", "bm25", "semantic"];
+    private static readonly string[] Methods = ["exact", "bm25", "semantic", "soft"];
 
     /// <summary>Text search of a collection: exact words, BM25 keywords and meaning, fused by Reciprocal Rank Fusion.</summary>
     [McpServerTool(Name = "vlink_search", ReadOnly = true, Idempotent = true)]
@@ -86,7 +86,7 @@ internal sealed class VLinkTools(VLinkClient client)
     public async Task<string> Search(
         [Description("The collection to search (it must declare text_fields).")] string collection,
         [Description("The text to search for.")] string query,
-        [Description("Which methods to run: any of \"exact\", \"bm25\", \"semantic\" (default all three).")] string[]? methods = null,
+        [Description("Which methods to run: any of \"exact\", \"bm25\", \"semantic\" (default those three), and \"soft\" to re-rank their best 30 by each query word's closest word in the text.")] string[]? methods = null,
         [Description("Results wanted, 1-1000 (default 10).")] int limit = 10,
         [Description("A Qdrant payload filter object, e.g. {\"must\": [{\"key\": \"lang\", \"match\": {\"value\": \"en\"}}]}.")] JsonElement? filter = null,
         CancellationToken cancellationToken = default)
@@ -94,7 +94,7 @@ internal sealed class VLinkTools(VLinkClient client)
         if (string.IsNullOrWhiteSpace(collection)) throw new McpException("collection: name the collection to search.");
         if (string.IsNullOrWhiteSpace(query)) throw new McpException("query: give the text to search for.");
         if (methods is not null && methods.FirstOrDefault(m => !Methods.Contains(m)) is { } unknown)
-            throw new McpException($"methods: '{unknown}' is not one of exact, bm25, semantic.");
+            throw new McpException($"methods: '{unknown}' is not one of exact, bm25, semantic, soft.");
         var body = new JsonObject { ["query"] = query, ["limit"] = limit };
         if (methods is not null) body["methods"] = new JsonArray([.. methods.Select(m => (JsonNode)JsonValue.Create(m))]);
         if (filter is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined } f)

@@ -18,8 +18,15 @@ public enum HybridMethods : byte
     /// <summary>Vector search with the query's embedding.</summary>
     Semantic = 4,
 
-    /// <summary>All three.</summary>
+    /// <summary>All three searches (the default set; <see cref="Soft"/> is asked for by name).</summary>
     All = Exact | Keyword | Semantic,
+
+    /// <summary>
+    /// Soft term match: not a search of its own but a re-ranking, by the coordinator, of the fused candidates of the
+    /// others — each query word's best cosine to a word of the candidate's text, averaged over the query's words — fused
+    /// in as one more ranking. Never sent to partitions.
+    /// </summary>
+    Soft = 8,
 }
 
 /// <summary>A point and one method's score for it (higher is better).</summary>

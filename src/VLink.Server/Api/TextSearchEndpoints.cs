@@ -32,12 +32,13 @@ public static class TextSearchEndpoints
         HybridMethods.Exact => "exact",
         HybridMethods.Keyword => "bm25",
         HybridMethods.Semantic => "semantic",
+        HybridMethods.Soft => "soft",
         _ => method.ToString().ToLowerInvariant(),
     };
 
-    /// <summary>The methods of a set, by name, in the order exact, bm25, semantic.</summary>
+    /// <summary>The methods of a set, by name, in the order exact, bm25, semantic, soft.</summary>
     public static JsonArray MethodNames(HybridMethods methods) =>
-        new([.. new[] { HybridMethods.Exact, HybridMethods.Keyword, HybridMethods.Semantic }.Where(m => methods.HasFlag(m)).Select(m => (JsonNode)MethodName(m))]);
+        new([.. new[] { HybridMethods.Exact, HybridMethods.Keyword, HybridMethods.Semantic, HybridMethods.Soft }.Where(m => methods.HasFlag(m)).Select(m => (JsonNode)MethodName(m))]);
 
     private static async Task<IResult> SearchAsync(string name, HttpRequest request, VLinkNode node, EmbeddingProviders providers, CancellationToken cancellationToken)
     {
@@ -49,16 +50,23 @@ public static class TextSearchEndpoints
         if (!RequestJson.TryGet(root, "query", out var queryElement) || queryElement.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(queryElement.GetString()))
             throw ApiException.BadField("query", "expected the query text");
         string query = queryElement.GetString()!;
-        var methods = ParseMethods(root);
+        var asked = ParseMethods(root);
+        bool soft = asked.HasFlag(HybridMethods.Soft);
+        var methods = asked & ~HybridMethods.Soft;
+        if (methods == HybridMethods.None)
+            throw ApiException.BadField("methods", "\"soft\" re-ranks what the other methods find: name at least one of \"exact\", \"bm25\", \"semantic\"");
         var weights = ParseWeights(root);
         int limit = RequestJson.OptionalInt(root, "limit", "limit", 1, MaxLimit) ?? 10;
         var filter = RequestJson.OptionalFilter(root, "filter", "filter");
         var payload = RequestJson.ReadPayloadSelector(root, "with_payload", defaultValue: true);
-        if (spec.Text is null && methods != HybridMethods.Semantic)
+        if (spec.Text is null && (methods != HybridMethods.Semantic || soft))
             throw ApiException.BadField("methods", $"collection '{name}' has no text_fields: only \"semantic\" search applies, and only with an embedding model");
 
         var vector = await EmbedQueryAsync(providers, spec, query, methods, cancellationToken).ConfigureAwait(false);
-        var hybrid = new HybridRequest(query, vector, methods, limit, Math.Max(limit * 2, 50), filter, null,
+        var softModel = soft ? await SoftModelAsync(providers, spec, cancellationToken).ConfigureAwait(false) : null;
+        // Soft term match re-ranks the fused candidates, so at least SoftTermMatch.Candidates of them are fetched.
+        int candidates = softModel is null ? limit : Math.Max(limit, SoftTermMatch.Candidates);
+        var hybrid = new HybridRequest(query, vector, methods, candidates, Math.Max(candidates * 2, 50), filter, null,
             weights.GetValueOrDefault(HybridMethods.Exact, 1), weights.GetValueOrDefault(HybridMethods.Keyword, 1), weights.GetValueOrDefault(HybridMethods.Semantic, 1));
         HybridSearchResult result;
         try
@@ -69,11 +77,18 @@ public static class TextSearchEndpoints
         {
             throw ApiException.BadField("filter", e.Message);
         }
-        var records = payload.Wanted
+        var records = payload.Wanted || softModel is not null
             ? await SearchRequests.FetchAsync(node, entry, [.. result.Hits.Select(h => h.Id)], withVector: false).ConfigureAwait(false)
             : [];
+        var found = result.Hits;
+        if (softModel is not null)
+        {
+            found = SoftTermMatch.Rerank(found, query,
+                id => records.TryGetValue(id, out var r) ? TextFields.Extract(r.Payload, r.Document, spec.Text!.Fields) : null,
+                softModel, weights.GetValueOrDefault(HybridMethods.Soft, 1), limit);
+        }
         var hits = new JsonArray();
-        foreach (var hit in result.Hits)
+        foreach (var hit in found)
         {
             hits.Add(new JsonObject
             {
@@ -85,6 +100,7 @@ public static class TextSearchEndpoints
         }
         return Envelope.Ok(hits, clock,
             ("semantic_executed", result.SemanticExecuted),
+            ("soft_executed", softModel is not null),
             ("complete", result.Complete),
             ("missing_partitions", new JsonArray([.. result.MissingPartitions.Order(StringComparer.Ordinal).Select(p => (JsonNode)p)])));
     }
@@ -113,11 +129,28 @@ public static class TextSearchEndpoints
         }
     }
 
+    /// <summary>
+    /// The offline model whose word vectors soft term match compares, or null when the collection embeds with another
+    /// provider or the model is not available now (the answer then says <c>soft_executed: false</c>).
+    /// </summary>
+    private static async Task<SifEmbeddingProvider?> SoftModelAsync(EmbeddingProviders providers, CollectionSpec spec, CancellationToken cancellationToken)
+    {
+        if (spec.Text?.Embedding is null) return null;
+        try
+        {
+            return await TextEmbedding.ProviderAsync(providers, spec, cancellationToken).ConfigureAwait(false) as SifEmbeddingProvider;
+        }
+        catch (ApiException e) when (e.Status >= 500)
+        {
+            return null;
+        }
+    }
+
     private static HybridMethods ParseMethods(JsonElement root)
     {
         if (!RequestJson.TryGet(root, "methods", out var list) || list.ValueKind == JsonValueKind.Null) return HybridMethods.All;
         if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
-            throw ApiException.BadField("methods", "expected a non-empty array of \"exact\", \"bm25\", \"semantic\"");
+            throw ApiException.BadField("methods", "expected a non-empty array of \"exact\", \"bm25\", \"semantic\", \"soft\"");
         var methods = HybridMethods.None;
         int i = 0;
         foreach (var item in list.EnumerateArray())
@@ -133,7 +166,8 @@ public static class TextSearchEndpoints
             "exact" => HybridMethods.Exact,
             "bm25" or "keyword" => HybridMethods.Keyword,
             "semantic" or "vector" => HybridMethods.Semantic,
-            _ => throw ApiException.BadField(path, "expected \"exact\", \"bm25\" or \"semantic\""),
+            "soft" => HybridMethods.Soft,
+            _ => throw ApiException.BadField(path, "expected \"exact\", \"bm25\", \"semantic\" or \"soft\""),
         };
 
     private static Dictionary<HybridMethods, double> ParseWeights(JsonElement root)
