@@ -44,9 +44,20 @@ public sealed class ReplicaCatchUpTests
         await node.Partitions.Ask<ReplicaDigest>(new GetReplicaDigest(replica), Ask);
 
     // Everything a replica holds of some ids, as text: id, vector, payload, document, version.
+    // A replica that has just recovered refuses reads until its first catch-up round is done: such a read is retried.
     private static async Task<string> ReadAsync(VLinkNode node, PartitionRef replica, IEnumerable<ulong> ids)
     {
-        var found = await node.Partitions.Ask<PointsFound>(new GetPoints(replica, [.. ids.Select(i => (PointId)i)], WithVector: true), Ask);
+        var found = await Eventually.Async(async () =>
+        {
+            try
+            {
+                return await node.Partitions.Ask<PointsFound>(new GetPoints(replica, [.. ids.Select(i => (PointId)i)], WithVector: true), Ask);
+            }
+            catch (InvalidOperationException e) when (e.Message.Contains("catching up", StringComparison.Ordinal))
+            {
+                return null;
+            }
+        }, f => f is not null, TimeSpan.FromSeconds(30)) ?? throw new TimeoutException($"{replica} kept catching up.");
         var sb = new StringBuilder();
         foreach (var p in found.Points.OrderBy(p => p.Id))
             sb.Append(p.Id).Append('=').AppendJoin(',', p.Vector!).Append(' ').Append(Encoding.UTF8.GetString(p.Payload ?? [])).Append(p.Document).Append('@').Append(p.Version).Append(';');

@@ -15,6 +15,16 @@ public sealed class ReplicaPlacementTests : Akka.TestKit.Xunit2.TestKit
     // ---- Names ----
 
     [Fact]
+    public void A_rebalance_never_moves_two_replicas_of_one_partition_at_once()
+    {
+        // Chosen: both replicas of 7, replica 1 of 9 (whose replica 0 is already moving), and 12 alone.
+        var kept = ReplicaAllocationStrategy.OneMovePerFamily(["7", "7#1", "9#1", "12"], ["9"]);
+        Assert.Equal(["12", "7"], kept.Order(StringComparer.Ordinal));
+        Assert.Empty(ReplicaAllocationStrategy.OneMovePerFamily(["3#2"], ["3#1"]));
+        Assert.Equal(["4", "5"], ReplicaAllocationStrategy.OneMovePerFamily(["4", "5"], []).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Replica_zero_keeps_the_names_partitions_had_and_other_replicas_get_their_own()
     {
         var primary = new PartitionRef("docs", "p3", 7);

@@ -89,6 +89,7 @@ public sealed class GatherEngine
     private volatile CatalogSnapshot? _lastCatalog;
     private long _catalogSilentSince;
     private int _rotation;
+    private int _refreshing;
 
     /// <summary>Creates the engine for a node.</summary>
     public GatherEngine(ActorSystem system, IActorRef shardRegion, IActorRef catalog, GatherSettings? settings = null)
@@ -456,13 +457,37 @@ public sealed class GatherEngine
         }
     }
 
+    // A search uses the cached catalog while it is fresh (the TTL); once stale, a search of a collection the cache knows
+    // still uses it and refreshes it in the background (one refresh at a time), so no search waits on the singleton —
+    // which matters while the singleton moves after its node died. A collection the cache does not know is asked for.
     private async Task<CollectionEntry> CollectionAsync(string collection)
     {
         var ttl = _settings.CatalogTtl ?? TimeSpan.FromSeconds(1);
         var cached = _catalogCache;
-        if (cached is { } c && Stopwatch.GetElapsedTime(c.Stamp) < ttl && c.Snapshot.Find(collection) is { } hit) return hit;
+        if (cached is { } c && c.Snapshot.Find(collection) is { } hit)
+        {
+            if (Stopwatch.GetElapsedTime(c.Stamp) >= ttl && Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
+                _ = RefreshCatalogAsync();
+            return hit;
+        }
         var snapshot = await CatalogAsync().ConfigureAwait(false);
         return snapshot.Find(collection) ?? throw new UnknownCollectionException(collection);
+    }
+
+    private async Task RefreshCatalogAsync()
+    {
+        try
+        {
+            await CatalogAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            // The next search tries again.
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _refreshing, 0);
+        }
     }
 
     private async Task<(Address, NodeHits?)> AskNode(Address address, NodeSearch message, TimeSpan timeout)

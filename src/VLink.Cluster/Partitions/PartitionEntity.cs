@@ -71,6 +71,11 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
     private CollectionSpec? _learntSpec;
     private IActorRef? _sync;
     private bool _roundRunning;
+
+    // A replica of a replicated collection that has just recovered may have missed writes (deletes above all) while it
+    // was down or moving: it serves no read until its first catch-up round with its siblings is done, so a search never
+    // gets a deleted point back from it. It is searched by its node only once registered, after that round.
+    private bool _catchingUp;
     private int _quietRounds;
 
     /// <inheritdoc />
@@ -100,7 +105,8 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
         Recover<PartitionSealed>(_ => _sealed = true);
         Recover<RecoveryCompleted>(_ =>
         {
-            _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
+            _catchingUp = ReplicatedSpec is not null;
+            if (!_catchingUp) _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
             _gauge ??= VLinkMetrics.TrackPartition(_partition.EntityId, () => _state?.Count ?? 0, () => _state?.MemoryBytes ?? 0);
             _log.Debug("Partition {0} recovered: {1} points ({2}) at sequence {3}", _partition, _state?.Count ?? 0, _state?.IndexKind ?? "empty", LastSequenceNr);
             KeepSyncing(now: true);
@@ -114,10 +120,11 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
         Command<SealPartition>(_ => HandleSeal());
         Command<FindRegimeVector>(q => Sender.Tell(new PointsFound(_partition, FindRegime(q.At))));
         Command<GetMarketStats>(_ => Sender.Tell(MarketStatsOf()));
-        Command<ScrollPartition>(q => Answer(() => new PointsFound(_partition, _state?.Scroll(q.Filter, q.From, q.Limit, q.WithPayload, q.WithVector) ?? [])));
-        Command<CountPartition>(q => Answer(() => new PointCount(_partition, _state?.CountMatching(q.Filter) ?? 0)));
+        Command<ScrollPartition>(q => ReadAnswer(() => new PointsFound(_partition, _state?.Scroll(q.Filter, q.From, q.Limit, q.WithPayload, q.WithVector) ?? [])));
+        Command<CountPartition>(q => ReadAnswer(() => new PointCount(_partition, _state?.CountMatching(q.Filter) ?? 0)));
         Command<SearchPartition>(q =>
         {
+            if (RefuseWhileCatchingUp()) return;
             try
             {
                 Sender.Tell(Search(q.Request));
@@ -130,6 +137,7 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
         });
         Command<SearchPartitionBatch>(q =>
         {
+            if (RefuseWhileCatchingUp()) return;
             try
             {
                 Sender.Tell(new PartitionHitsBatch(_partition, SearchAll(q.Requests)));
@@ -139,13 +147,13 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
                 Sender.Tell(new Status.Failure(e));
             }
         });
-        Command<SearchPartitionHybrid>(q => Answer(() =>
+        Command<SearchPartitionHybrid>(q => ReadAnswer(() =>
         {
             var clock = Stopwatch.StartNew();
             var rankings = _state?.SearchHybrid(q.Request) ?? [];
             return new PartitionHybridHits(_partition, rankings, (long)clock.Elapsed.TotalMicroseconds);
         }));
-        Command<GetPoints>(q => Sender.Tell(new PointsFound(_partition, ReadPoints(q))));
+        Command<GetPoints>(q => { if (!RefuseWhileCatchingUp()) Sender.Tell(new PointsFound(_partition, ReadPoints(q))); });
         Command<GetPartitionStats>(_ => Sender.Tell(Stats()));
         Command<GetReplicaDigest>(HandleDigestRequest);
         Command<ReplicaSync.Apply>(HandleReplicaPage);
@@ -355,6 +363,31 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
         });
     }
 
+    // A read of the points, refused while the replica catches up after its recovery.
+    private void ReadAnswer(Func<IVLinkMessage> read)
+    {
+        if (!RefuseWhileCatchingUp()) Answer(read);
+    }
+
+    /// <summary>
+    /// While a recovered replica catches up, a read fails at once (the asker goes on to a sibling) instead of answering
+    /// with what may be stale.
+    /// </summary>
+    private bool RefuseWhileCatchingUp()
+    {
+        if (_catchingUp)
+            Sender.Tell(new Status.Failure(new InvalidOperationException($"Replica {_partition} is catching up with its siblings after recovering.")));
+        return _catchingUp;
+    }
+
+    // The first catch-up round after recovery is over (or cannot run): serve reads, and be searched by the node.
+    private void EndCatchUp()
+    {
+        if (!_catchingUp) return;
+        _catchingUp = false;
+        _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
+    }
+
     // A read that fails on a malformed filter fails the ask (Status.Failure); the entity lives on.
     private void Answer(Func<IVLinkMessage> read)
     {
@@ -451,6 +484,7 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {
                 _log.Warning("Partition {0} cannot reach its replicas: {1}", _partition, e.Message);
+                EndCatchUp();
                 return;
             }
             _sync = Context.ActorOf(ReplicaSync.Props(_partition, region, _settings.AntiEntropyTimeout), "replica-sync");
@@ -462,6 +496,7 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
     private void HandleRoundDone(ReplicaSync.RoundDone done)
     {
         _roundRunning = false;
+        EndCatchUp();
         bool quiet = done.Answered == done.Siblings && done.Differed == 0;
         _quietRounds = quiet ? _quietRounds + 1 : 0;
         if (done.Points + done.Tombstones > 0)

@@ -12,7 +12,7 @@ namespace VLink.Cluster.Sharding;
 /// allocated (every collection of replication factor 1) is allocated by Akka's least-shard strategy, as before
 /// replicas, and rebalancing is that strategy's: it chooses which shards move, and every move is allocated again here,
 /// so the rule holds after rebalances and after a node leaves (its shards are allocated again, restoring the
-/// replication factor on the remaining nodes).
+/// replication factor on the remaining nodes). A rebalance never moves two shards of one family at once.
 /// </summary>
 public sealed class ReplicaAllocationStrategy : IShardAllocationStrategy, IActorSystemDependentAllocationStrategy
 {
@@ -53,7 +53,25 @@ public sealed class ReplicaAllocationStrategy : IShardAllocationStrategy, IActor
         return Task.FromResult(chosen);
     }
 
-    /// <inheritdoc />
-    public Task<IImmutableSet<string>> Rebalance(IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations, IImmutableSet<string> rebalanceInProgress) =>
-        _fallback.Rebalance(currentShardAllocations, rebalanceInProgress);
+    /// <summary>
+    /// The least-shard strategy's choice, less any shard whose family already has a member moving (in progress or chosen
+    /// earlier in this round): two replicas of one partition never move at once, so one of them always serves.
+    /// </summary>
+    public async Task<IImmutableSet<string>> Rebalance(IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations, IImmutableSet<string> rebalanceInProgress)
+    {
+        ArgumentNullException.ThrowIfNull(rebalanceInProgress);
+        var chosen = await _fallback.Rebalance(currentShardAllocations, rebalanceInProgress).ConfigureAwait(false);
+        return OneMovePerFamily(chosen, rebalanceInProgress);
+    }
+
+    /// <summary>Of <paramref name="chosen"/>, the shards (in id order) whose family has no other member moving.</summary>
+    public static IImmutableSet<string> OneMovePerFamily(IEnumerable<string> chosen, IEnumerable<string> inProgress)
+    {
+        ArgumentNullException.ThrowIfNull(chosen);
+        var moving = inProgress.Select(FamilyOf).ToHashSet(StringComparer.Ordinal);
+        var kept = ImmutableHashSet.CreateBuilder<string>(StringComparer.Ordinal);
+        foreach (var shard in chosen.Order(StringComparer.Ordinal))
+            if (moving.Add(FamilyOf(shard))) kept.Add(shard);
+        return kept.ToImmutable();
+    }
 }
