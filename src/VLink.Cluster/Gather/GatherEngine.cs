@@ -149,7 +149,9 @@ public sealed class GatherEngine
             var left = deadline - clock.Elapsed;
             if (left > TimeSpan.Zero)
             {
-                var asks = missing.Select(p => FirstAsync(entry.Spec.Replicas(p).Select(r => AskPartition(r, request, left)))).ToList();
+                var asks = entry.Spec.ReplicationFactor > 1
+                    ? HedgeAsync(entry, collection, request, missing, members, left)
+                    : missing.Select(p => AskPartition(p, request, left)).ToList();
                 foreach (var hits in await Task.WhenAll(asks).ConfigureAwait(false))
                 {
                     if (hits is null) continue;
@@ -410,6 +412,37 @@ public sealed class GatherEngine
     /// <summary>The partition (its replica 0's entity id) an answering replica's entity id belongs to.</summary>
     private static string PrimaryId(string entityId) =>
         entityId.Contains('#', StringComparison.Ordinal) ? PartitionRef.FromEntityId(entityId).Primary().EntityId : entityId;
+
+    /// <summary>
+    /// The hedge of a search of a replicated collection, for the partitions still missing: every replica of each through
+    /// the shard region (which also wakes replicas no node has started), and at once every reachable node's agent for
+    /// its local replicas of them (which works even while this node's shard region cannot locate a shard); per
+    /// partition, the first answer.
+    /// </summary>
+    private List<Task<PartitionHits?>> HedgeAsync(CollectionEntry entry, string collection, SearchRequest request, List<PartitionRef> missing, List<Address> members, TimeSpan left)
+    {
+        var message = new NodeSearchPartitions(collection, request, entry.Generation, [.. missing.Select(p => p.Key)]);
+        var viaAgents = members.Select(async address =>
+        {
+            try
+            {
+                var agent = await AgentAsync(address, left).ConfigureAwait(false);
+                return await agent.Ask<NodePartitionHits>(message, left).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException or TaskCanceledException)
+            {
+                return null;
+            }
+        }).ToList();
+        return [.. missing.Select(p => FirstAsync(entry.Spec.Replicas(p).Select(r => AskPartition(r, request, left))
+            .Concat(viaAgents.Select(a => AnswerOf(a, p.Key)))))];
+    }
+
+    private static async Task<PartitionHits?> AnswerOf(Task<NodePartitionHits?> node, string key)
+    {
+        var answer = await node.ConfigureAwait(false);
+        return answer?.Answers.FirstOrDefault(h => h.Partition.Key == key);
+    }
 
     /// <summary>The first answer (not null) of several asks, or null when none answered.</summary>
     private static async Task<T?> FirstAsync<T>(IEnumerable<Task<T?>> asks)

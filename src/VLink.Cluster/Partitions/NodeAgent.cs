@@ -63,6 +63,21 @@ public sealed class NodeAgent : ReceiveActor
         Receive<NodeSearch>(HandleSearch);
         Receive<NodeSearchBatch>(HandleSearchBatch);
         Receive<NodeHybridSearch>(HandleHybridSearch);
+        Receive<NodeSearchPartitions>(HandleSearchPartitions);
+    }
+
+    // The hedge of a replicated search: every local replica of the partitions named, each answer apart.
+    private void HandleSearchPartitions(NodeSearchPartitions search)
+    {
+        var keys = search.Keys.ToHashSet(StringComparer.Ordinal);
+        var targets = _local.Where(p => p.Key.Collection == search.Collection && p.Key.Generation == search.Generation
+            && keys.Contains(p.Key.Key) && search.Request.Visits(p.Key.Key)).ToList();
+        string node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+        var request = new SearchPartition(default, search.Request);
+        var asks = targets.Select(t => t.Value.Ask<PartitionHits>(request with { Partition = t.Key }, _partitionTimeout)).ToList();
+        Task.WhenAll(asks.Select(a => a.ContinueWith(x => x.IsCompletedSuccessfully ? x.Result : null, TaskScheduler.Default)))
+            .ContinueWith(all => new NodePartitionHits(node, [.. all.Result.Where(r => r is not null).Select(r => r!)]), TaskScheduler.Default)
+            .PipeTo(Sender);
     }
 
     // Stage one of a hybrid search: every local partition ranks by each method; the node merges the rankings method by

@@ -34,6 +34,21 @@ public sealed record PartitionHits(PartitionRef Partition, IReadOnlyList<SearchH
 /// <param name="Replicas">Which replica of each partition the node searches (replica 0 by default).</param>
 public sealed record NodeSearch(string Collection, SearchRequest Request, long Generation, ReplicaChoice Replicas = default) : IVLinkMessage;
 
+/// <summary>
+/// The hedge of a search of a replicated collection, to every node: search each local replica — whichever replica it
+/// is — of the partitions with these keys, and answer per partition (not merged), so the coordinator keeps one answer
+/// per partition. It reaches replicas through the node agents that know them, not the shard region, so it works while
+/// this node's shard region cannot locate a shard (the coordinator's node died and this region was just started).
+/// </summary>
+/// <param name="Collection">The collection searched.</param>
+/// <param name="Request">The query.</param>
+/// <param name="Generation">The collection's generation.</param>
+/// <param name="Keys">The keys of the partitions still missing.</param>
+public sealed record NodeSearchPartitions(string Collection, SearchRequest Request, long Generation, IReadOnlyList<string> Keys) : IVLinkMessage;
+
+/// <summary>A node's answer to <see cref="NodeSearchPartitions"/>: one answer per local replica searched.</summary>
+public sealed record NodePartitionHits(string Node, IReadOnlyList<PartitionHits> Answers) : IVLinkMessage;
+
 /// <summary>A node's merged top-k' and which partitions answered, with per-partition timings for the trace.</summary>
 public sealed record NodeHits(string Node, IReadOnlyList<SearchHit> Hits, IReadOnlyList<PartitionTiming> Partitions, long ElapsedMicros) : IVLinkMessage;
 

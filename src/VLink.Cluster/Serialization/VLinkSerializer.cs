@@ -144,6 +144,28 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<ReplicaDigest>("AG", WriteReplicaDigest, ReadReplicaDigest),
         Codec.Of<GetReplicaEntries>("AE", WriteGetReplicaEntries, ReadGetReplicaEntries),
         Codec.Of<ReplicaEntries>("AN", WriteReplicaEntries, ReadReplicaEntries),
+
+        // The hedge of a replicated search through the node agents.
+        Codec.Of<NodeSearchPartitions>("NP",
+            static (w, m) =>
+            {
+                w.String(m.Collection);
+                WriteSearchRequest(w, m.Request);
+                w.Int64(m.Generation);
+                w.List(m.Keys, static (w2, key) => w2.String(key));
+            },
+            static r => new NodeSearchPartitions(r.String(), ReadSearchRequest(r), r.Int64(), r.List(static r2 => r2.String()))),
+        Codec.Of<NodePartitionHits>("NQ",
+            static (w, m) =>
+            {
+                w.String(m.Node);
+                w.List(m.Answers, static (w2, a) =>
+                {
+                    Writer.Require(a);
+                    WritePartitionHits(w2, a);
+                });
+            },
+            static r => new NodePartitionHits(r.String(), r.List(ReadPartitionHits))),
     ];
 
     private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);
