@@ -154,10 +154,7 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         static float[] VectorOf(ulong id, int writer, int round) => Rest.VectorOf((long)id * 1000 + writer * 100 + round, Dimension);
     }
 
-    // Fails today (2 runs of 2): a replica of the dead node rebuilt on a survivor recovers from its own journal, which
-    // lacks the deletes, and answers searches before catch-up brings the tombstones (deleted ids came back in searches
-    // sent ~21 s after the deletes, as R was restored). Remove Skip once a rebuilt replica catches up before it answers.
-    [PostgresFact(Skip = "known bug: a replica rebuilt after a node loss answers searches with points deleted while it was down, until catch-up (docs/resilience.md, Replicas)")]
+    [PostgresFact]
     public async Task A_replica_that_was_down_while_points_were_deleted_does_not_bring_them_back()
     {
         const string collection = "tombstones";
@@ -291,11 +288,7 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         Assert.Equal(count - deleted.Count, final.GroupBy(e => e.Key).Sum(g => g.First().Vectors));
     }
 
-    // Fails in about half the runs: when the node holding the sharding coordinator dies shortly after another node
-    // was started again, searches coordinated by the restarted node answer complete: false after the gather timeout
-    // until the coordinator moves (its shard region knows no replica's home, so hedging cannot reach the live
-    // replicas). Remove Skip once hedging reaches live replicas without the coordinator.
-    [PostgresFact(Skip = "known bug: a node started again shortly before the coordinator's node dies answers complete: false until the coordinator moves (docs/resilience.md, Replicas)")]
+    [PostgresFact]
     public async Task Searches_stay_available_while_nodes_are_killed_and_restarted_in_turn()
     {
         const string collection = "available";
@@ -349,6 +342,46 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         foreach (var answer in failed.Take(20)) output.WriteLine($"{answer.Error}, sent {timeline.Place(answer.SentAt)}, answered in {Rest.F(answer.Millis)} ms");
         output.WriteLine($"timeline: {timeline}");
         Assert.True(availability >= 0.999, $"{failed.Count} of {judged.Count} searches were not complete:\n{string.Join("\n", failed.Take(20).Select(a => $"{a.Error}, sent {timeline.Place(a.SentAt)}, answered in {Rest.F(a.Millis)} ms"))}\ntimeline: {timeline}");
+    }
+
+    // Failed its one run: before any kill, with all three nodes up, partition p12 of "wide" (R = 3) had two of its three
+    // replicas on one node for 150 s after the first writes. The bench saw the other case: with two nodes left, both
+    // replicas of an R = 2 partition on one node. Remove Skip once the allocation keeps replicas of a partition apart.
+    [PostgresFact(Skip = "known bug: replicas of one partition can share a node (docs/resilience.md, Replicas)")]
+    public async Task Replicas_stay_on_distinct_nodes_beside_a_collection_of_higher_replication_factor()
+    {
+        // Shard b holds replica 0 of every partition hashed to b in every collection, b#1 replica 1, b#2 replica 2. A
+        // collection of R = 3 over many partitions gives most families a b#2; with two nodes left such a family cannot
+        // be spread, and the partitions of an R = 2 collection in it must still keep their two replicas apart.
+        const string wide = "wide", narrow = "narrow";
+        const int widePartitions = 48, narrowPartitions = 12;
+        await using var database = await PostgresDatabase.CreateAsync();
+        await using var cluster = await LocalCluster.StartAsync(3, database.ConnectionString);
+        await Replicas.CreateAsync(cluster.Admin, cluster.Url(0), wide, Dimension, widePartitions, 3, 1);
+        await Replicas.CreateAsync(cluster.Admin, cluster.Url(0), narrow, Dimension, narrowPartitions, 2, 1);
+        var ids = Enumerable.Range(0, 600).Select(i => (ulong)i).ToList();
+        foreach (string collection in new[] { wide, narrow })
+            await Rest.AcknowledgedAsync(() => cluster.Admin.PutAsync($"{cluster.Url(1)}/collections/{collection}/points",
+                Rest.Json(WriteLoad.Seed(ids, Dimension))), cluster.Logs);
+        await Replicas.WaitPlacedAsync(cluster, wide, widePartitions, 3, Long);
+        await Replicas.WaitPlacedAsync(cluster, narrow, narrowPartitions, 2, Long);
+
+        int catalog = await Rest.SingletonNodeAsync(cluster);
+        int victim = (catalog + 1) % 3;
+        long killedAt = Stopwatch.GetTimestamp();
+        await cluster.KillAsync(victim);
+        // Writes through the survivors wake every replica (and the keeper does too once the node is removed).
+        using var client = LocalCluster.Client(LocalCluster.WriteKey);
+        string? problem = null;
+        await Poll.UntilAsync($"{narrow}: every partition with 2 replicas on the two survivors", Long, async () =>
+        {
+            foreach (string collection in new[] { wide, narrow })
+                (await client.PutAsync($"{cluster.Url(catalog)}/collections/{collection}/points", Rest.Json(WriteLoad.Seed(ids.Take(50), Dimension)))).Dispose();
+            var map = await Replicas.MapAsync(cluster.Admin, cluster.Url(catalog), narrow);
+            problem = Replicas.PlacementProblem(map, narrowPartitions, 2, [.. cluster.Ready.Select(cluster.Address)]);
+            return problem is null;
+        }, () => $"last problem: {problem}\n{cluster.Logs()}");
+        Figures.Report(output, "replicas beside R = 3: seconds from SIGKILL to R = 2 restored on distinct survivors", Rest.F(Stopwatch.GetElapsedTime(killedAt).TotalSeconds));
     }
 
     /// <summary>The kind of a failed answer, for counting: its first words, without node numbers and ports.</summary>

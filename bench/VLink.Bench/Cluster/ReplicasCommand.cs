@@ -23,12 +23,12 @@ public static class ReplicasCommand
     private const int Nodes = 3;
 
     /// <summary>Flags the command accepts.</summary>
-    public static readonly string[] Flags = ["postgres", "n", "dim", "partitions", "writes", "window", "minutes", "kill-every", "clients", "seed", "server"];
+    public static readonly string[] Flags = ["postgres", "phases", "n", "dim", "partitions", "writes", "window", "minutes", "kill-every", "clients", "seed", "server"];
 
     /// <summary>Usage text.</summary>
     public const string Usage =
-        "replicas [--postgres CONNECTION (default $VLINK_TEST_POSTGRES)] [--n 5000] [--dim 64] [--partitions 6] [--writes 300]\n" +
-        "      [--window 30] [--minutes 3] [--kill-every 60] [--clients 2] [--seed 1] [--server PATH-TO-vlink.dll]\n" +
+        "replicas [--postgres CONNECTION (default $VLINK_TEST_POSTGRES)] [--phases write,kill,availability] [--n 5000] [--dim 64]\n" +
+        "      [--partitions 6] [--writes 300] [--window 30] [--minutes 3] [--kill-every 60] [--clients 2] [--seed 1] [--server PATH-TO-vlink.dll]\n" +
         "      3 node processes on PostgreSQL: write p50/p99 at W = 1, majority, all (R = 3); search p99 during a SIGKILL with and\n" +
         "      without hedging (R = 2); seconds to restore R; availability with a node killed every --kill-every s for --minutes.\n" +
         "      JSON lines on stdout, the table on stderr";
@@ -49,29 +49,36 @@ public static class ReplicasCommand
             args.GetInt("writes", 300, 10, 100_000), args.GetInt("window", 30, 5, 600), args.GetInt("minutes", 3, 0, 120),
             args.GetInt("kill-every", 60, 10, 3600), args.GetInt("clients", 2, 1, 64), args.GetInt("seed", 1, 0));
         var table = new List<(string Figure, string Value)>();
+        string[] known = ["write", "kill", "availability"];
+        var phases = (args.Get("phases") ?? string.Join(",", known)).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        if (phases.Count == 0 || phases.Any(p => !known.Contains(p)))
+            throw new UsageException($"--phases: expected a list of {string.Join(", ", known)}");
 
         Console.Error.WriteLine($"replicas: {Nodes} nodes from {server}, journal on PostgreSQL; {s.N} x {s.Dim}, {s.Partitions} partitions");
         // The write latencies on a cluster of their own: its R = 3 collections would share shard families with the
         // R = 2 collection of the kill (a shard b, b#1, b#2 holds partitions of every collection hashed to b), and with
         // two nodes left the allocation can then put both replicas of an R = 2 partition on one node.
-        await using (var cluster = await ProcessCluster.StartAsync(server, postgres, Nodes, hedgeDelayMs: null))
-        {
-            foreach (string w in new[] { "1", "majority", "all" })
-                table.Add(await WriteLatencyAsync(cluster, s, w));
-        }
-        await using (var cluster = await ProcessCluster.StartAsync(server, postgres, Nodes, hedgeDelayMs: null))
-        {
-            var (kill, restore) = await KillAsync(cluster, s, "bench_hedged", hedged: true);
-            table.Add(kill);
-            table.Add(restore);
-            if (s.Minutes > 0) table.Add(await AvailabilityAsync(cluster, s));
-        }
-        await using (var cluster = await ProcessCluster.StartAsync(server, postgres, Nodes, hedgeDelayMs: 0))
-        {
-            var (kill, restore) = await KillAsync(cluster, s, "bench_unhedged", hedged: false);
-            table.Add(kill);
-            table.Add(restore);
-        }
+        if (phases.Contains("write"))
+            await using (var cluster = await ProcessCluster.StartAsync(server, postgres, Nodes, hedgeDelayMs: null))
+                table.AddRange(await WriteLatencyAsync(cluster, s));
+        if (phases.Contains("kill") || phases.Contains("availability"))
+            await using (var cluster = await ProcessCluster.StartAsync(server, postgres, Nodes, hedgeDelayMs: null))
+            {
+                if (phases.Contains("kill"))
+                {
+                    var (kill, restore) = await KillAsync(cluster, s, "bench_hedged", hedged: true);
+                    table.Add(kill);
+                    table.Add(restore);
+                }
+                if (phases.Contains("availability") && s.Minutes > 0) table.Add(await AvailabilityAsync(cluster, s));
+            }
+        if (phases.Contains("kill"))
+            await using (var cluster = await ProcessCluster.StartAsync(server, postgres, Nodes, hedgeDelayMs: 0))
+            {
+                var (kill, restore) = await KillAsync(cluster, s, "bench_unhedged", hedged: false);
+                table.Add(kill);
+                table.Add(restore);
+            }
 
         int width = table.Max(r => r.Figure.Length);
         Console.Error.WriteLine();
@@ -81,39 +88,49 @@ public static class ReplicasCommand
         return 0;
     }
 
-    /// <summary>One client writing batches of 10 points one at a time, round robin over the nodes, to an R = 3 collection at write consistency <paramref name="w"/>.</summary>
-    private static async Task<(string, string)> WriteLatencyAsync(ProcessCluster cluster, Settings s, string w)
+    /// <summary>
+    /// One client writing batches of 10 points one at a time, round robin over the nodes, to three R = 3 collections of
+    /// write consistency 1, majority and all, interleaved (W = 1, majority, all, W = 1, …) so that the machine's noise
+    /// falls on all three alike; 50 warm-up writes each first.
+    /// </summary>
+    private static async Task<List<(string, string)>> WriteLatencyAsync(ProcessCluster cluster, Settings s)
     {
-        string collection = $"bench_w_{w}";
-        await CreateAsync(cluster, collection, s, replicas: 3, w);
+        string[] levels = ["1", "majority", "all"];
+        foreach (string w in levels) await CreateAsync(cluster, $"bench_w_{w}", s, replicas: 3, w);
         var random = new Random(s.Seed);
-        var latencies = new List<double>();
-        var acknowledged = new List<int>();
+        var latencies = levels.ToDictionary(w => w, _ => new List<double>());
+        var acknowledged = levels.ToDictionary(w => w, _ => new List<int>());
         int warmUp = Math.Min(50, s.Writes);
         for (int i = 0; i < warmUp + s.Writes; i++)
+            foreach (string w in levels)
+            {
+                string body = UpsertBody(random, random.Next(Math.Max(1, s.N - 10)), 10, s.Dim);
+                long start = Stopwatch.GetTimestamp();
+                var answer = await ProcessCluster.SendAsync(cluster.Http, HttpMethod.Put, new Uri(cluster.Url(i % Nodes), $"/collections/bench_w_{w}/points"), body);
+                double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                if (i < warmUp) continue;
+                latencies[w].Add(ms);
+                if (answer["result"]?["acknowledged"] is JsonValue ack) acknowledged[w].Add((int)ack);
+            }
+        var rows = new List<(string, string)>();
+        foreach (string w in levels)
         {
-            string body = UpsertBody(random, random.Next(Math.Max(1, s.N - 10)), 10, s.Dim);
-            long start = Stopwatch.GetTimestamp();
-            var answer = await ProcessCluster.SendAsync(cluster.Http, HttpMethod.Put, new Uri(cluster.Url(i % Nodes), $"/collections/{collection}/points"), body);
-            double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            if (i < warmUp) continue;
-            latencies.Add(ms);
-            if (answer["result"]?["acknowledged"] is JsonValue ack) acknowledged.Add((int)ack);
+            double p50 = GatherCommand.Percentile(latencies[w], 50), p99 = GatherCommand.Percentile(latencies[w], 99);
+            Json.Line(j =>
+            {
+                j.WriteString("bench", "replicas");
+                j.WriteString("phase", "write");
+                j.WriteNumber("replication_factor", 3);
+                j.WriteString("write_consistency", w);
+                j.WriteNumber("writes", latencies[w].Count);
+                j.WriteNumber("points_per_write", 10);
+                j.WriteRounded("p50_ms", p50, 3);
+                j.WriteRounded("p99_ms", p99, 3);
+                j.WriteRounded("acknowledged_mean", acknowledged[w].Count == 0 ? null : acknowledged[w].Average(), 2);
+            });
+            rows.Add(($"write p50 / p99, R = 3, W = {w} (10 points, one at a time)", $"{F(p50)} / {F(p99)} ms"));
         }
-        double p50 = GatherCommand.Percentile(latencies, 50), p99 = GatherCommand.Percentile(latencies, 99);
-        Json.Line(j =>
-        {
-            j.WriteString("bench", "replicas");
-            j.WriteString("phase", "write");
-            j.WriteNumber("replication_factor", 3);
-            j.WriteString("write_consistency", w);
-            j.WriteNumber("writes", latencies.Count);
-            j.WriteNumber("points_per_write", 10);
-            j.WriteRounded("p50_ms", p50, 3);
-            j.WriteRounded("p99_ms", p99, 3);
-            j.WriteRounded("acknowledged_mean", acknowledged.Count == 0 ? null : acknowledged.Average(), 2);
-        });
-        return ($"write p50 / p99, R = 3, W = {w} (10 points, one at a time)", $"{F(p50)} / {F(p99)} ms");
+        return rows;
     }
 
     /// <summary>
@@ -174,13 +191,15 @@ public static class ReplicasCommand
             j.WriteNumber("writes_refused", load.WritesRefused);
             j.WriteRounded("p50_ms", GatherCommand.Percentile(latencies, 50), 2);
             j.WriteRounded("p99_ms", GatherCommand.Percentile(latencies, 99), 2);
+            j.WriteRounded("p999_ms", GatherCommand.Percentile(latencies, 99.9), 2);
             j.WriteRounded("max_ms", latencies.Count == 0 ? null : latencies.Max(), 2);
+            j.WriteNumber("over_1s", latencies.Count(ms => ms > 1000));
             j.WriteRounded("restore_r_s", restore, 2);
             j.WriteRounded("measured_s", windowEnd, 1);
         });
         await cluster.RestartAsync(victim);
         string mode = hedged ? "hedging on (100 ms)" : "hedging off (--hedge-delay 0)";
-        return (($"search p50 / p99 during a SIGKILL, {mode}, {s.Window} s after it", $"{F(GatherCommand.Percentile(latencies, 50))} / {F(GatherCommand.Percentile(latencies, 99))} ms (before: {F(GatherCommand.Percentile(before, 50))} / {F(GatherCommand.Percentile(before, 99))}; {incomplete} of {during.Count} incomplete)"),
+        return (($"search p50 / p99 during a SIGKILL, {mode}, {s.Window} s after it", $"{F(GatherCommand.Percentile(latencies, 50))} / {F(GatherCommand.Percentile(latencies, 99))} ms, max {F(latencies.Count == 0 ? double.NaN : latencies.Max())} ms, {latencies.Count(ms => ms > 1000)} over 1 s (before: {F(GatherCommand.Percentile(before, 50))} / {F(GatherCommand.Percentile(before, 99))}; {incomplete} of {during.Count} incomplete)"),
             ($"seconds from SIGKILL to R = 2 restored, {mode}", restore is { } r ? F(r) : "not within 180 s"));
     }
 
