@@ -97,6 +97,21 @@ public sealed class ReplicaPlacementTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(a, await strategy.AllocateShard(a, "5#2", Allocations((a, ["5", "1"]), (b, ["5#1", "2", "3"]), (c, ["5#3", "5#4"]))));
     }
 
+    [Fact]
+    public async Task Replicas_asked_for_before_the_first_allocation_shows_still_go_to_distinct_nodes()
+    {
+        var (a, b, c) = (CreateTestProbe().Ref, CreateTestProbe().Ref, CreateTestProbe().Ref);
+        var strategy = new ReplicaAllocationStrategy();
+        // A write reaches replicas 1 and 2 of partition 12 at once: both are allocated against the same state.
+        var current = Allocations((a, ["12"]), (b, []), (c, []));
+        var first = await strategy.AllocateShard(a, "12#1", current);
+        var second = await strategy.AllocateShard(a, "12#2", current);
+        Assert.Equal(new[] { a, b, c }.Where(r => !r.Equals(a)).ToHashSet(), new[] { first, second }.ToHashSet());
+        // Asked again before it shows, 12#1 stays where it was decided.
+        var again = await strategy.AllocateShard(a, "12#1", Allocations((a, ["12"]), (b, first.Equals(b) ? [] : ["12#2"]), (c, first.Equals(c) ? [] : ["12#2"])));
+        Assert.Equal(first, again);
+    }
+
     // ---- On a real cluster ----
 
     [Fact]

@@ -36,21 +36,52 @@ public sealed class ReplicaAllocationStrategy : IShardAllocationStrategy, IActor
     }
 
     /// <inheritdoc />
-    public Task<IActorRef> AllocateShard(IActorRef requester, string shardId, IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations)
+    public async Task<IActorRef> AllocateShard(IActorRef requester, string shardId, IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations)
     {
         ArgumentNullException.ThrowIfNull(currentShardAllocations);
+        // The coordinator may ask for several shards before the first allocation shows in its state — a write reaches
+        // every replica of a partition at once — so the decisions not yet visible count as allocated.
+        var allocations = WithPending(currentShardAllocations);
         string family = FamilyOf(shardId);
         int Siblings(IImmutableList<string> shards) => shards.Count(s => s != shardId && FamilyOf(s) == family);
-        if (currentShardAllocations.Count == 0 || currentShardAllocations.Values.All(shards => Siblings(shards) == 0))
-            return _fallback.AllocateShard(requester, shardId, currentShardAllocations);
-        // Fewest siblings first (none while there are enough regions), then least loaded; the path breaks ties so
-        // every coordinator incarnation decides alike.
-        var chosen = currentShardAllocations
-            .OrderBy(r => Siblings(r.Value))
-            .ThenBy(r => r.Value.Count)
-            .ThenBy(r => r.Key.Path.ToString(), StringComparer.Ordinal)
-            .First().Key;
-        return Task.FromResult(chosen);
+        IActorRef chosen;
+        if (allocations.Count == 0 || allocations.Values.All(shards => Siblings(shards) == 0))
+        {
+            chosen = await _fallback.AllocateShard(requester, shardId, allocations).ConfigureAwait(false);
+        }
+        else
+        {
+            // Fewest siblings first (none while there are enough regions), then least loaded; the path breaks ties so
+            // every coordinator incarnation decides alike.
+            chosen = allocations
+                .OrderBy(r => Siblings(r.Value))
+                .ThenBy(r => r.Value.Count)
+                .ThenBy(r => r.Key.Path.ToString(), StringComparer.Ordinal)
+                .First().Key;
+        }
+        lock (_pending) _pending[shardId] = (chosen, Environment.TickCount64);
+        return chosen;
+    }
+
+    // Allocations this strategy decided that the coordinator's state does not show yet (forgotten once shown, once
+    // their region is gone, or after PendingFor).
+    private readonly Dictionary<string, (IActorRef Region, long At)> _pending = new(StringComparer.Ordinal);
+    private const long PendingFor = 30_000;
+
+    private IImmutableDictionary<IActorRef, IImmutableList<string>> WithPending(IImmutableDictionary<IActorRef, IImmutableList<string>> current)
+    {
+        lock (_pending)
+        {
+            if (_pending.Count == 0) return current;
+            var shown = current.Values.SelectMany(s => s).ToHashSet(StringComparer.Ordinal);
+            long now = Environment.TickCount64;
+            foreach (var (shard, (region, at)) in _pending.ToList())
+                if (shown.Contains(shard) || !current.ContainsKey(region) || now - at > PendingFor) _pending.Remove(shard);
+            var result = current;
+            foreach (var (shard, (region, _)) in _pending)
+                result = result.SetItem(region, result[region].Add(shard));
+            return result;
+        }
     }
 
     /// <summary>
