@@ -384,9 +384,9 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         Figures.Report(output, "replicas beside R = 3: seconds from SIGKILL to R = 2 restored on distinct survivors", Rest.F(Stopwatch.GetElapsedTime(killedAt).TotalSeconds));
     }
 
-    /// <summary>The kind of a failed answer, for counting: its first words, without node numbers and ports.</summary>
+    /// <summary>The kind of a failed answer, for counting: its first words (the status kept), without node numbers, partitions and ports.</summary>
     private static string Kind(string? error) =>
-        error is null ? "?" : System.Text.RegularExpressions.Regex.Replace(error.Length > 60 ? error[..60] : error, "[0-9]+", "#");
+        error is null ? "?" : System.Text.RegularExpressions.Regex.Replace(error.Length > 80 ? error[..80] : error, "node [0-9]+|@[0-9]+/p[0-9]+|:[0-9]+", "#");
 
     private static double P(IEnumerable<double> values, double p)
     {
