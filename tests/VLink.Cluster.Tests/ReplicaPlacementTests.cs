@@ -93,8 +93,22 @@ public sealed class ReplicaPlacementTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(b, await strategy.AllocateShard(a, "5#1", current));
         // Replica 0 avoids its replicas too.
         Assert.Equal(b, await strategy.AllocateShard(a, "5", Allocations((a, ["5#1"]), (b, ["1", "2"]), (c, ["5#2"]))));
-        // Fewer nodes than replicas: the fewest siblings, then the least loaded.
-        Assert.Equal(a, await strategy.AllocateShard(a, "5#2", Allocations((a, ["5", "1"]), (b, ["5#1", "2", "3"]), (c, ["5#3", "5#4"]))));
+        // Fewer nodes than replicas: where sharing costs least — beside 5#3 and 5#4 (pairs only collections of 4 and 5
+        // replicas have) rather than beside 5 or 5#1 (a pair every collection of 3 replicas has).
+        Assert.Equal(c, await strategy.AllocateShard(a, "5#2", Allocations((a, ["5", "1"]), (b, ["5#1", "2", "3"]), (c, ["5#3", "5#4"]))));
+    }
+
+    [Fact]
+    public async Task With_two_nodes_left_replicas_0_and_1_stay_apart_beside_a_collection_of_three_replicas()
+    {
+        // The family 8, 8#1, 8#2 holds an R = 3 collection's partition and an R = 2 one's: on two nodes, 8 and 8#1 (all
+        // the R = 2 collection has) must not share one, whichever of the three is allocated again.
+        var (a, b) = (CreateTestProbe().Ref, CreateTestProbe().Ref);
+        var strategy = new ReplicaAllocationStrategy();
+        Assert.Equal(b, await strategy.AllocateShard(a, "8#1", Allocations((a, ["8", "1"]), (b, ["8#2", "2", "3"]))));
+        Assert.Equal(b, await strategy.AllocateShard(a, "8", Allocations((a, ["8#1"]), (b, ["8#2", "2", "3"]))));
+        Assert.Equal(2, ReplicaAllocationStrategy.ReplicaIndexOf("8#2"));
+        Assert.Equal(0, ReplicaAllocationStrategy.ReplicaIndexOf("8"));
     }
 
     [Fact]

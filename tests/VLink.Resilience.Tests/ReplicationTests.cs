@@ -344,10 +344,10 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         Assert.True(availability >= 0.999, $"{failed.Count} of {judged.Count} searches were not complete:\n{string.Join("\n", failed.Take(20).Select(a => $"{a.Error}, sent {timeline.Place(a.SentAt)}, answered in {Rest.F(a.Millis)} ms"))}\ntimeline: {timeline}");
     }
 
-    // Fails: with two nodes left, partition p11 of "narrow" had both replicas on one survivor for 150 s (its shard family
-    // also holds replicas 0-2 of "wide", which two nodes cannot spread). The case with all three nodes up failed too
-    // and is fixed since 77506f8. Remove Skip once the allocation keeps an R = 2 partition's replicas apart here.
-    [PostgresFact(Skip = "known bug: with fewer nodes than a shard family's replicas, replicas of an R = 2 partition can share a node (docs/resilience.md, Replicas)")]
+    // Found two placement bugs: replicas asked for at once shared a node with all three nodes up, and with two nodes left
+    // an R = 2 partition shared one beside an R = 3 collection's replicas of the same shard family (both fixed in
+    // ReplicaAllocationStrategy: pending decisions count, and sharing with sibling j costs 2^-max(i, j)).
+    [PostgresFact]
     public async Task Replicas_stay_on_distinct_nodes_beside_a_collection_of_higher_replication_factor()
     {
         // Shard b holds replica 0 of every partition hashed to b in every collection, b#1 replica 1, b#2 replica 2. A

@@ -8,7 +8,10 @@ namespace VLink.Cluster.Sharding;
 /// Shard allocation that never places two replicas of one partition on the same node while there are enough nodes:
 /// shard <c>b#i</c> (replica i of the partitions whose base shard is <c>b</c>; <c>b</c> itself is replica 0) goes to the
 /// least loaded region holding no other shard of the family <c>b</c>, <c>b#1</c>, <c>b#2</c>…; with fewer regions
-/// than replicas, to the least loaded region holding the fewest of them. A shard whose family has no other member
+/// than the family has shards, to the region where sharing costs least: sharing a node with sibling j costs
+/// 2^-max(i, j), because the family is shared by every collection's partitions of that base shard and the pair
+/// (i, j) matters only to collections with more than max(i, j) replicas — so replicas 0 and 1 (which every replicated
+/// collection has) are kept apart first, and an R = 2 collection keeps its two copies on two nodes beside an R = 3 one. A shard whose family has no other member
 /// allocated (every collection of replication factor 1) is allocated by Akka's least-shard strategy, as before
 /// replicas, and rebalancing is that strategy's: it chooses which shards move, and every move is allocated again here,
 /// so the rule holds after rebalances and after a node leaves (its shards are allocated again, restoring the
@@ -21,6 +24,14 @@ public sealed class ReplicaAllocationStrategy : IShardAllocationStrategy, IActor
     /// <summary>A strategy that falls back on <paramref name="fallback"/> (Akka's least-shard strategy by default).</summary>
     public ReplicaAllocationStrategy(IShardAllocationStrategy? fallback = null) =>
         _fallback = fallback ?? ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 5, relativeLimit: 0.1);
+
+    /// <summary>The replica index of a shard id: 0 for a base shard, i for <c>b#i</c>.</summary>
+    public static int ReplicaIndexOf(string shardId)
+    {
+        ArgumentNullException.ThrowIfNull(shardId);
+        int hash = shardId.IndexOf('#');
+        return hash >= 0 && int.TryParse(shardId.AsSpan(hash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int i) ? i : 0;
+    }
 
     /// <summary>The family of a shard id: the base shard, without a <c>#replica</c> suffix.</summary>
     public static string FamilyOf(string shardId)
@@ -51,10 +62,13 @@ public sealed class ReplicaAllocationStrategy : IShardAllocationStrategy, IActor
         }
         else
         {
-            // Fewest siblings first (none while there are enough regions), then least loaded; the path breaks ties so
-            // every coordinator incarnation decides alike.
+            // Least sibling cost first (none while there are enough regions), then least loaded; the path breaks ties
+            // so every coordinator incarnation decides alike.
+            int index = ReplicaIndexOf(shardId);
+            double Cost(IImmutableList<string> shards) =>
+                shards.Where(s => s != shardId && FamilyOf(s) == family).Sum(s => Math.Pow(2, -Math.Max(index, ReplicaIndexOf(s))));
             chosen = allocations
-                .OrderBy(r => Siblings(r.Value))
+                .OrderBy(r => Cost(r.Value))
                 .ThenBy(r => r.Value.Count)
                 .ThenBy(r => r.Key.Path.ToString(), StringComparer.Ordinal)
                 .First().Key;
