@@ -32,7 +32,9 @@ public sealed class ClientCommandTests(ClusterFixture cluster)
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         var list = await Vlink("collection", "list");
-        Assert.Contains("cli-demo 3 Dot 2 3", Rows(list.Stdout));
+        Assert.Contains("cli-demo 3 Dot 2 1 3", Rows(list.Stdout));
+        await Vlink("collection", "create", "cli-replicated", "--size", "2", "--distance", "Euclid", "--shards", "3", "--replication-factor", "2", "--write-consistency", "majority");
+        Assert.Contains("cli-replicated 2 Euclid 3 2 0", Rows((await Vlink("collection", "list")).Stdout));
         var listJson = JsonNode.Parse((await Vlink("collection", "list", "--json")).Stdout)!.AsArray();
         var info = listJson.Single(c => (string?)c!["name"] == "cli-demo")!["info"]!;
         Assert.Equal(8, (int)info["config"]!["hnsw_config"]!["m"]!);

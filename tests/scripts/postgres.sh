@@ -4,7 +4,7 @@
 # Needs root (to install the package and run the server as the postgres user) or an existing install.
 set -euo pipefail
 port="${VLINK_PG_PORT:-54329}"
-state="${VLINK_PG_STATE:-${TMPDIR:-/tmp}/vlink-test-postgres}"
+state="${VLINK_PG_STATE:-${TMPDIR:-/tmp}/vlink-test-postgres-$port}"
 
 bin_dir() {
     local v
