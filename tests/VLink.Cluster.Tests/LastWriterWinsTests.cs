@@ -200,7 +200,8 @@ public sealed class LastWriterWinsTests
         return state;
     }
 
-    private static string Dump(PartitionState state)
+    /// <summary>Everything a partition state holds, as text: points (vector, payload, document, version) and tombstones.</summary>
+    internal static string Dump(PartitionState state)
     {
         var sb = new StringBuilder();
         foreach (var p in state.Scroll(null, null, int.MaxValue - 1, true, true))

@@ -49,14 +49,7 @@ public sealed class ReplicaDigestTests
         return state;
     }
 
-    private static string Dump(PartitionState state)
-    {
-        var sb = new StringBuilder();
-        foreach (var p in state.Scroll(null, null, int.MaxValue - 1, true, true))
-            sb.Append(p.Id).Append('=').AppendJoin(',', p.Vector!).Append(' ').Append(Encoding.UTF8.GetString(p.Payload!)).Append(p.Document).Append(p.Version).Append(';');
-        foreach (var (id, version) in state.Versions.Tombstones.OrderBy(t => t.Key)) sb.Append('-').Append(id).Append('@').Append(version).Append(';');
-        return sb.ToString();
-    }
+    private static string Dump(PartitionState state) => LastWriterWinsTests.Dump(state);
 
     [Fact]
     public void The_same_writes_in_any_order_give_the_same_digest_and_a_snapshot_keeps_it()
