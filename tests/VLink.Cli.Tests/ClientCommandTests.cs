@@ -21,7 +21,7 @@ public sealed class ClientCommandTests(ClusterFixture cluster)
         table.Split('\n').Where(l => l.StartsWith('│') || l.StartsWith('|'))
             .Select(l => string.Join(' ', l.Split(['│', '|'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)));
 
-    [Fact]
+    [PostgresFact]
     public async Task Collection_create_list_search_delete()
     {
         var created = await Vlink("collection", "create", "cli-demo", "--size", "3", "--distance", "dot", "--shards", "2", "--m", "8", "--ef-construct", "50");
@@ -74,7 +74,7 @@ public sealed class ClientCommandTests(ClusterFixture cluster)
         Assert.Contains("404", gone.Stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task Keys_come_from_the_flag_or_the_environment_and_their_absence_is_explained()
     {
         var anonymous = await VLinkProgram.RunAsync(["collection", "list", "--url", Url]);
@@ -91,7 +91,7 @@ public sealed class ClientCommandTests(ClusterFixture cluster)
         Assert.Contains("403", create.Stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task An_unreachable_server_is_named_in_one_line()
     {
         int port = VLinkProgram.FreePort();
@@ -100,7 +100,7 @@ public sealed class ClientCommandTests(ClusterFixture cluster)
         Assert.Equal($"vlink: cannot reach the VLink server at http://127.0.0.1:{port}/: connection refused (is a vlink node running there? see --url)", run.Stderr.Trim());
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task Import_and_export_stream_points_both_ways_and_name_a_bad_line()
     {
         string folder = Directory.CreateTempSubdirectory("vlink-cli-transfer-").FullName;

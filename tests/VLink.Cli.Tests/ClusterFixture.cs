@@ -4,8 +4,10 @@ using System.Text.Json.Nodes;
 namespace VLink.Cli.Tests;
 
 /// <summary>
-/// Three real <c>vlink node</c> processes on free loopback ports, each with its own SQLite folder, all seeded by
-/// the first node's cluster port, sharing one API-keys file. Started once for the collection; always killed.
+/// Three real <c>vlink node</c> processes on free loopback ports sharing one PostgreSQL database (a cluster needs one
+/// journal: a node on a SQLite file of its own refuses to join others), all seeded by the first node's cluster port,
+/// sharing one API-keys file. Started once for the collection where <c>VLINK_TEST_POSTGRES</c> offers a server (the
+/// tests are <see cref="PostgresFactAttribute"/>s, skipped elsewhere); always killed.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
@@ -16,6 +18,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     private readonly List<NodeProcess> _nodes = [];
     private readonly List<NodeProcess> _extra = [];
     private string _keys = "";
+    private PostgresDatabase? _database;
 
     public IReadOnlyList<NodeProcess> Nodes => _nodes;
 
@@ -27,11 +30,13 @@ public sealed class ClusterFixture : IAsyncLifetime
         Client.DefaultRequestHeaders.Add("api-key", AdminKey);
         string keys = _keys = Path.Combine(_root, "api-keys.json");
         await File.WriteAllTextAsync(keys, $$"""[{"key":"{{AdminKey}}","role":"admin"},{"key":"{{ReadKey}}","role":"read"}]""");
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VLINK_TEST_POSTGRES"))) return;
         try
         {
+            _database = await PostgresDatabase.CreateAsync();
             var ports = Enumerable.Range(0, 3).Select(_ => (Http: VLinkProgram.FreePort(), Akka: VLinkProgram.FreePort())).ToList();
             for (int i = 0; i < 3; i++)
-                _nodes.Add(NodeProcess.Start(Path.Combine(_root, $"node{i}"), ports[i].Http, ports[i].Akka, ports[0].Akka, keys));
+                _nodes.Add(NodeProcess.Start(Spec(Path.Combine(_root, $"node{i}"), ports[i].Http, ports[i].Akka)));
             await Task.WhenAll(_nodes.Select(n => n.WaitReadyAsync(Client, TimeSpan.FromSeconds(60))));
             await WaitForMembersAsync(_nodes[0], 3, TimeSpan.FromSeconds(30));
         }
@@ -48,11 +53,14 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// </summary>
     public async Task<NodeProcess> AddNodeAsync()
     {
-        var node = NodeProcess.Start(Path.Combine(_root, $"extra{_extra.Count}"), VLinkProgram.FreePort(), VLinkProgram.FreePort(), _nodes[0].AkkaPort, _keys);
+        var node = NodeProcess.Start(Spec(Path.Combine(_root, $"extra{_extra.Count}"), VLinkProgram.FreePort(), VLinkProgram.FreePort()));
         _extra.Add(node);
         await node.WaitReadyAsync(Client, TimeSpan.FromSeconds(60));
         return node;
     }
+
+    private NodeSpec Spec(string folder, int httpPort, int akkaPort) =>
+        new(folder, httpPort, akkaPort, [_nodes.Count == 0 ? akkaPort : _nodes[0].AkkaPort], _keys) { PostgresConnection = _database!.ConnectionString };
 
     /// <summary>Waits until <paramref name="node"/> sees exactly <paramref name="count"/> members, all Up.</summary>
     public async Task WaitForMembersAsync(NodeProcess node, int count, TimeSpan timeout)
@@ -83,6 +91,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         _extra.Clear();
         _nodes.Clear();
         Client.Dispose();
+        if (_database is not null) await _database.DisposeAsync();
         try
         {
             Directory.Delete(_root, recursive: true);

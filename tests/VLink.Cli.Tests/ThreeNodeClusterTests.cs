@@ -20,7 +20,7 @@ public sealed class ThreeNodeClusterTests(ClusterFixture cluster)
     private const int Partitions = 6;
     private const int K = 10;
 
-    [Fact]
+    [PostgresFact]
     public async Task Global_top_k_is_the_same_from_every_node_equals_brute_force_and_the_cluster_commands_show_every_member()
     {
         var nodes = cluster.Nodes;

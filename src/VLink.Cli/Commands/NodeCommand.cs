@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using VLink.Cluster.Hosting;
 using VLink.Server.Hosting;
 
 namespace VLink.Cli.Commands;
@@ -91,6 +92,12 @@ internal sealed class NodeCommand : CheckedCommand
             string.Equals(parse.GetValue(Persistence), "postgres", StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(parse.GetValue(Connection))
                 ? "--connection is required with --persistence postgres (for example \"Host=db;Username=vlink;Password=...;Database=vlink\")."
                 : null);
+        Checks.Add(parse => string.Equals(parse.GetValue(Persistence), "postgres", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : JournalIdentity.RefusalOf(new NodeAddress(parse.GetValue(Host)!, parse.GetValue(AkkaPort), [.. (parse.GetValue(Seed) ?? []).Select(s => s.Trim())],
+                PersistenceKind.Sqlite, parse.GetValue(Connection) is { Length: > 0 } c ? c : VLinkConfig.SqliteConnection(parse.GetValue(Data)!))) is { } refusal
+                ? $"--seed: {refusal}"
+                : null);
         Checks.Add(parse => parse.GetValue(HttpPort) == parse.GetValue(AkkaPort)
             ? $"--http-port and --akka-port must differ (both are {parse.GetValue(HttpPort)})."
             : null);
@@ -155,7 +162,13 @@ internal sealed class NodeCommand : CheckedCommand
         try
         {
             var app = VLinkServerApp.Build(args);
+            var host = app.Services.GetService(typeof(VLinkNodeHost)) as VLinkNodeHost;
             await app.RunAsync().ConfigureAwait(false);
+            if (host is { JournalRefusal: { } refusal })
+            {
+                Console.Error.WriteLine($"vlink node: left the cluster: {refusal}");
+                return VLinkCli.Failed;
+            }
             return 0;
         }
         catch (Exception e) when (e is not OperationCanceledException)

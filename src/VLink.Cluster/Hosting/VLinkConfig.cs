@@ -37,10 +37,13 @@ public static class VLinkConfig
         var seeds = node.Seeds.Count == 0 ? [$"{node.Host}:{node.Port}"] : node.Seeds;
         string seedList = string.Join(", ", seeds.Select(s => $"\"akka.tcp://{node.SystemName}@{s}\""));
         string connection = Quote(node.ConnectionString);
+        // Every member names its store, so nodes can tell a member whose journal is not theirs (JournalGuard).
+        string journalRole = Quote(JournalIdentity.Of(node).Role);
         var own = ConfigurationFactory.ParseString($$"""
             akka.remote.dot-netty.tcp.hostname = {{Quote(node.Host)}}
             akka.remote.dot-netty.tcp.port = {{node.Port}}
             akka.cluster.seed-nodes = [{{seedList}}]
+            akka.cluster.roles = [{{journalRole}}]
             akka.persistence.journal.sql.connection-string = {{connection}}
             akka.persistence.snapshot-store.sql.connection-string = {{connection}}
             """);

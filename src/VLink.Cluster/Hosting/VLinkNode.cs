@@ -54,6 +54,14 @@ public sealed partial class VLinkNode
         Gather = gather;
     }
 
+    private readonly TaskCompletionSource<string> _journalRefusal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes with the reason when this node found that the cluster it joined keeps its journal in another store
+    /// than its own; the node then leaves the cluster (<see cref="JournalGuard"/>), and its host should stop with an error.
+    /// </summary>
+    public Task<string> JournalRefusal => _journalRefusal.Task;
+
     /// <summary>The node's actor system.</summary>
     public ActorSystem System { get; }
 
@@ -99,6 +107,7 @@ public sealed partial class VLinkNode
             $"/user/{CatalogActor.Name}", ClusterSingletonProxySettings.Create(system)), CatalogActor.Name + "-proxy");
         var gather = new GatherEngine(system, region, catalog, settings.Gather);
         var node = new VLinkNode(system, settings, agent, region, catalog, gather);
+        system.ActorOf(JournalGuard.Props(JournalIdentity.Of(system.Settings.Config), node._journalRefusal), JournalGuard.Name);
         system.ActorOf(ReplicaKeeper.Props(node), "vlink-replica-keeper");
         return node;
     }

@@ -16,6 +16,8 @@ namespace VLink.Cluster.Sharding;
 /// replicas, and rebalancing is that strategy's: it chooses which shards move, and every move is allocated again here,
 /// so the rule holds after rebalances and after a node leaves (its shards are allocated again, restoring the
 /// replication factor on the remaining nodes). A rebalance never moves two shards of one family at once.
+/// A member whose journal is not the coordinator node's (see <see cref="Hosting.JournalGuard"/>) is given no shard and is
+/// no target of a rebalance: a partition placed there would start without its history.
 /// </summary>
 public sealed class ReplicaAllocationStrategy : IShardAllocationStrategy, IActorSystemDependentAllocationStrategy
 {
@@ -43,6 +45,7 @@ public sealed class ReplicaAllocationStrategy : IShardAllocationStrategy, IActor
     /// <inheritdoc />
     public void Start(ActorSystem system)
     {
+        _cluster = Akka.Cluster.Cluster.Get(system);
         if (_fallback is IActorSystemDependentAllocationStrategy dependent) dependent.Start(system);
     }
 
@@ -52,7 +55,7 @@ public sealed class ReplicaAllocationStrategy : IShardAllocationStrategy, IActor
         ArgumentNullException.ThrowIfNull(currentShardAllocations);
         // The coordinator may ask for several shards before the first allocation shows in its state — a write reaches
         // every replica of a partition at once — so the decisions not yet visible count as allocated.
-        var allocations = WithPending(currentShardAllocations);
+        var allocations = OnOwnJournal(WithPending(currentShardAllocations));
         string family = FamilyOf(shardId);
         int Siblings(IImmutableList<string> shards) => shards.Count(s => s != shardId && FamilyOf(s) == family);
         IActorRef chosen;
@@ -75,6 +78,33 @@ public sealed class ReplicaAllocationStrategy : IShardAllocationStrategy, IActor
         }
         lock (_pending) _pending[shardId] = (chosen, Environment.TickCount64);
         return chosen;
+    }
+
+    private Akka.Cluster.Cluster? _cluster;
+
+    /// <summary>The regions of members on this node's journal (those naming none are kept: nodes of an older version).</summary>
+    private IImmutableDictionary<IActorRef, IImmutableList<string>> OnOwnJournal(IImmutableDictionary<IActorRef, IImmutableList<string>> allocations)
+    {
+        if (_cluster is null || Hosting.JournalGuard.JournalRoleOf(_cluster.SelfMember) is not { } own) return allocations;
+        var members = _cluster.State.Members.ToDictionary(m => m.Address);
+        return SameJournal(allocations, own, region =>
+        {
+            var address = region.Path.Address.HasGlobalScope ? region.Path.Address : _cluster.SelfAddress;
+            return members.TryGetValue(address, out var member) ? Hosting.JournalGuard.JournalRoleOf(member) : null;
+        });
+    }
+
+    /// <summary>
+    /// Of <paramref name="allocations"/>, the regions whose journal role (by <paramref name="roleOf"/>; null = unknown) is
+    /// <paramref name="own"/> or unknown.
+    /// </summary>
+    public static IImmutableDictionary<IActorRef, IImmutableList<string>> SameJournal(
+        IImmutableDictionary<IActorRef, IImmutableList<string>> allocations, string own, Func<IActorRef, string?> roleOf)
+    {
+        ArgumentNullException.ThrowIfNull(allocations);
+        ArgumentNullException.ThrowIfNull(roleOf);
+        var foreign = allocations.Keys.Where(r => roleOf(r) is { } role && role != own).ToList();
+        return foreign.Count == 0 ? allocations : allocations.RemoveRange(foreign);
     }
 
     // Allocations this strategy decided that the coordinator's state does not show yet (forgotten once shown, once
@@ -105,7 +135,7 @@ public sealed class ReplicaAllocationStrategy : IShardAllocationStrategy, IActor
     public async Task<IImmutableSet<string>> Rebalance(IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations, IImmutableSet<string> rebalanceInProgress)
     {
         ArgumentNullException.ThrowIfNull(rebalanceInProgress);
-        var chosen = await _fallback.Rebalance(currentShardAllocations, rebalanceInProgress).ConfigureAwait(false);
+        var chosen = await _fallback.Rebalance(OnOwnJournal(currentShardAllocations), rebalanceInProgress).ConfigureAwait(false);
         return OneMovePerFamily(chosen, rebalanceInProgress);
     }
 

@@ -47,8 +47,17 @@ public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerF
                 ? throw new InvalidOperationException("VLink:Connection must name the PostgreSQL database when VLink:Persistence is postgres.")
                 : o.Connection;
         }
-        return new NodeAddress(o.Host, o.AkkaPort, o.Seeds, o.Persistence, connection);
+        var address = new NodeAddress(o.Host, o.AkkaPort, o.Seeds, o.Persistence, connection);
+        // A node on a store of its own never joins others: the partitions it would be given start without their history.
+        if (JournalIdentity.RefusalOf(address) is { } refusal) throw new InvalidOperationException(refusal);
+        return address;
     }
+
+    /// <summary>
+    /// Why the node left the cluster it joined because that cluster keeps its journal elsewhere (the process should exit
+    /// with an error), or null.
+    /// </summary>
+    public string? JournalRefusal { get; private set; }
 
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -73,7 +82,15 @@ public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerF
             _logger.LogWarning("The VLink node's actor system terminated (the node left the cluster or was downed); stopping the server");
             lifetime.StopApplication();
         }, TaskScheduler.Default);
-        _logger.LogInformation("VLink node started at {Host}:{Port} ({Persistence})", o.Host, o.AkkaPort, o.Persistence);
+        _ = node.JournalRefusal.ContinueWith(refusal =>
+        {
+            JournalRefusal = refusal.Result;
+            _logger.LogCritical("Stopping: {Reason}", refusal.Result);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        _logger.LogInformation("VLink node started at {Host}:{Port} ({Persistence}: {Journal})", o.Host, o.AkkaPort, o.Persistence,
+            JournalIdentity.Of(address).Description);
         if (o.MarketFeedPort > 0)
         {
             var format = o.MarketFeedFormat.Trim().ToLowerInvariant() switch
