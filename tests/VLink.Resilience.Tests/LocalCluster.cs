@@ -62,7 +62,7 @@ public sealed class LocalCluster : IAsyncDisposable
     /// (only meaningful for one node: partitions of a dead node could not recover elsewhere).
     /// </summary>
     public static async Task<LocalCluster> StartAsync(int nodes, string? postgres = null, IReadOnlyDictionary<string, string?>? environment = null,
-        string extraHocon = "vlink.gather.timeout = 5s")
+        string extraHocon = "vlink.gather.timeout = 5s", int? startFirst = null)
     {
         string root = Directory.CreateTempSubdirectory("vlink-resilience-").FullName;
         string keys = Path.Combine(root, "api-keys.json");
@@ -80,7 +80,15 @@ public sealed class LocalCluster : IAsyncDisposable
         var cluster = new LocalCluster(root, specs);
         try
         {
-            await cluster.StartAllAsync();
+            if (startFirst is { } first)
+            {
+                for (int i = 0; i < first; i++) await cluster.StartNodeAsync(i);
+                await cluster.WaitForMembersAsync(0, first);
+            }
+            else
+            {
+                await cluster.StartAllAsync();
+            }
         }
         catch
         {
@@ -105,6 +113,28 @@ public sealed class LocalCluster : IAsyncDisposable
             Volatile.Write(ref _ready[i], true);
         }));
         await WaitForMembersAsync(0, Count);
+    }
+
+    /// <summary>Starts node <paramref name="i"/> (never started, or ended) and waits until it is ready.</summary>
+    public async Task StartNodeAsync(int i)
+    {
+        if (Node(i) is not null) throw new InvalidOperationException($"node {i} runs already");
+        Volatile.Write(ref _ready[i], false);
+        var node = _nodes[i] = _nodes[i] is { } old ? old.Restart() : NodeProcess.Start(_specs[i]);
+        await node.WaitReadyAsync(Admin, StartTimeout);
+        Volatile.Write(ref _ready[i], true);
+    }
+
+    /// <summary>
+    /// Asks node <paramref name="i"/> to leave the cluster through another node's <c>POST /cluster/leave</c> (its partitions
+    /// and the catalog hand over first) and waits until its process has exited by itself; its exit code.
+    /// </summary>
+    public async Task<int> LeaveAsync(int i)
+    {
+        int asker = Live.First(n => n != i);
+        Volatile.Write(ref _ready[i], false);
+        await Rest.Ok(await Admin.PostAsync($"{Url(asker)}/cluster/leave", Rest.Json(new JsonObject { ["address"] = $"127.0.0.1:{_specs[i].AkkaPort}" })), Logs);
+        return await _nodes[i]!.WaitForExitAsync(TimeSpan.FromSeconds(90));
     }
 
     /// <summary>Kills node <paramref name="i"/> with SIGKILL.</summary>
