@@ -13,7 +13,10 @@ namespace VLink.Bench.Cluster;
 /// </summary>
 internal sealed class ProcessCluster : IAsyncDisposable
 {
-    private const string Key = "bench-admin-key";
+    /// <summary>The admin key every node of the cluster accepts.</summary>
+    public const string AdminKey = "bench-admin-key";
+
+    private const string Key = AdminKey;
     private readonly ServerProcess?[] _nodes;
     private readonly bool[] _ready;
     private readonly string _server;

@@ -25,12 +25,13 @@ public static class HttpCommand
     private const string Key = "bench-admin-key";
 
     /// <summary>Flags the command accepts.</summary>
-    public static readonly string[] Flags = ["nodes", "n", "dim", "partitions", "queries", "k", "concurrency", "seconds", "seed", "server"];
+    public static readonly string[] Flags = ["nodes", "n", "dim", "partitions", "queries", "k", "concurrency", "seconds", "seed", "server", "postgres"];
 
     /// <summary>Usage text.</summary>
     public const string Usage =
         "http [--nodes 1] [--n 10000] [--dim 1536] [--partitions 4] [--queries 1000] [--k 10] [--concurrency 1,4,16,32]\n" +
-        "      [--seconds 5] [--seed 1] [--server PATH-TO-vlink.dll]\n" +
+        "      [--seconds 5] [--seed 1] [--server PATH-TO-vlink.dll] [--postgres CONN]\n" +
+        "      --nodes above 1 runs the nodes on a fresh database of the PostgreSQL server CONN (default: $VLINK_TEST_POSTGRES)\n" +
         "      prints JSON lines: sequential p50/p99 of /points/search, requests/s and p50/p99 per concurrency, and the ratio\n" +
         "      to the same search on an in-process HNSW of the same data";
 
@@ -44,6 +45,13 @@ public static class HttpCommand
         int seconds = args.GetInt("seconds", 5, 1, 600), seed = args.GetInt("seed", 1, 0);
         int[] levels = args.GetIntList("concurrency", [1, 4, 16, 32], 1, 1024);
         string server = ServerProcess.Locate(args.Get("server"));
+        // A cluster shares one journal (a node on a SQLite file of its own refuses to join others).
+        string? postgres = args.Get("postgres") ?? Environment.GetEnvironmentVariable("VLINK_TEST_POSTGRES");
+        if (nodes > 1 && string.IsNullOrWhiteSpace(postgres))
+        {
+            Console.Error.WriteLine("http: --nodes above 1 needs --postgres CONN (or VLINK_TEST_POSTGRES): the nodes of a cluster share one PostgreSQL journal.");
+            return 2;
+        }
 
         var model = new SynthCommand.MixtureModel(dim, 100, (ulong)seed);
         var baseRows = model.Sample(n, new Rng((ulong)seed, 1));
@@ -54,18 +62,26 @@ public static class HttpCommand
         string keys = Path.Combine(root, "api-keys.json");
         await File.WriteAllTextAsync(keys, $$"""[{"key":"{{Key}}","role":"admin"}]""");
         var processes = new List<ServerProcess>();
+        Cluster.ProcessCluster? cluster = null;
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(5) };
         http.DefaultRequestHeaders.Add("api-key", Key);
         try
         {
-            for (int i = 0; i < nodes; i++)
+            Uri[] urls;
+            if (nodes == 1)
             {
-                processes.Add(ServerProcess.Start(server, Path.Combine(root, $"node{i}"), i == 0 ? null : processes[0].AkkaPort, keys));
-                if (i == 0) await processes[0].WaitReadyAsync(http, TimeSpan.FromSeconds(90));
+                processes.Add(ServerProcess.Start(server, Path.Combine(root, "node0"), null, keys));
+                await processes[0].WaitReadyAsync(http, TimeSpan.FromSeconds(90));
+                urls = [processes[0].Url];
             }
-            foreach (var p in processes) await p.WaitReadyAsync(http, TimeSpan.FromSeconds(90));
-            var urls = processes.Select(p => p.Url).ToArray();
+            else
+            {
+                cluster = await Cluster.ProcessCluster.StartAsync(server, postgres!, nodes, hedgeDelayMs: null);
+                urls = [.. Enumerable.Range(0, nodes).Select(cluster.Url)];
+                http.DefaultRequestHeaders.Remove("api-key");
+                http.DefaultRequestHeaders.Add("api-key", Cluster.ProcessCluster.AdminKey);
+            }
 
             await SendAsync(http, HttpMethod.Put, new Uri(urls[0], $"/collections/{Collection}"),
                 $$"""{"vectors":{"size":{{dim}},"distance":"Euclid"},"shard_number":{{partitions}}}""");
@@ -149,6 +165,7 @@ public static class HttpCommand
         finally
         {
             foreach (var p in processes) await p.DisposeAsync();
+            if (cluster is not null) await cluster.DisposeAsync();
             GatherCommand.TryDelete(root);
         }
     }
