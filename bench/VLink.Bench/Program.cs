@@ -20,7 +20,9 @@ namespace VLink.Bench;
 /// nearest regimes predict forward volatility and returns better than the market's own trailing figures), <c>routing</c>
 /// (recall when a query visits only its nearest partitions: k-means regions against hash partitions), <c>replicas</c>
 /// (write latency per write consistency, search latency during a SIGKILL with and without hedging, time to restore the
-/// replication factor, availability while nodes are killed and restarted; node processes on PostgreSQL).
+/// replication factor, availability while nodes are killed and restarted; node processes on PostgreSQL), <c>load</c> (the
+/// storage path: REST bulk load against the in-process build, single upserts into a large and a small partition, snapshot
+/// bytes, disk, RSS, recovery; and searches beside writers on a cluster).
 /// Exit codes: 0 success, 1 unexpected failure, 2 bad command line or bad input file.
 /// </summary>
 public static class Program
@@ -39,6 +41,7 @@ public static class Program
         ("ingest", IngestCommand.Flags, IngestCommand.Usage, IngestCommand.Run),
         ("routing", RoutingCommand.Flags, RoutingCommand.Usage, RoutingCommand.Run),
         ("replicas", ReplicasCommand.Flags, ReplicasCommand.Usage, ReplicasCommand.Run),
+        ("load", LoadCommand.Flags, LoadCommand.Usage, LoadCommand.Run),
     ];
 
     /// <summary>Entry point.</summary>

@@ -98,7 +98,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
         if (settings.HedgeDelayMs is { } hedge) Setting("--hedge-delay", "HedgeDelayMs", Number(hedge));
         info.Environment["Logging__LogLevel__Default"] = "Warning";
-        info.Environment["DOTNET_gcServer"] = "1";
+        if (settings.ServerGc) info.Environment["DOTNET_gcServer"] = "1";
         if (settings.ExtraHocon is { } hocon) info.Environment["VLink__ExtraHocon"] = hocon;
 
         string log = Path.Combine(settings.DataDirectory, "node.log");
@@ -116,6 +116,9 @@ internal sealed class ServerProcess : IAsyncDisposable
     public ServerSettings Settings { get; private init; } = null!;
 
     private string Assembly { get; init; } = "";
+
+    /// <summary>The process id (its memory is read from <c>/proc</c>).</summary>
+    public int ProcessId => _process.Id;
 
     /// <summary>Whether the process has ended.</summary>
     public bool HasExited => _process.HasExited;
@@ -186,6 +189,9 @@ internal sealed record ServerSettings(string DataDirectory, int HttpPort, int Ak
 {
     /// <summary>The journal on PostgreSQL at this connection string; null: SQLite in the data folder.</summary>
     public string? Postgres { get; init; }
+
+    /// <summary>Runs the node with the server GC (as a throughput benchmark wants); false keeps the node's own default.</summary>
+    public bool ServerGc { get; init; } = true;
 
     /// <summary><c>--hedge-delay</c>, or null for the node's default.</summary>
     public int? HedgeDelayMs { get; init; }

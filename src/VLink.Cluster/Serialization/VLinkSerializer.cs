@@ -196,7 +196,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         {
             throw new SerializationException($"Cannot serialize {codec.Type.Name}: {e.Message}", e);
         }
-        return writer.ToArray();
+        byte[] bytes = writer.ToArray();
+        // Snapshots are only ever serialized for the snapshot store.
+        if (obj is PartitionSnapshot) Telemetry.VLinkMetrics.SnapshotBytes.Add(bytes.Length);
+        return bytes;
     }
 
     /// <inheritdoc />

@@ -39,6 +39,10 @@ public static class VLinkMetrics
     public static readonly Counter<long> ReplicaRepaired = Meter.CreateCounter<long>(
         "vlink.replica.repaired", "{entry}", "Points and tombstones a partition replica took from its siblings while catching up");
 
+    /// <summary>Bytes of partition snapshots serialized for the snapshot store (what snapshots cost the store).</summary>
+    public static readonly Counter<long> SnapshotBytes = Meter.CreateCounter<long>(
+        "vlink.snapshot.written", "By", "Bytes of partition snapshots serialized for the snapshot store");
+
     static VLinkMetrics()
     {
         Meter.CreateObservableGauge("vlink.partitions", () => Hosted.Count, "{partition}", "Partitions hosted by this process");
