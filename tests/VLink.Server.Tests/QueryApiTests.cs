@@ -103,7 +103,8 @@ public sealed class QueryApiTests(ServerFixture server)
     [InlineData("query", """{"query":{"recommend":{"positive":[1]}}}""", "query.recommend")]
     [InlineData("query", """{"query":{"fusion":"rrf"}}""", "query.fusion")]
     [InlineData("query", """{"query":{"order_by":"n"}}""", "query.order_by")]
-    [InlineData("query", """{"query":{"something":1}}""", "query")]
+    [InlineData("query", """{"query":{"something":1}}""", "query.something")]
+    [InlineData("query", """{"query":{}}""", "query")]
     [InlineData("query", """{"query":true}""", "query")]
     [InlineData("query", """{"query":{"nearest":{"text":"hello","model":"m"}}}""", "query.nearest")]
     [InlineData("query", """{"query":[1,0],"prefetch":[{"query":[1,0]}]}""", "query")] // prefetch needs {"fusion": "rrf"}

@@ -246,6 +246,7 @@ public static class ClusterEndpoints
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var cluster = Akka.Cluster.Cluster.Get(node.System);
+        RequestJson.OnlyFields(document.RootElement, "", "address");
         var address = ParseAddress(RequiredString(document.RootElement, "address"), cluster.SelfAddress, "address");
         var member = cluster.State.Members.FirstOrDefault(m => m.Address.Equals(address))
             ?? throw new ApiException(StatusCodes.Status404NotFound, "address", $"address: {address} is not a member of this cluster");
@@ -263,6 +264,7 @@ public static class ClusterEndpoints
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var cluster = Akka.Cluster.Cluster.Get(node.System);
+        RequestJson.OnlyFields(document.RootElement, "", "seed");
         var seed = ParseAddress(RequiredString(document.RootElement, "seed"), cluster.SelfAddress, "seed");
         var state = cluster.State;
         bool selfIsMember = cluster.SelfMember.Status is MemberStatus.Up or MemberStatus.WeaklyUp;

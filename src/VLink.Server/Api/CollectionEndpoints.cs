@@ -44,6 +44,8 @@ public static class CollectionEndpoints
     {
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
+        RequestJson.OnlyFields(document.RootElement, "", "vectors", "shard_number", "replication_factor", "write_consistency_factor", "write_consistency",
+            "hnsw_config", "quantization_config", "regions", "text_fields", "embedding");
         var (text, embeddedDimension) = await ParseTextAsync(document.RootElement, providers, cancellationToken).ConfigureAwait(false);
         var spec = ParseSpec(name, document.RootElement, embeddedDimension) with { Text = text };
         try
@@ -102,6 +104,7 @@ public static class CollectionEndpoints
         if (!RequestJson.TryGet(root, "embedding", out var embedding) || embedding.ValueKind == JsonValueKind.Null)
             return (fields is null ? null : new TextSpec(fields), null);
         if (embedding.ValueKind != JsonValueKind.Object) throw ApiException.BadField("embedding", "expected an object");
+        RequestJson.OnlyFields(embedding, "embedding", "provider", "model", "url", "api", "dimension");
         string? Text(string key)
         {
             if (!RequestJson.TryGet(embedding, key, out var value) || value.ValueKind == JsonValueKind.Null) return null;
@@ -127,6 +130,7 @@ public static class CollectionEndpoints
         // A collection that embeds its text takes its dimension from the model, and cosine distance unless told.
         bool hasVectors = RequestJson.TryGet(root, "vectors", out _);
         var vectors = embeddedDimension is not null && !hasVectors ? default : RequestJson.RequireObject(root, "vectors", "vectors");
+        RequestJson.OnlyFields(vectors, "vectors", "size", "distance");
         int size = vectors.ValueKind == JsonValueKind.Undefined ? embeddedDimension!.Value
             : RequestJson.OptionalInt(vectors, "size", "vectors.size", 1, 65536) ?? embeddedDimension ?? throw ApiException.BadField("vectors.size", "is required");
         if (embeddedDimension is { } modelDimension && size != modelDimension)
@@ -149,6 +153,7 @@ public static class CollectionEndpoints
         if (RequestJson.TryGet(root, "hnsw_config", out var config))
         {
             if (config.ValueKind != JsonValueKind.Object) throw ApiException.BadField("hnsw_config", "expected an object");
+            RequestJson.OnlyFields(config, "hnsw_config", "m", "ef_construct");
             if (RequestJson.OptionalInt(config, "m", "hnsw_config.m", 2, 256) is { } m) hnsw = hnsw with { M = m };
             if (RequestJson.OptionalInt(config, "ef_construct", "hnsw_config.ef_construct", 4, 100_000) is { } ef) hnsw = hnsw with { EfConstruction = ef };
         }
@@ -190,6 +195,7 @@ public static class CollectionEndpoints
         if (!RequestJson.TryGet(root, "regions", out var regions) || regions.ValueKind is JsonValueKind.Null or JsonValueKind.False) return null;
         if (regions.ValueKind == JsonValueKind.True) return new RegionSpec();
         if (regions.ValueKind != JsonValueKind.Object) throw ApiException.BadField("regions", "expected an object or true");
+        RequestJson.OnlyFields(regions, "regions", "train_size", "probes");
         return new RegionSpec(
             RequestJson.OptionalInt(regions, "train_size", "regions.train_size", 1, 10_000_000) ?? RegionSpec.DefaultTrainSize,
             RequestJson.OptionalInt(regions, "probes", "regions.probes", 1, 65536) ?? RegionSpec.DefaultProbes);
@@ -202,12 +208,14 @@ public static class CollectionEndpoints
     private static ScalarQuantization ParseQuantization(JsonElement config)
     {
         if (config.ValueKind != JsonValueKind.Object) throw ApiException.BadField("quantization_config", "expected an object");
+        RequestJson.OnlyFields(config, "quantization_config", "scalar", "product", "binary");
         foreach (var kind in new[] { "product", "binary" })
         {
             if (RequestJson.TryGet(config, kind, out _))
                 throw ApiException.BadField($"quantization_config.{kind}", "is not supported; use \"scalar\" (int8)");
         }
         var scalar = RequestJson.RequireObject(config, "scalar", "quantization_config.scalar");
+        RequestJson.OnlyFields(scalar, "quantization_config.scalar", "type", "quantile", "always_ram");
         if (!RequestJson.TryGet(scalar, "type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "int8")
             throw ApiException.BadField("quantization_config.scalar.type", "expected \"int8\"");
         var result = new ScalarQuantization();

@@ -182,6 +182,9 @@ public static class MarketEndpoints
         CheckCollectionName(name, "collection_name");
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var root = document.RootElement;
+        RequestJson.OnlyFields(root, "", "bar_interval", "tolerance", "feature_set", "replication_factor", "write_consistency_factor", "write_consistency");
+        foreach (string field in new[] { "replication_factor", "write_consistency_factor", "write_consistency" })
+            RequestJson.Unsupported(root, field, field, "regime collections have one replica each: replication is not supported for them yet");
         var interval = RequestJson.TryGet(root, "bar_interval", out var iv) ? ParseInterval(StringOf(iv, "bar_interval"), "bar_interval") : TimeSpan.FromDays(1);
         var tolerance = RequestJson.TryGet(root, "tolerance", out var tv) ? ParseDuration(StringOf(tv, "tolerance"), "tolerance", allowZero: true) : TimeSpan.Zero;
         string featureSet = RegimeFeatureSet.Default.Id;
@@ -289,6 +292,7 @@ public static class MarketEndpoints
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var root = document.RootElement;
+        RequestJson.OnlyFields(root, "", "collection", "vector", "reference", "k", "limit", "markets", "from", "to", "exact");
         string collection = RequestJson.TryGet(root, "collection", out var cv) ? StringOf(cv, "collection") : RegimeSpec.DefaultCollection;
         var entry = (await node.CatalogAsync().ConfigureAwait(false)).Find(collection) ?? throw new UnknownCollectionException(collection);
         var regime = entry.Spec.Regime ?? throw ApiException.BadField("collection", $"'{collection}' is not a regime collection");
@@ -301,6 +305,7 @@ public static class MarketEndpoints
         if (hasReference)
         {
             if (reference.ValueKind != JsonValueKind.Object) throw ApiException.BadField("reference", "expected {\"market\": ..., \"at\": ...}");
+            RequestJson.OnlyFields(reference, "reference", "market", "at");
             market = RequestJson.TryGet(reference, "market", out var mv) ? StringOf(mv, "reference.market") : throw ApiException.BadField("reference.market", "is required");
             at = RequestJson.TryGet(reference, "at", out var av) ? TimeOf(av, "reference.at") : throw ApiException.BadField("reference.at", "is required");
         }

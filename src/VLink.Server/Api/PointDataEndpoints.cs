@@ -45,6 +45,7 @@ public static class PointDataEndpoints
         RequestJson.CheckWait(request);
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        RequestJson.OnlyFields(document.RootElement, "", SelectorFields);
         var (ids, filter) = ReadSelector(document.RootElement);
         WriteResult? result = null;
         if (filter is not null) result = await node.DeleteByFilterAsync(name, filter).ConfigureAwait(false);
@@ -59,6 +60,7 @@ public static class PointDataEndpoints
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var root = document.RootElement;
         await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        RequestJson.OnlyFields(root, "", "order_by", "shard_key", "limit", "offset", "filter", "with_payload", "with_vector");
         RequestJson.Unsupported(root, "order_by", "order_by", "ordering by a payload field is not supported; scroll pages are in id order");
         RequestJson.Unsupported(root, "shard_key", "shard_key", "shard keys are not supported");
         int limit = RequestJson.OptionalInt(root, "limit", "limit", 1, RequestJson.MaxLimit) ?? 10;
@@ -82,6 +84,7 @@ public static class PointDataEndpoints
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var root = document.RootElement;
         await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        RequestJson.OnlyFields(root, "", "shard_key", "filter", "exact");
         RequestJson.Unsupported(root, "shard_key", "shard_key", "shard keys are not supported");
         var filter = RequestJson.OptionalFilter(root, "filter", "filter");
         // Counts are always exact; "exact": false is accepted and answered exactly.
@@ -99,6 +102,12 @@ public static class PointDataEndpoints
         await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
         byte[]? payload = null;
         IReadOnlyList<string> keys = [];
+        RequestJson.OnlyFields(root, "", kind switch
+        {
+            PayloadChangeKind.Set or PayloadChangeKind.Overwrite => [.. SelectorFields, "payload", "key"],
+            PayloadChangeKind.DeleteKeys => [.. SelectorFields, "keys"],
+            _ => SelectorFields,
+        });
         switch (kind)
         {
             case PayloadChangeKind.Set or PayloadChangeKind.Overwrite:
@@ -116,6 +125,9 @@ public static class PointDataEndpoints
         OperationLog.Points(request.HttpContext, result?.Applied ?? 0);
         return Envelope.Ok(Completed(result), clock);
     }
+
+    // The fields of Qdrant's points selector.
+    private static readonly string[] SelectorFields = ["points", "filter", "shard_key"];
 
     // Qdrant's points selector: {"points": [ids]} or {"filter": {...}}, exactly one of the two.
     private static (List<PointId>? Ids, byte[]? Filter) ReadSelector(JsonElement root)

@@ -50,6 +50,7 @@ public static class PointEndpoints
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
         var spec = entry.Spec;
+        RequestJson.OnlyFields(document.RootElement, "", "points", "shard_key", "batch");
         RequestJson.Unsupported(document.RootElement, "shard_key", "shard_key", "shard keys are not supported");
         if (!RequestJson.TryGet(document.RootElement, "points", out var points))
             throw ApiException.BadField("points", RequestJson.TryGet(document.RootElement, "batch", out _) ? "is required (the column form \"batch\" is not supported)" : "is required");
@@ -149,6 +150,7 @@ public static class PointEndpoints
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var root = document.RootElement;
         var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        RequestJson.OnlyFields(root, "", "ids", "with_payload", "with_vector", "shard_key");
         RequestJson.Unsupported(root, "shard_key", "shard_key", "shard keys are not supported");
         if (!RequestJson.TryGet(root, "ids", out var idsElement)) throw ApiException.BadField("ids", "is required");
         if (idsElement.ValueKind != JsonValueKind.Array) throw ApiException.BadField("ids", "expected an array of point ids");

@@ -33,6 +33,7 @@ public static class PointJson
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (point.ValueKind != JsonValueKind.Object) throw ApiException.BadField(path, "expected an object");
+        RequestJson.OnlyFields(point, path, "id", "vector", "payload", "document");
         if (!RequestJson.TryGet(point, "id", out var idElement)) throw ApiException.BadField(path + ".id", "is required");
         var id = RequestJson.ReadId(idElement, path + ".id");
         // A collection that embeds its text takes text, not vectors: a vector of another model would mix models.

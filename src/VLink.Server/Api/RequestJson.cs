@@ -191,6 +191,24 @@ public static class RequestJson
         return ids;
     }
 
+    /// <summary>
+    /// Refuses every field of <paramref name="obj"/> (an object at <paramref name="prefix"/>; the body when empty) that
+    /// is not one of <paramref name="known"/>, naming its path: a request is never run with part of it ignored. A field
+    /// whose value is null counts as absent, as everywhere else. Fields that are known but not supported are refused by
+    /// their readers with the reason (<see cref="Unsupported"/>).
+    /// </summary>
+    public static void OnlyFields(JsonElement obj, string prefix, params string[] known)
+    {
+        ArgumentNullException.ThrowIfNull(known);
+        if (obj.ValueKind != JsonValueKind.Object) return;
+        foreach (var property in obj.EnumerateObject())
+        {
+            if (property.Value.ValueKind == JsonValueKind.Null || Array.IndexOf(known, property.Name) >= 0) continue;
+            throw ApiException.BadField(Field(prefix, property.Name),
+                $"is not a field VLink supports here (it reads {string.Join(", ", known.Order(StringComparer.Ordinal))})");
+        }
+    }
+
     /// <summary>Refuses a field VLink does not support (when present and not null), naming it.</summary>
     public static void Unsupported(JsonElement obj, string name, string path, string why)
     {

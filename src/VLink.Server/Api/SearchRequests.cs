@@ -55,6 +55,11 @@ public static class SearchRequests
     /// <summary>Searches one batch request may carry.</summary>
     public const int MaxBatch = 100;
 
+    // The fields every search and query reads (ParseCommon), and those of each request shape.
+    private static readonly string[] CommonFields = ["shard_key", "limit", "offset", "params", "score_threshold", "with_payload", "with_vector", "filter"];
+    private static readonly string[] SearchFields = [.. CommonFields, "vector"];
+    private static readonly string[] QueryFields = [.. CommonFields, "query", "prefetch", "using", "lookup_from"];
+
     // The query kinds of Qdrant's universal query API that VLink does not run.
     private static readonly string[] UnsupportedQueryKinds =
         ["recommend", "discover", "context", "order_by", "fusion", "rrf", "formula", "sample", "mmr", "relevance_feedback"];
@@ -64,6 +69,7 @@ public static class SearchRequests
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (root.ValueKind != JsonValueKind.Object) throw ApiException.BadField(prefix.Length == 0 ? "body" : prefix, "expected an object");
+        RequestJson.OnlyFields(root, prefix, SearchFields);
         var vector = RequestJson.RequireVector(root, "vector", RequestJson.Field(prefix, "vector"), spec.Dimension, spec.Metric == DistanceMetric.Cosine);
         return ParseCommon(root, prefix, vector, exclude: null);
     }
@@ -78,6 +84,7 @@ public static class SearchRequests
         ArgumentNullException.ThrowIfNull(node);
         if (root.ValueKind != JsonValueKind.Object) throw ApiException.BadField(prefix.Length == 0 ? "body" : prefix, "expected an object");
         var spec = entry.Spec;
+        RequestJson.OnlyFields(root, prefix, QueryFields);
         if (RequestJson.TryGet(root, "prefetch", out var prefetch) && prefetch.ValueKind != JsonValueKind.Null)
             return await ParseFusionAsync(root, prefix, prefetch, entry, node).ConfigureAwait(false);
         RequestJson.Unsupported(root, "using", RequestJson.Field(prefix, "using"), "named vectors are not supported: a collection has one unnamed vector");
@@ -90,6 +97,7 @@ public static class SearchRequests
         string inputPath = queryPath;
         if (query.ValueKind == JsonValueKind.Object)
         {
+            RequestJson.OnlyFields(query, queryPath, ["nearest", .. UnsupportedQueryKinds]);
             foreach (string kind in UnsupportedQueryKinds)
                 RequestJson.Unsupported(query, kind, queryPath + "." + kind, $"{kind} queries are not supported; use a vector, a point id or nearest");
             if (!RequestJson.TryGet(query, "nearest", out input))
@@ -131,6 +139,7 @@ public static class SearchRequests
             || !RequestJson.TryGet(query, "fusion", out var fusion) || fusion.ValueKind != JsonValueKind.String)
             throw ApiException.BadField(queryPath, "with prefetch, expected {\"fusion\": \"rrf\"} (re-scoring prefetched points is not supported)");
         if (fusion.GetString() != "rrf") throw ApiException.BadField(queryPath + ".fusion", "only \"rrf\" is supported");
+        RequestJson.OnlyFields(query, queryPath, "fusion");
         string prefetchPath = RequestJson.Field(prefix, "prefetch");
         var items = prefetch.ValueKind == JsonValueKind.Array ? [.. prefetch.EnumerateArray()] : new List<JsonElement> { prefetch };
         if (items.Count is 0 or > MaxBatch) throw ApiException.BadField(prefetchPath, $"expected 1-{MaxBatch} prefetch searches");
@@ -150,6 +159,7 @@ public static class SearchRequests
     public static async Task<List<SearchQuery>> ParseBatchAsync(JsonElement root, Func<JsonElement, string, Task<SearchQuery>> parse)
     {
         ArgumentNullException.ThrowIfNull(parse);
+        RequestJson.OnlyFields(root, "", "searches");
         if (!RequestJson.TryGet(root, "searches", out var searches)) throw ApiException.BadField("searches", "is required");
         if (searches.ValueKind != JsonValueKind.Array) throw ApiException.BadField("searches", "expected an array of requests");
         int count = searches.GetArrayLength();
@@ -294,6 +304,11 @@ public static class SearchRequests
         {
             string path = RequestJson.Field(prefix, "params");
             if (parameters.ValueKind != JsonValueKind.Object) throw ApiException.BadField(path, "expected an object");
+            // indexed_only changes nothing here: every point is in the index once its write is acknowledged.
+            RequestJson.OnlyFields(parameters, path, "hnsw_ef", "exact", "probes", "indexed_only", "quantization");
+            RequestJson.Unsupported(parameters, "quantization", path + ".quantization",
+                "per-search quantization settings are not supported; the collection's quantization_config decides (rescoring always)");
+            RequestJson.OptionalBool(parameters, "indexed_only", path + ".indexed_only");
             ef = RequestJson.OptionalInt(parameters, "hnsw_ef", path + ".hnsw_ef", 1, 100_000);
             exact = RequestJson.OptionalBool(parameters, "exact", path + ".exact") ?? false;
             probes = RequestJson.OptionalInt(parameters, "probes", path + ".probes", 1, 65536);

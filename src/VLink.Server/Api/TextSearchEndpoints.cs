@@ -47,6 +47,7 @@ public static class TextSearchEndpoints
         var root = document.RootElement;
         var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
         var spec = entry.Spec;
+        RequestJson.OnlyFields(root, "", "query", "methods", "weights", "limit", "filter", "with_payload");
         if (!RequestJson.TryGet(root, "query", out var queryElement) || queryElement.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(queryElement.GetString()))
             throw ApiException.BadField("query", "expected the query text");
         string query = queryElement.GetString()!;
