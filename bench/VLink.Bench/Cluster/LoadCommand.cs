@@ -130,6 +130,8 @@ public static class LoadCommand
             long snapshotBytes = await SnapshotBytesAsync(http, node.Url) - snapshotsSingles;
             long diskAfter = await DataBytesAsync(data, database);
             long rss = RssBytes(node.ProcessId);
+            long gcHeap = await MetricSumAsync(http, node.Url, "dotnet_gc_last_collection_heap_size_bytes");
+            long gcCommitted = await MetricSumAsync(http, node.Url, "dotnet_gc_last_collection_memory_committed_size_bytes");
             long indexBytes = await IndexBytesAsync(http, node.Url);
 
             // 3. SIGKILL, start again, time to the first complete answer with k hits.
@@ -165,6 +167,8 @@ public static class LoadCommand
                 w.WriteNumber("data_dir_bytes", diskAfter);
                 w.WriteNumber("data_dir_growth_singles_bytes", diskAfter - diskBefore);
                 w.WriteNumber("rss_bytes", rss);
+                w.WriteNumber("gc_heap_bytes", gcHeap);
+                w.WriteNumber("gc_committed_bytes", gcCommitted);
                 w.WriteNumber("index_bytes", indexBytes);
                 w.WriteRounded("recovery_s", recovery, 2);
                 w.WriteNumber("cores", Environment.ProcessorCount);
@@ -298,13 +302,17 @@ public static class LoadCommand
     }
 
     // The node's counter of snapshot bytes (vlink.snapshot.written) from its Prometheus page.
-    private static async Task<long> SnapshotBytesAsync(HttpClient http, Uri node)
+    private static Task<long> SnapshotBytesAsync(HttpClient http, Uri node) => MetricSumAsync(http, node, "vlink_snapshot_written");
+
+    // The sum of the series of a metric on the node's Prometheus page whose name starts with the prefix.
+    private static async Task<long> MetricSumAsync(HttpClient http, Uri node, string prefix)
     {
         string text = await http.GetStringAsync(new Uri(node, "/metrics"));
         double sum = 0;
         foreach (string line in text.Split('\n'))
-            if (line.StartsWith("vlink_snapshot_written", StringComparison.Ordinal) && line.LastIndexOf(' ') is int space and > 0)
-                sum += double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
+            if (line.StartsWith(prefix, StringComparison.Ordinal) && line.LastIndexOf(' ') is int space and > 0
+                && double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
+                sum += value;
         return (long)sum;
     }
 

@@ -26,6 +26,7 @@ public static class VLinkServerApp
         builder.Services.Configure<VLinkServerOptions>(builder.Configuration.GetSection(VLinkServerOptions.Section));
         builder.Services.AddSingleton<VLinkNodeHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VLinkNodeHost>());
+        builder.Services.AddHostedService<MemoryTrimmer>();
         builder.Services.AddTransient<VLinkNode>(sp => sp.GetRequiredService<VLinkNodeHost>().Node
             ?? throw new ApiException(StatusCodes.Status503ServiceUnavailable, null, "The VLink node is not running."));
         builder.Services.AddSingleton(sp =>

@@ -35,6 +35,15 @@ public sealed class VLinkServerOptions
     /// </summary>
     public int? HedgeDelayMs { get; set; }
 
+    /// <summary>
+    /// Seconds between two checks of memory the garbage collector keeps committed but unused (<see cref="MemoryTrimmer"/>);
+    /// 0 turns trimming off. Default 30.
+    /// </summary>
+    public int MemoryTrimSeconds { get; set; } = 30;
+
+    /// <summary>Committed but unused memory, in MiB, past which a check trims it. Default 128.</summary>
+    public int MemoryTrimSlackMb { get; set; } = 128;
+
     /// <summary>HOCON layered over VLink's own configuration (operators' and tests' overrides); optional.</summary>
     public string? ExtraHocon { get; set; }
 
