@@ -1,0 +1,234 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using Akka.Actor;
+using Akka.Event;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using VLink.Cluster.Hosting;
+using VLink.Cluster.Protocol;
+using VLink.Cluster.Sharding;
+using VLink.Core.Indexing;
+
+namespace VLink.Cluster.Tests;
+
+/// <summary>
+/// A partition whose store lost its history (its journal rows deleted behind its back, as when it moves to a node whose
+/// own SQLite file never held it) recovers below the watermark the catalog confirmed: it answers nothing, searches name
+/// it missing, counts, scrolls, reads and writes that need it fail naming it, and the error names the store. A normal
+/// restart recovers at the watermark and answers complete.
+/// </summary>
+public sealed class HistoryLossTests
+{
+    private const int Dimension = 8;
+    private const int Partitions = 4;
+    private const string Collection = "kept";
+
+    // Reports every 200 ms, so the watermark is confirmed quickly.
+    private const string Hocon = "vlink.watermark.report-interval = 200ms";
+
+    [Fact]
+    public async Task A_partition_recovered_from_a_SQLite_file_without_its_rows_is_named_missing_and_refuses_writes()
+    {
+        var data = Directory.CreateTempSubdirectory("vlink-history-");
+        try
+        {
+            string file = Path.Combine(data.FullName, "vlink.db");
+            await LoseHistoryAndRestartAsync(
+                start: () => TestCluster.StartAsync(1, data.FullName, Hocon),
+                deleteRows: persistenceId => DeleteRowsAsync(new SqliteConnection($"Data Source={file};Pooling=False"), persistenceId, "main"),
+                store: $"SQLite file {file}");
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                data.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    [PostgresFact]
+    public async Task A_partition_recovered_from_PostgreSQL_without_its_rows_is_named_missing_and_refuses_writes()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        var server = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        await LoseHistoryAndRestartAsync(
+            start: () => TestCluster.StartAsync(1, extraHocon: Hocon, postgres: database.ConnectionString),
+            deleteRows: persistenceId => DeleteRowsAsync(new NpgsqlConnection(database.ConnectionString), persistenceId, "public"),
+            store: $"PostgreSQL {server.Host}:{server.Port}/{database.Name}");
+    }
+
+    [Fact]
+    public async Task A_normal_restart_recovers_at_the_watermark_and_answers_complete()
+    {
+        var data = Directory.CreateTempSubdirectory("vlink-history-");
+        try
+        {
+            var vectors = ClusterData.Clustered(200, Dimension, 4, seed: 7);
+            await using (var cluster = await TestCluster.StartAsync(1, data.FullName, Hocon))
+                await WriteAndConfirmAsync(cluster.Node(0), vectors);
+
+            await using (var restarted = await TestCluster.StartAsync(1, data.FullName, Hocon))
+            {
+                var node = restarted.Node(0);
+                var errors = CollectErrors(node.System);
+                var truth = ClusterData.Truth(vectors);
+                var result = await Eventually.Async(() => node.Gather.SearchAsync(Collection, vectors[3], 10, exact: true), r => r.Complete, TimeSpan.FromSeconds(30));
+                Assert.True(result.Complete, $"missing {string.Join(",", result.MissingPartitions)}");
+                Assert.Equal(truth.Search(vectors[3], 10).Select(h => h.Id), result.Hits.Select(h => h.Id));
+                Assert.Equal(vectors.Length, await node.CountAsync(Collection, null));
+                var entry = (await node.CatalogAsync()).Find(Collection)!;
+                Assert.All(await node.PartitionStatsAsync(entry), s => Assert.False(s.HistoryLost));
+                // Writes go on and raise the watermark.
+                await node.UpsertAsync(Collection, ClusterData.Points(ClusterData.Clustered(20, Dimension, 2, seed: 8), firstId: 1000));
+                Assert.Empty(errors);
+            }
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                data.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static async Task LoseHistoryAndRestartAsync(Func<Task<TestCluster>> start, Func<string, Task<int>> deleteRows, string store)
+    {
+        var vectors = ClusterData.Clustered(200, Dimension, 4, seed: 5);
+        PartitionRef victim;
+        long watermark;
+        await using (var cluster = await start())
+        {
+            var confirmed = await WriteAndConfirmAsync(cluster.Node(0), vectors);
+            victim = confirmed.Keys.Single(p => p.Key == "p0");
+            watermark = confirmed[victim];
+        }
+
+        // Behind the partition's back: its journal, snapshot and metadata rows go.
+        int deleted = await deleteRows(victim.PersistenceId);
+        Assert.True(deleted > 0, "no rows of the partition were found to delete");
+
+        await using var restarted = await start();
+        var node = restarted.Node(0);
+        var errors = CollectErrors(node.System);
+
+        // Searches: the other partitions answer; the victim is named missing, never silently short.
+        var result = await Eventually.Async(() => node.Gather.SearchAsync(Collection, vectors[0], 10, exact: true),
+            r => r.MissingPartitions.SequenceEqual([victim.EntityId]), TimeSpan.FromSeconds(30));
+        Assert.False(result.Complete);
+        Assert.Equal([victim.EntityId], result.MissingPartitions);
+        var expected = ClusterData.Points(vectors).Where(p => HashPartitioner.KeyOf(p.Id, Partitions) != "p0").Select(p => p.Id).ToHashSet();
+        Assert.NotEmpty(result.Hits);
+        Assert.All(result.Hits, h => Assert.Contains(h.Id, expected));
+        var batch = await node.Gather.SearchBatchAsync(Collection, [vectors[1], vectors[2]], 5, exact: true);
+        Assert.All(batch, r => Assert.Equal([victim.EntityId], r.MissingPartitions));
+
+        // Count, scroll and reads by id need every partition they touch: they fail naming the victim.
+        var count = await Assert.ThrowsAsync<PartitionUnavailableException>(() => node.CountAsync(Collection, null));
+        Assert.Equal(victim, count.Partition);
+        Assert.Contains("lost history", count.Message);
+        var scroll = await Assert.ThrowsAsync<PartitionUnavailableException>(() => node.ScrollAsync(Collection, null, null, 10, withVector: false));
+        Assert.Equal(victim, scroll.Partition);
+        var entry = (await node.CatalogAsync()).Find(Collection)!;
+        PointId inVictim = IdIn("p0");
+        PointId elsewhere = IdIn("p1");
+        await Assert.ThrowsAsync<PartitionUnavailableException>(() => node.GetPointsAsync(entry, [inVictim], withVector: false));
+        Assert.Single(await node.GetPointsAsync(entry, [elsewhere], withVector: false));
+
+        // Writes to it are refused with the reason; writes elsewhere go on.
+        var write = await Assert.ThrowsAsync<PartitionUnavailableException>(() =>
+            node.UpsertAsync(Collection, [new PointWrite(inVictim, vectors[0], null)]));
+        Assert.Contains("lost history", write.Message);
+        Assert.Equal(1, (await node.UpsertAsync(Collection, [new PointWrite(elsewhere, vectors[0], null)])).Applied);
+
+        // Operators see it; the catalog's watermark did not go down.
+        var stats = await node.PartitionStatsAsync(entry);
+        Assert.True(stats.Single(s => s.Partition == victim).HistoryLost);
+        Assert.All(stats.Where(s => s.Partition != victim), s => Assert.False(s.HistoryLost));
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        Assert.Equal(watermark, (await node.Catalog.Ask<PartitionWatermark>(new GetWatermark(victim), TimeSpan.FromSeconds(5))).SequenceNr);
+
+        // One error names the partition, the store and both sequence numbers.
+        var error = Assert.Single(errors, e => e.Contains(victim.EntityId, StringComparison.Ordinal));
+        Assert.Contains("lost history", error);
+        Assert.Contains(store, error);
+        Assert.Contains($"journal sequence 0, below the {watermark}", error);
+        Assert.DoesNotContain("Password", error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Creates the collection, writes the points, and waits until the catalog confirmed every partition's journal.</summary>
+    private static async Task<Dictionary<PartitionRef, long>> WriteAndConfirmAsync(VLinkNode node, float[][] vectors)
+    {
+        await node.ChangeCatalogAsync(new CreateCollection(ClusterData.HashSpec(Collection, Dimension, Partitions, flatThreshold: 100)));
+        await node.UpsertAsync(Collection, ClusterData.Points(vectors));
+        var entry = (await node.CatalogAsync()).Find(Collection)!;
+        var stats = await node.PartitionStatsAsync(entry);
+        Assert.All(stats, s => Assert.True(s.SequenceNr > 0));
+        var confirmed = new Dictionary<PartitionRef, long>();
+        await Eventually.Async(async () =>
+        {
+            foreach (var s in stats)
+                confirmed[s.Partition] = (await node.Catalog.Ask<PartitionWatermark>(new GetWatermark(s.Partition), TimeSpan.FromSeconds(5))).SequenceNr;
+            return confirmed;
+        }, c => stats.All(s => c[s.Partition] == s.SequenceNr), TimeSpan.FromSeconds(20));
+        Assert.All(stats, s => Assert.Equal(s.SequenceNr, confirmed[s.Partition]));
+        return confirmed;
+    }
+
+    private static PointId IdIn(string key) =>
+        Enumerable.Range(0, 200).Select(i => (PointId)(ulong)i).First(id => HashPartitioner.KeyOf(id, Partitions) == key);
+
+    /// <summary>Deletes the persistence id's rows from every table of the store that has a persistence_id column.</summary>
+    private static async Task<int> DeleteRowsAsync(DbConnection connection, string persistenceId, string schema)
+    {
+        await using var _ = connection;
+        await connection.OpenAsync();
+        var tables = new List<string>();
+        await using (var list = connection.CreateCommand())
+        {
+            list.CommandText = connection is SqliteConnection
+                ? "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = 'persistence_id'"
+                : $"SELECT table_name FROM information_schema.columns WHERE table_schema = '{schema}' AND column_name = 'persistence_id'";
+            await using var reader = await list.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
+        }
+        // Akka.Persistence.Sql's tables: the journal, the snapshots, and the highest sequence number kept per id.
+        Assert.Contains("journal", tables);
+        Assert.Contains("snapshot", tables);
+        int deleted = 0;
+        foreach (var table in tables)
+        {
+            await using var delete = connection.CreateCommand();
+            delete.CommandText = $"DELETE FROM {table} WHERE persistence_id = @id";
+            var id = delete.CreateParameter();
+            id.ParameterName = "@id";
+            id.Value = persistenceId;
+            delete.Parameters.Add(id);
+            deleted += await delete.ExecuteNonQueryAsync();
+        }
+        return deleted;
+    }
+
+    /// <summary>Every error the actor system logs from now on.</summary>
+    private static ConcurrentQueue<string> CollectErrors(ActorSystem system)
+    {
+        var errors = new ConcurrentQueue<string>();
+        var collector = system.ActorOf(Props.Create(() => new ErrorCollector(errors)));
+        system.EventStream.Subscribe(collector, typeof(Error));
+        return errors;
+    }
+
+    private sealed class ErrorCollector : ReceiveActor
+    {
+        public ErrorCollector(ConcurrentQueue<string> errors) => Receive<Error>(e => errors.Enqueue(e.Message?.ToString() ?? ""));
+    }
+}
