@@ -17,7 +17,7 @@ namespace VLink.Cluster.Tests;
 /// it missing, counts, scrolls, reads and writes that need it fail naming it, and the error names the store. A normal
 /// restart recovers at the watermark and answers complete.
 /// </summary>
-public sealed class HistoryLossTests
+public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int Dimension = 8;
     private const int Partitions = 4;
@@ -101,7 +101,7 @@ public sealed class HistoryLossTests
         }
     }
 
-    private static async Task LoseHistoryAndRestartAsync(Func<Task<TestCluster>> start, Func<string, Task<int>> deleteRows, string store)
+    private async Task LoseHistoryAndRestartAsync(Func<Task<TestCluster>> start, Func<string, Task<int>> deleteRows, string store)
     {
         var vectors = ClusterData.Clustered(200, Dimension, 4, seed: 5);
         PartitionRef victim;
@@ -159,19 +159,28 @@ public sealed class HistoryLossTests
 
         // One error names the partition, the store and both sequence numbers.
         var error = Assert.Single(errors, e => e.Contains(victim.EntityId, StringComparison.Ordinal));
+        output.WriteLine(error);
         Assert.Contains("lost history", error);
         Assert.Contains(store, error);
-        Assert.Contains($"journal sequence 0, below the {watermark}", error);
+        Assert.Contains($"journal sequence 0, below its watermark {watermark} ", error);
         Assert.DoesNotContain("Password", error, StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>Creates the collection, writes the points, and waits until the catalog confirmed every partition's journal.</summary>
-    private static async Task<Dictionary<PartitionRef, long>> WriteAndConfirmAsync(VLinkNode node, float[][] vectors)
+    /// <summary>
+    /// Creates the collection, writes the points, and waits until the catalog confirmed every partition replica's journal.
+    /// </summary>
+    private static async Task<Dictionary<PartitionRef, long>> WriteAndConfirmAsync(VLinkNode node, float[][] vectors, int replicas = 1)
     {
-        await node.ChangeCatalogAsync(new CreateCollection(ClusterData.HashSpec(Collection, Dimension, Partitions, flatThreshold: 100)));
+        await node.ChangeCatalogAsync(new CreateCollection(ClusterData.HashSpec(Collection, Dimension, Partitions, flatThreshold: 100) with
+        {
+            ReplicationFactor = replicas,
+            WriteConsistency = 1,
+        }));
         await node.UpsertAsync(Collection, ClusterData.Points(vectors));
         var entry = (await node.CatalogAsync()).Find(Collection)!;
-        var stats = await node.PartitionStatsAsync(entry);
+        var stats = await Task.WhenAll(entry.Partitions().SelectMany(p => Enumerable.Range(0, replicas).Select(r =>
+            Eventually.Async(() => node.Partitions.Ask<PartitionStats>(new GetPartitionStats(p.WithReplica(r)), TimeSpan.FromSeconds(5)),
+                s => s.Points > 0, TimeSpan.FromSeconds(20)))));
         Assert.All(stats, s => Assert.True(s.SequenceNr > 0));
         var confirmed = new Dictionary<PartitionRef, long>();
         await Eventually.Async(async () =>
@@ -182,6 +191,65 @@ public sealed class HistoryLossTests
         }, c => stats.All(s => c[s.Partition] == s.SequenceNr), TimeSpan.FromSeconds(20));
         Assert.All(stats, s => Assert.Equal(s.SequenceNr, confirmed[s.Partition]));
         return confirmed;
+    }
+
+    [Fact]
+    public async Task A_replica_that_lost_history_is_fenced_and_its_sibling_answers_complete()
+    {
+        var data = Directory.CreateTempSubdirectory("vlink-history-");
+        try
+        {
+            var vectors = ClusterData.Clustered(200, Dimension, 4, seed: 9);
+            PartitionRef victim;
+            long watermark;
+            await using (var cluster = await TestCluster.StartAsync(1, data.FullName, Hocon))
+            {
+                var confirmed = await WriteAndConfirmAsync(cluster.Node(0), vectors, replicas: 2);
+                victim = confirmed.Keys.Single(p => p.Key == "p0" && p.Replica == 0);
+                watermark = confirmed[victim];
+            }
+            string file = Path.Combine(data.FullName, "vlink.db");
+            Assert.True(await DeleteRowsAsync(new SqliteConnection($"Data Source={file};Pooling=False"), victim.PersistenceId, "main") > 0);
+
+            await using var restarted = await TestCluster.StartAsync(1, data.FullName, Hocon);
+            var node = restarted.Node(0);
+            var errors = CollectErrors(node.System);
+            var truth = ClusterData.Truth(vectors);
+            // Replica 1 of p0 answers for it: searches (whichever replica each picks first), counts and scrolls are whole.
+            await Eventually.Async(() => node.Gather.SearchAsync(Collection, vectors[0], 10, exact: true), r => r.Complete, TimeSpan.FromSeconds(30));
+            for (int i = 0; i < 6; i++)
+            {
+                var result = await node.Gather.SearchAsync(Collection, vectors[i * 20], 10, exact: true);
+                Assert.True(result.Complete, $"missing {string.Join(",", result.MissingPartitions)}");
+                Assert.Equal(truth.Search(vectors[i * 20], 10).Select(h => h.Id), result.Hits.Select(h => h.Id));
+                Assert.Equal(vectors.Length, await node.CountAsync(Collection, null));
+            }
+            Assert.Equal(vectors.Length, (await node.ScrollAsync(Collection, null, null, 1000, withVector: false)).Points.Count);
+
+            // The lost replica itself is fenced: it says so, refuses reads, takes nothing from its sibling, keeps its watermark.
+            var stats = await node.Partitions.Ask<PartitionStats>(new GetPartitionStats(victim), TimeSpan.FromSeconds(5));
+            Assert.True(stats.HistoryLost);
+            await Assert.ThrowsAsync<InvalidOperationException>(() =>
+                node.Partitions.Ask<PointCount>(new CountPartition(victim, null), TimeSpan.FromSeconds(5)));
+            Assert.Equal(0, stats.Points);
+            Assert.False((await node.Partitions.Ask<PartitionStats>(new GetPartitionStats(victim.WithReplica(1)), TimeSpan.FromSeconds(5))).HistoryLost);
+            // A write needing one replica is acknowledged by the sibling.
+            Assert.Equal(1, (await node.UpsertAsync(Collection, [new PointWrite(IdIn("p0"), vectors[0], null)])).Applied);
+            Assert.Equal(watermark, (await node.Catalog.Ask<PartitionWatermark>(new GetWatermark(victim), TimeSpan.FromSeconds(5))).SequenceNr);
+            foreach (var e in errors) output.WriteLine(e);
+            Assert.Single(errors, e => e.Contains(victim.EntityId, StringComparison.Ordinal));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                data.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
     }
 
     private static PointId IdIn(string key) =>

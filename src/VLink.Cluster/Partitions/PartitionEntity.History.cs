@@ -86,8 +86,9 @@ public sealed partial class PartitionEntity
         if (_recoveredSequenceNr < watermark.SequenceNr)
         {
             _history = HistoryCheck.Lost;
-            _log.Error("Partition {0} lost history: it recovered from {1} at journal sequence {2}, below the {3} the catalog confirmed it " +
-                "had acknowledged{4}. It refuses every read and write, so answers name it as missing, until it recovers from a store that holds its history.",
+            _log.Error("Partition {0} lost history: it recovered from {1} at journal sequence {2}, below its watermark {3} (the sequence the " +
+                "catalog confirmed it had acknowledged){4}. It refuses every read and write, so answers name it as missing, until it recovers from a " +
+                "store that holds its history.",
                 _partition, JournalStore.Describe(Context.System.Settings.Config), _recoveredSequenceNr, watermark.SequenceNr,
                 was == HistoryCheck.Unchecked ? $" (it served unchecked for {DateTime.UtcNow - _uncheckedSince:g} while the catalog did not answer)" : "");
             // Registered with the node (so operators see it), never searched: its reads fail.
@@ -145,6 +146,6 @@ public sealed partial class PartitionEntity
     private bool HistoryLost => _history == HistoryCheck.Lost;
 
     private string HistoryLostMessage() =>
-        $"Partition {_partition} lost history: its journal ends at sequence {_recoveredSequenceNr}, below the {_confirmedWatermark} " +
-        "it had acknowledged; it serves nothing until it recovers from a store that holds its history.";
+        $"Partition {_partition} lost history: its journal ends at sequence {_recoveredSequenceNr}, below its watermark {_confirmedWatermark} " +
+        "(the sequence it had acknowledged); it serves nothing until it recovers from a store that holds its history.";
 }
