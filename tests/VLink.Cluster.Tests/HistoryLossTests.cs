@@ -252,6 +252,37 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
         }
     }
 
+    [Fact]
+    public async Task The_check_costs_one_catalog_ask_per_recovery_even_when_many_partitions_wake_at_once()
+    {
+        const int many = 64;
+        await using var cluster = await TestCluster.StartAsync(1, extraHocon: Hocon + "\nakka.cluster.sharding.passivate-idle-entity-after = 2s");
+        var node = cluster.Node(0);
+        await node.ChangeCatalogAsync(new CreateCollection(ClusterData.HashSpec("many", Dimension, many, flatThreshold: 100)));
+        var vectors = ClusterData.Clustered(many * 8, Dimension, 8, seed: 3);
+        var first = System.Diagnostics.Stopwatch.StartNew();
+        await node.UpsertAsync("many", ClusterData.Points(vectors), timeout: TimeSpan.FromSeconds(60));
+        first.Stop();
+        var entry = (await node.CatalogAsync()).Find("many")!;
+
+        // Every partition passivates (its last report goes out as it stops) and the catalog confirms every watermark.
+        await Eventually.Async(() => node.Agent.Ask<VLink.Cluster.Partitions.NodeAgent.LocalPartitions>(VLink.Cluster.Partitions.NodeAgent.ListPartitions.Instance, TimeSpan.FromSeconds(3)),
+            l => l.Partitions.Count == 0, TimeSpan.FromSeconds(30));
+        var asks = System.Diagnostics.Stopwatch.StartNew();
+        var watermarks = await Task.WhenAll(entry.Partitions().Select(p => node.Catalog.Ask<PartitionWatermark>(new GetWatermark(p), TimeSpan.FromSeconds(5))));
+        asks.Stop();
+        Assert.All(watermarks, w => Assert.True(w.SequenceNr >= 2, $"{w.Partition} has watermark {w.SequenceNr}"));
+
+        // One search wakes all of them: each recovers, asks the catalog once, and answers.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await node.Gather.SearchAsync("many", vectors[0], 10, exact: true);
+        clock.Stop();
+        Assert.True(result.Complete, $"missing {string.Join(",", result.MissingPartitions)}");
+        Assert.Equal(many, result.Trace.Woken.Count);
+        output.WriteLine($"first write to {many} new partitions: {first.Elapsed.TotalMilliseconds:F0} ms");
+        output.WriteLine($"{many} concurrent watermark asks: {asks.Elapsed.TotalMilliseconds:F0} ms; waking {many} partitions for one search: {clock.Elapsed.TotalMilliseconds:F0} ms");
+    }
+
     private static PointId IdIn(string key) =>
         Enumerable.Range(0, 200).Select(i => (PointId)(ulong)i).First(id => HashPartitioner.KeyOf(id, Partitions) == key);
 
