@@ -376,6 +376,30 @@ public sealed class CatalogStateTests
     }
 
     [Fact]
+    public void The_durable_snapshot_holds_the_whole_state()
+    {
+        var (state, docs) = WithCollection();
+        state = Commit(state, new CreateCollection(KeySpec()));
+        state = Commit(state, new RegisterPartitionKey("markets", "BTC-USD"));
+        state = Commit(state, new SetSetting("note", "x"));
+        state = state.Apply(new CatalogTermStarted(state.Term + 1));
+        state = state.Apply(new WatermarksConfirmed([new PartitionWatermark(docs.Partition("p0"), 8), new PartitionWatermark(docs.Partition("p1").WithReplica(2), 3)]));
+
+        var durable = state.ToDurable();
+        var back = CatalogState.FromDurable(durable);
+
+        Assert.Equal((state.Term, state.Index), (back.Term, back.Index));
+        Assert.Equal(state.Collections.Keys, back.Collections.Keys);
+        Assert.Equal(state.Collections["markets"].Keys, back.Collections["markets"].Keys);
+        Assert.Equal(state.Collections["docs"].Generation, back.Collections["docs"].Generation);
+        Assert.Equal(state.Settings, back.Settings);
+        Assert.Equal(state.Watermarks.OrderBy(w => w.Key.EntityId), back.Watermarks.OrderBy(w => w.Key.EntityId));
+        Assert.Equal(durable.Watermarks.Select(w => w.Partition.EntityId).Order(StringComparer.Ordinal), durable.Watermarks.Select(w => w.Partition.EntityId));
+        // The restored state decides as the original: a collection's drop takes its watermarks.
+        Assert.Empty(Commit(back, new DropCollection("docs")).Watermarks);
+    }
+
+    [Fact]
     public void Watermarks_survive_the_other_catalog_entries_and_a_new_term()
     {
         var (state, docs) = WithCollection();

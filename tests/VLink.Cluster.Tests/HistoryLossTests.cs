@@ -26,6 +26,9 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
     // Reports every 200 ms, so the watermark is confirmed quickly.
     private const string Hocon = "vlink.watermark.report-interval = 200ms";
 
+    // ... and the catalog snapshots itself every 2 entries, so after a restart its watermarks come from its snapshot.
+    private const string SnapshottingHocon = Hocon + "\nvlink.watermark.catalog-snapshot-every = 2";
+
     [Fact]
     public async Task A_partition_recovered_from_a_SQLite_file_without_its_rows_is_named_missing_and_refuses_writes()
     {
@@ -34,7 +37,7 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
         {
             string file = Path.Combine(data.FullName, "vlink.db");
             await LoseHistoryAndRestartAsync(
-                start: () => TestCluster.StartAsync(1, data.FullName, Hocon),
+                start: () => TestCluster.StartAsync(1, data.FullName, SnapshottingHocon),
                 deleteRows: persistenceId => DeleteRowsAsync(new SqliteConnection($"Data Source={file};Pooling=False"), persistenceId, "main"),
                 store: $"SQLite file {file}");
         }
@@ -69,12 +72,23 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
         try
         {
             var vectors = ClusterData.Clustered(200, Dimension, 4, seed: 7);
-            await using (var cluster = await TestCluster.StartAsync(1, data.FullName, Hocon))
-                await WriteAndConfirmAsync(cluster.Node(0), vectors);
+            Dictionary<PartitionRef, long> confirmed;
+            await using (var cluster = await TestCluster.StartAsync(1, data.FullName, SnapshottingHocon))
+                confirmed = await WriteAndConfirmAsync(cluster.Node(0), vectors);
 
-            await using (var restarted = await TestCluster.StartAsync(1, data.FullName, Hocon))
+            await using (var restarted = await TestCluster.StartAsync(1, data.FullName, SnapshottingHocon))
             {
                 var node = restarted.Node(0);
+                // The catalog came back from its snapshot with every watermark.
+                await using (var db = new SqliteConnection($"Data Source={Path.Combine(data.FullName, "vlink.db")};Pooling=False"))
+                {
+                    await db.OpenAsync();
+                    await using var snapshots = db.CreateCommand();
+                    snapshots.CommandText = "SELECT COUNT(*) FROM snapshot WHERE persistence_id = 'vlink-catalog'";
+                    Assert.Equal(1L, (long)(await snapshots.ExecuteScalarAsync())!);
+                }
+                foreach (var (partition, watermark) in confirmed)
+                    Assert.Equal(watermark, (await node.Catalog.Ask<PartitionWatermark>(new GetWatermark(partition), TimeSpan.FromSeconds(10))).SequenceNr);
                 var errors = CollectErrors(node.System);
                 var truth = ClusterData.Truth(vectors);
                 var result = await Eventually.Async(() => node.Gather.SearchAsync(Collection, vectors[3], 10, exact: true), r => r.Complete, TimeSpan.FromSeconds(30));

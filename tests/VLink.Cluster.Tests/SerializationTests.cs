@@ -116,6 +116,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
             [typeof(CatalogTermStarted)] = "ET",
             [typeof(CatalogEntryAppended)] = "EA",
             [typeof(WatermarksConfirmed)] = "EW",
+            [typeof(CatalogStateSnapshot)] = "EC",
             [typeof(CreateCollection)] = "CC",
             [typeof(DropCollection)] = "CD",
             [typeof(RegisterPartitionKey)] = "CK",
@@ -809,6 +810,10 @@ internal static class ProtocolSamples
             ["GetWatermark"] = new GetWatermark(p3.WithReplica(3)),
             ["WatermarksConfirmed"] = new WatermarksConfirmed([new PartitionWatermark(p3, 200), new PartitionWatermark(market.WithReplica(2), long.MaxValue)]),
             ["WatermarksConfirmed/empty"] = new WatermarksConfirmed([]),
+            ["CatalogStateSnapshot"] = new CatalogStateSnapshot(
+                new CatalogSnapshot(4, 17, [new CollectionEntry(HashSpec, [], 5), new CollectionEntry(KeySpec, ["BTC-USD"], 9)], 1, [new("note", "Zürich ✓")]),
+                [new PartitionWatermark(p3, 200), new PartitionWatermark(market.WithReplica(2), long.MaxValue)]),
+            ["CatalogStateSnapshot/empty"] = new CatalogStateSnapshot(new CatalogSnapshot(0, 0, []), []),
 
             // InspectionMessages.cs
             ["GetNodeInventory"] = GetNodeInventory.Instance,

@@ -39,6 +39,22 @@ public sealed partial record CatalogState
         return this with { Watermarks = watermarks.ToImmutable() };
     }
 
+    /// <summary>The whole state for the snapshot store: the catalog readers see and the watermarks (in entity id order).</summary>
+    public CatalogStateSnapshot ToDurable() => new(ToSnapshot(),
+        [.. Watermarks.Select(w => new PartitionWatermark(w.Key, w.Value)).OrderBy(w => w.Partition.EntityId, StringComparer.Ordinal)]);
+
+    /// <summary>The state a snapshot made by <see cref="ToDurable"/> holds.</summary>
+    public static CatalogState FromDurable(CatalogStateSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var catalog = snapshot.Catalog;
+        return new CatalogState(catalog.Term, catalog.Index, Empty.Collections.SetItems(catalog.Collections.Select(c => KeyValuePair.Create(c.Spec.Name, c))))
+        {
+            Settings = Empty.Settings.SetItems(catalog.Settings),
+            Watermarks = ImmutableDictionary.CreateRange(snapshot.Watermarks.Select(w => KeyValuePair.Create(w.Partition, w.SequenceNr))),
+        };
+    }
+
     private bool Exists(PartitionRef partition) =>
         Collections.TryGetValue(partition.Collection, out var entry) && entry.Generation == partition.Generation;
 

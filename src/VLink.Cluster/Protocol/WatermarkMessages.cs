@@ -25,3 +25,10 @@ public sealed record GetWatermark(PartitionRef Partition) : IVLinkMessage;
 /// each of a partition of a collection that exists in that generation).
 /// </summary>
 public sealed record WatermarksConfirmed(IReadOnlyList<PartitionWatermark> Watermarks) : IVLinkMessage;
+
+/// <summary>
+/// The catalog's snapshot (snapshot store, persistence id <c>vlink-catalog</c>): the catalog as readers see it and the
+/// confirmed watermarks. Taken every <c>vlink.watermark.catalog-snapshot-every</c> journal entries of the catalog, so a
+/// singleton that starts replays at most that many entries however long watermarks have been reported.
+/// </summary>
+public sealed record CatalogStateSnapshot(CatalogSnapshot Catalog, IReadOnlyList<PartitionWatermark> Watermarks) : IVLinkMessage;

@@ -151,6 +151,14 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<ReportWatermark>("KR", static (w, m) => { WritePartitionRef(w, m.Partition); w.Int64(m.SequenceNr); }, static r => new ReportWatermark(ReadPartitionRef(r), r.Int64())),
         Codec.Of<GetWatermark>("KG", static (w, m) => WritePartitionRef(w, m.Partition), static r => new GetWatermark(ReadPartitionRef(r))),
         Codec.Of<WatermarksConfirmed>("EW", static (w, m) => w.List(m.Watermarks, WritePartitionWatermark), static r => new WatermarksConfirmed(r.List(ReadPartitionWatermark))),
+        Codec.Of<CatalogStateSnapshot>("EC",
+            static (w, m) =>
+            {
+                Writer.Require(m.Catalog);
+                WriteCatalogSnapshot(w, m.Catalog);
+                w.List(m.Watermarks, WritePartitionWatermark);
+            },
+            static r => new CatalogStateSnapshot(ReadCatalogSnapshot(r), r.List(ReadPartitionWatermark))),
 
         // The hedge of a replicated search through the node agents.
         Codec.Of<NodeSearchPartitions>("NP",
