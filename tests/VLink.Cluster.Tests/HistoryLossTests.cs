@@ -32,26 +32,11 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
     [Fact]
     public async Task A_partition_recovered_from_a_SQLite_file_without_its_rows_is_named_missing_and_refuses_writes()
     {
-        var data = Directory.CreateTempSubdirectory("vlink-history-");
-        try
-        {
-            string file = Path.Combine(data.FullName, "vlink.db");
-            await LoseHistoryAndRestartAsync(
-                start: () => TestCluster.StartAsync(1, data.FullName, SnapshottingHocon),
-                deleteRows: persistenceId => DeleteRowsAsync(new SqliteConnection($"Data Source={file};Pooling=False"), persistenceId, "main"),
-                store: $"SQLite file {file}");
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            try
-            {
-                data.Delete(recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
+        using var data = new SqliteData();
+        await LoseHistoryAndRestartAsync(
+            start: () => TestCluster.StartAsync(1, data.Directory, SnapshottingHocon),
+            deleteRows: persistenceId => DeleteRowsAsync(data.Connect(), persistenceId, "main"),
+            store: $"SQLite file {data.File}");
     }
 
     [PostgresFact]
@@ -68,51 +53,38 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
     [Fact]
     public async Task A_normal_restart_recovers_at_the_watermark_and_answers_complete()
     {
-        var data = Directory.CreateTempSubdirectory("vlink-history-");
-        try
-        {
-            var vectors = ClusterData.Clustered(200, Dimension, 4, seed: 7);
-            Dictionary<PartitionRef, long> confirmed;
-            await using (var cluster = await TestCluster.StartAsync(1, data.FullName, SnapshottingHocon))
-                confirmed = await WriteAndConfirmAsync(cluster.Node(0), vectors);
+        using var data = new SqliteData();
+        var vectors = ClusterData.Clustered(200, Dimension, 4, seed: 7);
+        Dictionary<PartitionRef, long> confirmed;
+        await using (var cluster = await TestCluster.StartAsync(1, data.Directory, SnapshottingHocon))
+            confirmed = await WriteAndConfirmAsync(cluster.Node(0), vectors);
 
-            await using (var restarted = await TestCluster.StartAsync(1, data.FullName, SnapshottingHocon))
-            {
-                var node = restarted.Node(0);
-                // The catalog came back from its snapshot with every watermark.
-                await using (var db = new SqliteConnection($"Data Source={Path.Combine(data.FullName, "vlink.db")};Pooling=False"))
-                {
-                    await db.OpenAsync();
-                    await using var snapshots = db.CreateCommand();
-                    snapshots.CommandText = "SELECT COUNT(*) FROM snapshot WHERE persistence_id = 'vlink-catalog'";
-                    Assert.Equal(1L, (long)(await snapshots.ExecuteScalarAsync())!);
-                }
-                foreach (var (partition, watermark) in confirmed)
-                    Assert.Equal(watermark, (await node.Catalog.Ask<PartitionWatermark>(new GetWatermark(partition), TimeSpan.FromSeconds(10))).SequenceNr);
-                var errors = CollectErrors(node.System);
-                var truth = ClusterData.Truth(vectors);
-                var result = await Eventually.Async(() => node.Gather.SearchAsync(Collection, vectors[3], 10, exact: true), r => r.Complete, TimeSpan.FromSeconds(30));
-                Assert.True(result.Complete, $"missing {string.Join(",", result.MissingPartitions)}");
-                Assert.Equal(truth.Search(vectors[3], 10).Select(h => h.Id), result.Hits.Select(h => h.Id));
-                Assert.Equal(vectors.Length, await node.CountAsync(Collection, null));
-                var entry = (await node.CatalogAsync()).Find(Collection)!;
-                Assert.All(await node.PartitionStatsAsync(entry), s => Assert.False(s.HistoryLost));
-                // Writes go on and raise the watermark.
-                await node.UpsertAsync(Collection, ClusterData.Points(ClusterData.Clustered(20, Dimension, 2, seed: 8), firstId: 1000));
-                Assert.Empty(errors);
-            }
-        }
-        finally
+        await using var restarted = await TestCluster.StartAsync(1, data.Directory, SnapshottingHocon);
+        var node = restarted.Node(0);
+        // The catalog came back from its snapshot with every watermark.
+        await using (var db = data.Connect())
         {
-            SqliteConnection.ClearAllPools();
-            try
-            {
-                data.Delete(recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            await db.OpenAsync();
+            await using var snapshots = db.CreateCommand();
+            snapshots.CommandText = "SELECT COUNT(*) FROM snapshot WHERE persistence_id = 'vlink-catalog'";
+            Assert.Equal(1L, (long)(await snapshots.ExecuteScalarAsync())!);
         }
+        foreach (var (partition, watermark) in confirmed)
+            Assert.Equal(watermark, await WatermarkAsync(node, partition));
+        var errors = CollectErrors(node.System);
+        var truth = ClusterData.Truth(vectors);
+        var result = await Eventually.Async(() => node.Gather.SearchAsync(Collection, vectors[3], 10, exact: true), r => r.Complete, TimeSpan.FromSeconds(30));
+        Assert.True(result.Complete, $"missing {string.Join(",", result.MissingPartitions)}");
+        Assert.Equal(truth.Search(vectors[3], 10).Select(h => h.Id), result.Hits.Select(h => h.Id));
+        Assert.Equal(vectors.Length, await node.CountAsync(Collection, null));
+        var entry = (await node.CatalogAsync()).Find(Collection)!;
+        Assert.All(await node.PartitionStatsAsync(entry), s => Assert.False(s.HistoryLost));
+        // Writes go on and raise the watermark.
+        var p0 = entry.Partition("p0");
+        await node.UpsertAsync(Collection, [new PointWrite(IdIn("p0"), vectors[0], null)]);
+        await Eventually.Async(() => WatermarkAsync(node, p0), w => w > confirmed[p0], TimeSpan.FromSeconds(10))
+            .ContinueWith(t => Assert.Equal(confirmed[p0] + 1, t.Result));
+        Assert.Empty(errors);
     }
 
     private async Task LoseHistoryAndRestartAsync(Func<Task<TestCluster>> start, Func<string, Task<int>> deleteRows, string store)
@@ -169,7 +141,7 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
         Assert.True(stats.Single(s => s.Partition == victim).HistoryLost);
         Assert.All(stats.Where(s => s.Partition != victim), s => Assert.False(s.HistoryLost));
         await Task.Delay(TimeSpan.FromMilliseconds(600));
-        Assert.Equal(watermark, (await node.Catalog.Ask<PartitionWatermark>(new GetWatermark(victim), TimeSpan.FromSeconds(5))).SequenceNr);
+        Assert.Equal(watermark, await WatermarkAsync(node, victim));
 
         // One error names the partition, the store and both sequence numbers.
         var error = Assert.Single(errors, e => e.Contains(victim.EntityId, StringComparison.Ordinal));
@@ -210,60 +182,44 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
     [Fact]
     public async Task A_replica_that_lost_history_is_fenced_and_its_sibling_answers_complete()
     {
-        var data = Directory.CreateTempSubdirectory("vlink-history-");
-        try
+        using var data = new SqliteData();
+        var vectors = ClusterData.Clustered(200, Dimension, 4, seed: 9);
+        PartitionRef victim;
+        long watermark;
+        await using (var cluster = await TestCluster.StartAsync(1, data.Directory, Hocon))
         {
-            var vectors = ClusterData.Clustered(200, Dimension, 4, seed: 9);
-            PartitionRef victim;
-            long watermark;
-            await using (var cluster = await TestCluster.StartAsync(1, data.FullName, Hocon))
-            {
-                var confirmed = await WriteAndConfirmAsync(cluster.Node(0), vectors, replicas: 2);
-                victim = confirmed.Keys.Single(p => p.Key == "p0" && p.Replica == 0);
-                watermark = confirmed[victim];
-            }
-            string file = Path.Combine(data.FullName, "vlink.db");
-            Assert.True(await DeleteRowsAsync(new SqliteConnection($"Data Source={file};Pooling=False"), victim.PersistenceId, "main") > 0);
-
-            await using var restarted = await TestCluster.StartAsync(1, data.FullName, Hocon);
-            var node = restarted.Node(0);
-            var errors = CollectErrors(node.System);
-            var truth = ClusterData.Truth(vectors);
-            // Replica 1 of p0 answers for it: searches (whichever replica each picks first), counts and scrolls are whole.
-            await Eventually.Async(() => node.Gather.SearchAsync(Collection, vectors[0], 10, exact: true), r => r.Complete, TimeSpan.FromSeconds(30));
-            for (int i = 0; i < 6; i++)
-            {
-                var result = await node.Gather.SearchAsync(Collection, vectors[i * 20], 10, exact: true);
-                Assert.True(result.Complete, $"missing {string.Join(",", result.MissingPartitions)}");
-                Assert.Equal(truth.Search(vectors[i * 20], 10).Select(h => h.Id), result.Hits.Select(h => h.Id));
-                Assert.Equal(vectors.Length, await node.CountAsync(Collection, null));
-            }
-            Assert.Equal(vectors.Length, (await node.ScrollAsync(Collection, null, null, 1000, withVector: false)).Points.Count);
-
-            // The lost replica itself is fenced: it says so, refuses reads, takes nothing from its sibling, keeps its watermark.
-            var stats = await node.Partitions.Ask<PartitionStats>(new GetPartitionStats(victim), TimeSpan.FromSeconds(5));
-            Assert.True(stats.HistoryLost);
-            await Assert.ThrowsAsync<InvalidOperationException>(() =>
-                node.Partitions.Ask<PointCount>(new CountPartition(victim, null), TimeSpan.FromSeconds(5)));
-            Assert.Equal(0, stats.Points);
-            Assert.False((await node.Partitions.Ask<PartitionStats>(new GetPartitionStats(victim.WithReplica(1)), TimeSpan.FromSeconds(5))).HistoryLost);
-            // A write needing one replica is acknowledged by the sibling.
-            Assert.Equal(1, (await node.UpsertAsync(Collection, [new PointWrite(IdIn("p0"), vectors[0], null)])).Applied);
-            Assert.Equal(watermark, (await node.Catalog.Ask<PartitionWatermark>(new GetWatermark(victim), TimeSpan.FromSeconds(5))).SequenceNr);
-            foreach (var e in errors) output.WriteLine(e);
-            Assert.Single(errors, e => e.Contains(victim.EntityId, StringComparison.Ordinal));
+            var confirmed = await WriteAndConfirmAsync(cluster.Node(0), vectors, replicas: 2);
+            victim = confirmed.Keys.Single(p => p.Key == "p0" && p.Replica == 0);
+            watermark = confirmed[victim];
         }
-        finally
+        Assert.True(await DeleteRowsAsync(data.Connect(), victim.PersistenceId, "main") > 0);
+
+        await using var restarted = await TestCluster.StartAsync(1, data.Directory, Hocon);
+        var node = restarted.Node(0);
+        var errors = CollectErrors(node.System);
+        var truth = ClusterData.Truth(vectors);
+        // Replica 1 of p0 answers for it: searches (whichever replica each picks first), counts and scrolls are whole.
+        await Eventually.Async(() => node.Gather.SearchAsync(Collection, vectors[0], 10, exact: true), r => r.Complete, TimeSpan.FromSeconds(30));
+        for (int i = 0; i < 6; i++)
         {
-            SqliteConnection.ClearAllPools();
-            try
-            {
-                data.Delete(recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            var result = await node.Gather.SearchAsync(Collection, vectors[i * 20], 10, exact: true);
+            Assert.True(result.Complete, $"missing {string.Join(",", result.MissingPartitions)}");
+            Assert.Equal(truth.Search(vectors[i * 20], 10).Select(h => h.Id), result.Hits.Select(h => h.Id));
+            Assert.Equal(vectors.Length, await node.CountAsync(Collection, null));
         }
+        Assert.Equal(vectors.Length, (await node.ScrollAsync(Collection, null, null, 1000, withVector: false)).Points.Count);
+
+        // The lost replica itself is fenced: it says so, refuses reads, takes nothing from its sibling, keeps its watermark.
+        var stats = await node.Partitions.Ask<PartitionStats>(new GetPartitionStats(victim), TimeSpan.FromSeconds(5));
+        Assert.True(stats.HistoryLost);
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            node.Partitions.Ask<PointCount>(new CountPartition(victim, null), TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, stats.Points);
+        Assert.False((await node.Partitions.Ask<PartitionStats>(new GetPartitionStats(victim.WithReplica(1)), TimeSpan.FromSeconds(5))).HistoryLost);
+        // A write needing one replica is acknowledged by the sibling.
+        Assert.Equal(1, (await node.UpsertAsync(Collection, [new PointWrite(IdIn("p0"), vectors[0], null)])).Applied);
+        Assert.Equal(watermark, await WatermarkAsync(node, victim));
+        Assert.Single(errors, e => e.Contains(victim.EntityId, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -295,6 +251,34 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
         Assert.Equal(many, result.Trace.Woken.Count);
         output.WriteLine($"first write to {many} new partitions: {first.Elapsed.TotalMilliseconds:F0} ms");
         output.WriteLine($"{many} concurrent watermark asks: {asks.Elapsed.TotalMilliseconds:F0} ms; waking {many} partitions for one search: {clock.Elapsed.TotalMilliseconds:F0} ms");
+    }
+
+    private static async Task<long> WatermarkAsync(VLinkNode node, PartitionRef partition) =>
+        (await node.Catalog.Ask<PartitionWatermark>(new GetWatermark(partition), TimeSpan.FromSeconds(10))).SequenceNr;
+
+    /// <summary>A node's data directory with its SQLite file, deleted afterwards.</summary>
+    private sealed class SqliteData : IDisposable
+    {
+        private readonly DirectoryInfo _directory = System.IO.Directory.CreateTempSubdirectory("vlink-history-");
+
+        public string Directory => _directory.FullName;
+
+        public string File => Path.Combine(Directory, "vlink.db");
+
+        public SqliteConnection Connect() => new($"Data Source={File};Pooling=False");
+
+        public void Dispose()
+        {
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                _directory.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+                // SQLite may hold the file a moment longer; the temp folder is cleaned by the OS later.
+            }
+        }
     }
 
     private static PointId IdIn(string key) =>
