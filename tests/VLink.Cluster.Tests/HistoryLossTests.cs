@@ -144,7 +144,7 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
         Assert.Equal(watermark, await WatermarkAsync(node, victim));
 
         // One error names the partition, the store and both sequence numbers.
-        var error = Assert.Single(errors, e => e.Contains(victim.EntityId, StringComparison.Ordinal));
+        var error = await OneAboutAsync(errors, victim);
         output.WriteLine(error);
         Assert.Contains("lost history", error);
         Assert.Contains(store, error);
@@ -219,7 +219,44 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
         // A write needing one replica is acknowledged by the sibling.
         Assert.Equal(1, (await node.UpsertAsync(Collection, [new PointWrite(IdIn("p0"), vectors[0], null)])).Applied);
         Assert.Equal(watermark, await WatermarkAsync(node, victim));
-        Assert.Single(errors, e => e.Contains(victim.EntityId, StringComparison.Ordinal));
+        await OneAboutAsync(errors, victim);
+    }
+
+    [Fact]
+    public async Task While_the_catalog_is_unreachable_a_partition_serves_unchecked_and_is_fenced_once_the_catalog_answers()
+    {
+        // Three nodes sharing one SQLite file; the catalog singleton lives on node 0, the oldest.
+        await using var cluster = await TestCluster.StartAsync(3,
+            extraHocon: Hocon + "\nvlink.watermark.check-timeout = 1s\nakka.cluster.sharding.passivate-idle-entity-after = 2s");
+        var node = cluster.Node(1);
+        var vectors = ClusterData.Clustered(200, Dimension, 4, seed: 13);
+        var confirmed = await WriteAndConfirmAsync(cluster.Node(0), vectors);
+
+        // A partition living on node 1; then every partition passivates, so the next request recovers it there.
+        var onNode1 = await Eventually.Async(() => node.Agent.Ask<VLink.Cluster.Partitions.NodeAgent.LocalPartitions>(
+            VLink.Cluster.Partitions.NodeAgent.ListPartitions.Instance, TimeSpan.FromSeconds(3)), l => l.Partitions.Count > 0, TimeSpan.FromSeconds(10));
+        var victim = onNode1.Partitions[0];
+        await Task.WhenAll(cluster.Running.Select(n => Eventually.Async(() => n.Agent.Ask<VLink.Cluster.Partitions.NodeAgent.LocalPartitions>(
+            VLink.Cluster.Partitions.NodeAgent.ListPartitions.Instance, TimeSpan.FromSeconds(3)), l => l.Partitions.Count == 0, TimeSpan.FromSeconds(30))));
+        using (var db = new SqliteConnection(VLinkConfig.SqliteConnection(cluster.DataDirectory).Replace("Pooling=True", "Pooling=False")))
+            Assert.True(await DeleteRowsAsync(db, victim.PersistenceId, "main") > 0);
+
+        // The catalog's node dies: the recovered partition cannot learn its watermark and serves unchecked (the window
+        // the design accepts, to stay available while the singleton moves).
+        var warnings = CollectLogs(node.System, typeof(Warning));
+        var errors = CollectErrors(node.System);
+        await cluster.CrashAsync(0);
+        var served = await node.Partitions.Ask<PointCount>(new CountPartition(victim, null), TimeSpan.FromSeconds(10));
+        Assert.Equal(0, served.Count);
+        await Eventually.Async(() => Assert.Contains(warnings, w => w.Contains(victim.EntityId, StringComparison.Ordinal) && w.Contains("serving unchecked", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(5));
+
+        // The split-brain resolver downs node 0, the singleton moves to node 1 and answers: the partition fences itself.
+        await Eventually.Async(() => node.Partitions.Ask<PartitionStats>(new GetPartitionStats(victim), TimeSpan.FromSeconds(3)),
+            s => s.HistoryLost, TimeSpan.FromSeconds(60)).ContinueWith(t => Assert.True(t.Result.HistoryLost));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => node.Partitions.Ask<PointCount>(new CountPartition(victim, null), TimeSpan.FromSeconds(5)));
+        Assert.Contains("served unchecked", await OneAboutAsync(errors, victim));
+        Assert.Equal(confirmed[victim], await WatermarkAsync(node, victim));
     }
 
     [Fact]
@@ -315,17 +352,28 @@ public sealed class HistoryLossTests(Xunit.Abstractions.ITestOutputHelper output
         return deleted;
     }
 
-    /// <summary>Every error the actor system logs from now on.</summary>
-    private static ConcurrentQueue<string> CollectErrors(ActorSystem system)
+    /// <summary>The one logged message naming the partition (log events reach the collector a moment after they happen).</summary>
+    private static async Task<string> OneAboutAsync(ConcurrentQueue<string> log, PartitionRef partition)
     {
-        var errors = new ConcurrentQueue<string>();
-        var collector = system.ActorOf(Props.Create(() => new ErrorCollector(errors)));
-        system.EventStream.Subscribe(collector, typeof(Error));
-        return errors;
+        bool About(string message) => message.Contains(partition.EntityId, StringComparison.Ordinal);
+        await Eventually.Async(() => Assert.Contains(log, About), TimeSpan.FromSeconds(5));
+        return Assert.Single(log, About);
     }
 
-    private sealed class ErrorCollector : ReceiveActor
+    /// <summary>Every error the actor system logs from now on.</summary>
+    private static ConcurrentQueue<string> CollectErrors(ActorSystem system) => CollectLogs(system, typeof(Error));
+
+    /// <summary>Every log event of the given level (<see cref="Error"/>, <see cref="Warning"/>) from now on.</summary>
+    private static ConcurrentQueue<string> CollectLogs(ActorSystem system, Type level)
     {
-        public ErrorCollector(ConcurrentQueue<string> errors) => Receive<Error>(e => errors.Enqueue(e.Message?.ToString() ?? ""));
+        var events = new ConcurrentQueue<string>();
+        var collector = system.ActorOf(Props.Create(() => new LogCollector(events)));
+        system.EventStream.Subscribe(collector, level);
+        return events;
+    }
+
+    private sealed class LogCollector : ReceiveActor
+    {
+        public LogCollector(ConcurrentQueue<string> events) => Receive<LogEvent>(e => events.Enqueue(e.Message?.ToString() ?? ""));
     }
 }
