@@ -300,4 +300,116 @@ public sealed class CatalogStateTests
         Assert.Null(change);
         Assert.Contains("Setting key", error);
     }
+
+    // ---- Watermarks ----
+
+    private static (CatalogState State, CollectionEntry Entry) WithCollection(CatalogState? state = null, string name = "docs")
+    {
+        var next = Commit(state ?? CatalogState.Empty, new CreateCollection(HashSpec(name)));
+        return (next, next.Collections[name]);
+    }
+
+    [Fact]
+    public void Reports_of_an_interval_become_one_list_of_the_highest_per_partition_replica_in_entity_id_order()
+    {
+        var (state, docs) = WithCollection();
+        var p0 = docs.Partition("p0");
+        var p1 = docs.Partition("p1");
+
+        var decided = state.DecideWatermarks(
+        [
+            new PartitionWatermark(p1, 7), new PartitionWatermark(p0, 3), new PartitionWatermark(p1, 9),
+            new PartitionWatermark(p0.WithReplica(1), 2), new PartitionWatermark(p0, 5),
+        ]);
+
+        // docs@1#1/p0 sorts before docs@1/p0 ('#' < '/').
+        Assert.Equal([new PartitionWatermark(p0.WithReplica(1), 2), new PartitionWatermark(p0, 5), new PartitionWatermark(p1, 9)], decided);
+        var applied = state.Apply(new WatermarksConfirmed(decided));
+        Assert.Equal(5, applied.WatermarkOf(p0));
+        Assert.Equal(9, applied.WatermarkOf(p1));
+        Assert.Equal(2, applied.WatermarkOf(p0.WithReplica(1)));
+        Assert.Equal(0, applied.WatermarkOf(docs.Partition("p2")));
+        // Watermarks are not catalog entries: the log's position does not move.
+        Assert.Equal((state.Term, state.Index), (applied.Term, applied.Index));
+    }
+
+    [Fact]
+    public void A_watermark_never_goes_down_and_a_report_at_or_below_it_is_not_journalled()
+    {
+        var (state, docs) = WithCollection();
+        var p0 = docs.Partition("p0");
+        state = state.Apply(new WatermarksConfirmed([new PartitionWatermark(p0, 50)]));
+
+        Assert.Empty(state.DecideWatermarks([new PartitionWatermark(p0, 50), new PartitionWatermark(p0, 12), new PartitionWatermark(p0, 0)]));
+        // Even an event that carries a lower value (it cannot be decided, but replay must be safe) leaves it alone.
+        Assert.Equal(50, state.Apply(new WatermarksConfirmed([new PartitionWatermark(p0, 10)])).WatermarkOf(p0));
+        Assert.Equal(51, state.Apply(new WatermarksConfirmed(state.DecideWatermarks([new PartitionWatermark(p0, 51)]))).WatermarkOf(p0));
+    }
+
+    [Fact]
+    public void Reports_for_unknown_collections_or_other_generations_are_ignored()
+    {
+        var (state, docs) = WithCollection();
+        var stale = docs.Partition("p0") with { Generation = docs.Generation + 100 };
+
+        Assert.Empty(state.DecideWatermarks([new PartitionWatermark(stale, 5), new PartitionWatermark(new PartitionRef("nope", "p0", docs.Generation), 5)]));
+        Assert.Empty(state.Apply(new WatermarksConfirmed([new PartitionWatermark(stale, 5)])).Watermarks);
+    }
+
+    [Fact]
+    public void Dropping_a_collection_drops_its_watermarks_and_a_collection_created_again_starts_without_any()
+    {
+        var (state, docs) = WithCollection();
+        (state, var other) = WithCollection(state, "other");
+        state = state.Apply(new WatermarksConfirmed(state.DecideWatermarks(
+            [new PartitionWatermark(docs.Partition("p0"), 40), new PartitionWatermark(docs.Partition("p1").WithReplica(1), 41), new PartitionWatermark(other.Partition("p0"), 7)])));
+
+        state = Commit(state, new DropCollection("docs"));
+        Assert.Equal([other.Partition("p0")], state.Watermarks.Keys);
+
+        (state, var again) = WithCollection(state);
+        Assert.NotEqual(docs.Generation, again.Generation);
+        Assert.Equal(0, state.WatermarkOf(again.Partition("p0")));
+        // A late report of the dropped generation does not come back either.
+        Assert.Empty(state.DecideWatermarks([new PartitionWatermark(docs.Partition("p0"), 99)]));
+        Assert.Equal(7, state.WatermarkOf(other.Partition("p0")));
+    }
+
+    [Fact]
+    public void The_durable_snapshot_holds_the_whole_state()
+    {
+        var (state, docs) = WithCollection();
+        state = Commit(state, new CreateCollection(KeySpec()));
+        state = Commit(state, new RegisterPartitionKey("markets", "BTC-USD"));
+        state = Commit(state, new SetSetting("note", "x"));
+        state = state.Apply(new CatalogTermStarted(state.Term + 1));
+        state = state.Apply(new WatermarksConfirmed([new PartitionWatermark(docs.Partition("p0"), 8), new PartitionWatermark(docs.Partition("p1").WithReplica(2), 3)]));
+
+        var durable = state.ToDurable();
+        var back = CatalogState.FromDurable(durable);
+
+        Assert.Equal((state.Term, state.Index), (back.Term, back.Index));
+        Assert.Equal(state.Collections.Keys, back.Collections.Keys);
+        Assert.Equal(state.Collections["markets"].Keys, back.Collections["markets"].Keys);
+        Assert.Equal(state.Collections["docs"].Generation, back.Collections["docs"].Generation);
+        Assert.Equal(state.Settings, back.Settings);
+        Assert.Equal(state.Watermarks.OrderBy(w => w.Key.EntityId), back.Watermarks.OrderBy(w => w.Key.EntityId));
+        Assert.Equal(durable.Watermarks.Select(w => w.Partition.EntityId).Order(StringComparer.Ordinal), durable.Watermarks.Select(w => w.Partition.EntityId));
+        // The restored state decides as the original: a collection's drop takes its watermarks.
+        Assert.Empty(Commit(back, new DropCollection("docs")).Watermarks);
+    }
+
+    [Fact]
+    public void Watermarks_survive_the_other_catalog_entries_and_a_new_term()
+    {
+        var (state, docs) = WithCollection();
+        var p0 = docs.Partition("p0");
+        state = state.Apply(new WatermarksConfirmed([new PartitionWatermark(p0, 8)]));
+
+        state = Commit(state, new SetSetting("note", "x"));
+        state = Commit(state, new CreateCollection(KeySpec()));
+        state = state.Apply(new CatalogTermStarted(state.Term + 1));
+
+        Assert.Equal(8, state.WatermarkOf(p0));
+    }
 }

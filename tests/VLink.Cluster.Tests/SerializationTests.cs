@@ -115,6 +115,8 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
             [typeof(MarketDataIngested)] = "EM",
             [typeof(CatalogTermStarted)] = "ET",
             [typeof(CatalogEntryAppended)] = "EA",
+            [typeof(WatermarksConfirmed)] = "EW",
+            [typeof(CatalogStateSnapshot)] = "EC",
             [typeof(CreateCollection)] = "CC",
             [typeof(DropCollection)] = "CD",
             [typeof(RegisterPartitionKey)] = "CK",
@@ -443,10 +445,22 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
     public void Version_9_partition_stats_read_without_a_digest()
     {
         var stats = new PartitionStats(new PartitionRef("c", "k", 4, 1), 5, "flat", 10, 3, 0, 0xABCDEFUL, new PointVersion(99, 2));
-        byte[] v10 = _serializer.ToBinary(stats);
-        Assert.Equal(stats, _serializer.FromBinary(v10, "PS"));
-        var v9 = (PartitionStats)_serializer.FromBinary([9, .. v10[1..^20]], "PS");
+        byte[] current = _serializer.ToBinary(stats);
+        Assert.Equal(stats, _serializer.FromBinary(current, "PS"));
+        // Version 10 added the digest (8 bytes) and the high water (12 bytes); version 11 the history flag (1 byte).
+        var v9 = (PartitionStats)_serializer.FromBinary([9, .. current[1..^21]], "PS");
         Assert.Equal(stats with { Digest = 0, HighWater = PointVersion.None }, v9);
+    }
+
+    [Fact]
+    public void Version_10_partition_stats_read_as_not_having_lost_history()
+    {
+        var stats = new PartitionStats(new PartitionRef("c", "k", 4, 1), 5, "flat", 10, 3, 0, 0xABCDEFUL, new PointVersion(99, 2)) { HistoryLost = true };
+        byte[] v11 = _serializer.ToBinary(stats);
+        Assert.Equal(stats, _serializer.FromBinary(v11, "PS"));
+        Assert.Equal(1, v11[^1]);
+        var v10 = (PartitionStats)_serializer.FromBinary([10, .. v11[1..^1]], "PS");
+        Assert.Equal(stats with { HistoryLost = false }, v10);
     }
 
     [Fact]
@@ -681,6 +695,7 @@ internal static class ProtocolSamples
             ["GetPartitionStats"] = new GetPartitionStats(market),
             ["PartitionStats"] = new PartitionStats(p3, 123_456, "hnsw", 9_876_543_210L, 4_000_000_001L, 77_000_000_003L),
             ["PartitionStats/replica digest"] = new PartitionStats(p3.WithReplica(1), 5, "flat", 1, 2, 0, ulong.MaxValue - 3, new PointVersion(1L << 40, 17)),
+            ["PartitionStats/history lost"] = new PartitionStats(p3.WithReplica(2), 0, "empty", 0, 3) { HistoryLost = true },
             ["DeletePointsByFilter"] = new DeletePointsByFilter(p3, filter),
             ["DeletePointsByFilter/versioned"] = new DeletePointsByFilter(p3, filter, v1),
             ["ScrollPartition/from number"] = new ScrollPartition(p3, filter, 17UL, 101, true, false),
@@ -788,10 +803,22 @@ internal static class ProtocolSamples
             ["SetSetting"] = new SetSetting("gather.over-fetch", "2.5"),
             ["SetSetting/remove"] = new SetSetting("gather.over-fetch", ""),
 
+            // WatermarkMessages.cs
+            ["PartitionWatermark"] = new PartitionWatermark(p3.WithReplica(2), long.MaxValue),
+            ["PartitionWatermark/unknown"] = new PartitionWatermark(market, 0),
+            ["ReportWatermark"] = new ReportWatermark(market.WithReplica(1), 4_000_000_001L),
+            ["GetWatermark"] = new GetWatermark(p3.WithReplica(3)),
+            ["WatermarksConfirmed"] = new WatermarksConfirmed([new PartitionWatermark(p3, 200), new PartitionWatermark(market.WithReplica(2), long.MaxValue)]),
+            ["WatermarksConfirmed/empty"] = new WatermarksConfirmed([]),
+            ["CatalogStateSnapshot"] = new CatalogStateSnapshot(
+                new CatalogSnapshot(4, 17, [new CollectionEntry(HashSpec, [], 5), new CollectionEntry(KeySpec, ["BTC-USD"], 9)], 1, [new("note", "Zürich ✓")]),
+                [new PartitionWatermark(p3, 200), new PartitionWatermark(market.WithReplica(2), long.MaxValue)]),
+            ["CatalogStateSnapshot/empty"] = new CatalogStateSnapshot(new CatalogSnapshot(0, 0, []), []),
+
             // InspectionMessages.cs
             ["GetNodeInventory"] = GetNodeInventory.Instance,
             ["NodeInventory"] = new NodeInventory("akka.tcp://vlink@10.0.0.7:4053",
-                [new PartitionStats(p3, 123_456, "hnsw", 9_876_543_210L, 4_000_000_001L), new PartitionStats(market, 0, "empty", 0, 0)], 2),
+                [new PartitionStats(p3, 123_456, "hnsw", 9_876_543_210L, 4_000_000_001L), new PartitionStats(market, 0, "empty", 0, 0) { HistoryLost = true }], 2),
             ["NodeInventory/empty"] = new NodeInventory("", [], 0),
             ["GetCatalogStatus"] = GetCatalogStatus.Instance,
             ["CatalogStatus"] = new CatalogStatus("akka.tcp://vlink@東京:4053", long.MaxValue, 1_000_000_000_000L, int.MaxValue, 1),

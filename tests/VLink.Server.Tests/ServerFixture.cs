@@ -72,6 +72,9 @@ public sealed class ServerNode : IAsyncDisposable
             foreach (var (key, value) in settings) b.UseSetting(key, value);
         });
 
+    /// <summary>The application's services (the <see cref="VLink.Cluster.Hosting.VLinkNode"/> among them).</summary>
+    public IServiceProvider Services => _factory.Services;
+
     public static async Task<ServerNode> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> settings, ILoggerProvider? logs = null)
     {
         var node = new ServerNode(Factory(dataDirectory, settings, logs));

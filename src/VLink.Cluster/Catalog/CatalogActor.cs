@@ -9,9 +9,10 @@ namespace VLink.Cluster.Catalog;
 /// The catalog: a persistent cluster singleton holding collections, partitions and settings. Every change is a
 /// numbered log entry (term = incarnation of the singleton, index = sequence) acknowledged only once durable.
 /// Each incarnation starts by journalling a higher term, so a reader can tell a failover happened. Single
-/// leadership comes from Akka's singleton and split-brain resolver; durability from the journal.
+/// leadership comes from Akka's singleton and split-brain resolver; durability from the journal. It also keeps the
+/// partitions' watermarks (<c>CatalogActor.Watermarks.cs</c>).
 /// </summary>
-public sealed class CatalogActor : ReceivePersistentActor
+public sealed partial class CatalogActor : ReceivePersistentActor
 {
     /// <summary>Singleton name; the proxy is reached at the same name with a "-proxy" suffix.</summary>
     public const string Name = "vlink-catalog";
@@ -37,6 +38,7 @@ public sealed class CatalogActor : ReceivePersistentActor
         Command<GetCatalog>(_ => Sender.Tell(_state.ToSnapshot()));
         Command<GetCatalogStatus>(_ => Sender.Tell(new CatalogStatus(
             Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString(), _state.Term, _state.Index, _state.Collections.Count, CatalogSnapshot.CurrentSchemaVersion)));
+        ReceiveWatermarks();
         Command<ICatalogCommand>(Change);
     }
 

@@ -5,9 +5,10 @@ namespace VLink.Cluster.Catalog;
 
 /// <summary>
 /// The cluster's metadata as an immutable value: collections, their partition keys, and the position in the
-/// catalog log (term, index). Commands are decided here and entries applied here; the actor only persists.
+/// catalog log (term, index), and the partitions' confirmed watermarks (<c>CatalogState.Watermarks.cs</c>). Commands are
+/// decided here and entries applied here; the actor only persists.
 /// </summary>
-public sealed record CatalogState(long Term, long Index, ImmutableSortedDictionary<string, CollectionEntry> Collections)
+public sealed partial record CatalogState(long Term, long Index, ImmutableSortedDictionary<string, CollectionEntry> Collections)
 {
     /// <summary>The state before the first entry.</summary>
     public static CatalogState Empty { get; } = new(0, 0, ImmutableSortedDictionary<string, CollectionEntry>.Empty.WithComparers(StringComparer.Ordinal));
@@ -102,7 +103,7 @@ public sealed record CatalogState(long Term, long Index, ImmutableSortedDictiona
             SetSetting set => Settings.SetItem(set.Key, set.Value),
             _ => Settings,
         };
-        return new CatalogState(entry.Term, entry.Index, collections) { Settings = settings };
+        return new CatalogState(entry.Term, entry.Index, collections) { Settings = settings, Watermarks = WatermarksAfter(entry.Change) };
     }
 
     private static bool SameCentroids(IReadOnlyList<float[]> a, IReadOnlyList<float[]> b) =>

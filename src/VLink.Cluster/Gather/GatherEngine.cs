@@ -75,7 +75,8 @@ public sealed class UnknownCollectionException(string collection) : Exception($"
 /// each node's agent merges its local partitions (stage 1); reduces the node answers into the global top-k
 /// (stage 2) with the deterministic (distance, id) order. Partitions that did not answer through their node
 /// are asked through their shard region, which wakes a passivated or re-homed partition; whatever is still
-/// missing at the deadline is named in the answer instead of silently shrinking it.
+/// missing at the deadline is named in the answer instead of silently shrinking it. A partition that refuses (a replica
+/// catching up, a partition that lost history) counts as not answering, the same.
 /// </summary>
 public sealed class GatherEngine
 {
@@ -335,7 +336,7 @@ public sealed class GatherEngine
                 {
                     return await _shardRegion.Ask<PartitionHybridHits>(new SearchPartitionHybrid(r, request), left).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or InvalidOperationException)
                 {
                     return null;
                 }
@@ -557,7 +558,7 @@ public sealed class GatherEngine
         {
             return await _shardRegion.Ask<PartitionHitsBatch>(new SearchPartitionBatch(partition, requests), timeout).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or InvalidOperationException)
         {
             return null;
         }
@@ -578,7 +579,7 @@ public sealed class GatherEngine
         {
             return await _shardRegion.Ask<PartitionHits>(new SearchPartition(partition, request), timeout).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or InvalidOperationException)
         {
             return null;
         }

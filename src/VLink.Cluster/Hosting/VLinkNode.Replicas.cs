@@ -121,10 +121,11 @@ public sealed partial class VLinkNode
     /// answered. A collection with one replica asks it alone.
     /// </summary>
     /// <exception cref="AskTimeoutException">Fewer than <paramref name="needed"/> replicas answered in time.</exception>
+    /// <exception cref="PartitionUnavailableException">Too few replicas answered, and one refused (it lost history, or is catching up).</exception>
     private async Task<List<T>> ReadReplicasAsync<T>(CollectionSpec spec, PartitionRef partition, Func<PartitionRef, IPartitionMessage> message, int needed, TimeSpan wait)
     {
         int factor = spec.ReplicationFactor;
-        if (factor <= 1) return [await Partitions.Ask<T>(message(partition), wait).ConfigureAwait(false)];
+        if (factor <= 1) return [await AskRefusableAsync<T>(message(partition), wait).ConfigureAwait(false)];
         needed = Math.Clamp(needed, 1, factor);
         int first = (Interlocked.Increment(ref _readRotation) & int.MaxValue) % factor;
         var order = Enumerable.Range(0, factor).Select(i => partition.WithReplica((first + i) % factor)).ToList();
@@ -132,10 +133,13 @@ public sealed partial class VLinkNode
         var later = order.Skip(needed).ToList();
         var answers = new List<T>(needed);
         var hedge = ReadHedgeDelay > TimeSpan.Zero ? Task.Delay(ReadHedgeDelay) : null;
+        InvalidOperationException? refused = null;
         while (answers.Count < needed)
         {
             if (pending.Count == 0 && later.Count == 0)
-                throw new AskTimeoutException($"Only {answers.Count} of the {needed} replicas a read needs of partition {partition} answered in time.");
+                throw refused is not null
+                    ? new PartitionUnavailableException(partition, $"Only {answers.Count} of the {needed} replicas a read needs of partition {partition.Primary()} answered: {refused.Message}")
+                    : new AskTimeoutException($"Only {answers.Count} of the {needed} replicas a read needs of partition {partition} answered in time.");
             if (pending.Count == 0 || (hedge is not null && hedge.IsCompleted))
             {
                 // Hedge (or replace a failed ask): every replica not asked yet.
@@ -151,9 +155,29 @@ public sealed partial class VLinkNode
             var answered = (Task<T>)done;
             pending.Remove(answered);
             if (answered.IsCompletedSuccessfully) answers.Add(answered.Result);
-            else if (later.Count > 0) hedge = Task.CompletedTask;
+            else
+            {
+                refused = answered.Exception?.InnerException as InvalidOperationException ?? refused;
+                if (later.Count > 0) hedge = Task.CompletedTask;
+            }
         }
         return answers;
+    }
+
+    /// <summary>
+    /// Asks a partition; a refusal (the partition fails the ask: it lost history, or is catching up) becomes a
+    /// <see cref="PartitionUnavailableException"/> naming it.
+    /// </summary>
+    private async Task<T> AskRefusableAsync<T>(IPartitionMessage message, TimeSpan wait)
+    {
+        try
+        {
+            return await Partitions.Ask<T>(message, wait).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new PartitionUnavailableException(message.Partition, e.Message);
+        }
     }
 
     private TimeSpan ReadHedgeDelay => Settings.Gather.HedgeDelay ?? VLink.Cluster.Gather.GatherSettings.DefaultHedgeDelay;
@@ -196,7 +220,7 @@ public sealed partial class VLinkNode
     // most points applied among the first `required`, or a refusal) and how many replicas had acknowledged.
     private async Task<(IVLinkMessage Reply, int Acks)> QuorumAsync(CollectionSpec spec, IPartitionMessage write, int factor, int required, TimeSpan wait)
     {
-        if (factor == 1) return (await Partitions.Ask<IVLinkMessage>(write, wait).ConfigureAwait(false), 1);
+        if (factor == 1) return (await AskRefusableAsync<IVLinkMessage>(write, wait).ConfigureAwait(false), 1);
         var pending = Enumerable.Range(0, factor).Select(i => Partitions.Ask<IVLinkMessage>(ForReplica(write, i), wait)).ToList();
         WriteAck? best = null;
         int acks = 0;

@@ -21,6 +21,8 @@ public sealed record VLinkSettings(int ShardCount, PartitionSettings Partition, 
         int snapshotEvery = c.GetInt("snapshot-every", 200);
         if (snapshotEvery < 1)
             throw new Akka.Configuration.ConfigurationException($"vlink.snapshot-every must be at least 1, got {snapshotEvery}.");
+        // Read again by each partition and the catalog; checked here so a bad value stops the node at start.
+        _ = Catalog.WatermarkSettings.From(system.Settings.Config);
         int shardCount = c.GetInt("shard-count", 64);
         if (shardCount < 1)
             throw new Akka.Configuration.ConfigurationException($"vlink.shard-count must be at least 1, got {shardCount}.");

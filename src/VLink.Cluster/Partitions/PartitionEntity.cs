@@ -48,8 +48,9 @@ public sealed record PartitionSettings(int SnapshotEvery = 200)
 /// A replica of a collection with more than one replica catches up with its siblings (<see cref="ReplicaSync"/>) right
 /// after recovery and then every <see cref="PartitionSettings.AntiEntropyInterval"/>, until a few rounds in a row find
 /// every sibling equal; a write, or a sibling that shows it holds more, starts the rounds again.
+/// After recovery it checks its journal against the watermark the catalog confirmed (<c>PartitionEntity.History.cs</c>).
 /// </summary>
-public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
+public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimers
 {
     // Rounds in a row that found every sibling equal after which a replica stops asking (so idle replicas passivate).
     private const int QuietRoundsBeforeRest = 3;
@@ -109,9 +110,11 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
             if (!_catchingUp) _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
             _gauge ??= VLinkMetrics.TrackPartition(_partition.EntityId, () => _state?.Count ?? 0, () => _state?.MemoryBytes ?? 0);
             _log.Debug("Partition {0} recovered: {1} points ({2}) at sequence {3}", _partition, _state?.Count ?? 0, _state?.IndexKind ?? "empty", LastSequenceNr);
+            StartHistoryCheck();
             KeepSyncing(now: true);
         });
 
+        GateOnHistory();
         Command<UpsertPoints>(cmd => { if (!RefuseIfSealed()) HandleUpsert(cmd); });
         Command<DeletePoints>(cmd => { if (!RefuseIfSealed()) HandleDelete(cmd); });
         Command<DeletePointsByFilter>(cmd => { if (!RefuseIfSealed()) HandleDeleteByFilter(cmd); });
@@ -472,7 +475,7 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
 
     private void StartRound()
     {
-        if (_roundRunning || ReplicatedSpec is not { } spec) return;
+        if (_roundRunning || ReplicatedSpec is not { } spec || !SyncAllowed) return;
         Timers.Cancel(SyncTimer);
         if (_sync is null)
         {
@@ -559,12 +562,14 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
     }
 
     private PartitionStats Stats() => _state is null
-        ? new PartitionStats(_partition, 0, "empty", 0, LastSequenceNr)
+        ? new PartitionStats(_partition, 0, "empty", 0, LastSequenceNr) { HistoryLost = HistoryLost }
         : new PartitionStats(_partition, _state.Count, _state.IndexKind, _state.MemoryBytes, LastSequenceNr, _state.MappedBytes,
-            _state.Versions.CombinedDigest, _state.Versions.HighWater);
+            _state.Versions.CombinedDigest, _state.Versions.HighWater) { HistoryLost = HistoryLost };
 
+    // Every journalled write passes here.
     private void MaybeSnapshot()
     {
+        WatermarkAdvanced();
         if (_state is not null && LastSequenceNr % _settings.SnapshotEvery == 0)
             SaveSnapshot(_state.ToSnapshot());
     }
@@ -573,6 +578,7 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
     protected override void PostStop()
     {
         _nodeAgent.Tell(new NodeAgent.Unregister(_partition, Self));
+        ReportWatermark();
         _gauge?.Dispose();
         _state?.Dispose();
         base.PostStop();

@@ -42,10 +42,15 @@ public sealed record GetPartitionStats(PartitionRef Partition) : IPartitionMessa
 /// <see cref="MappedBytes"/>: full-precision vectors a quantized index keeps in a memory-mapped file instead;
 /// <see cref="Digest"/>: the replica digest folded into one number (<see cref="Replication.ReplicaDigests.Combined"/>; 0
 /// when the partition holds no versioned entry), equal on replicas that converged; <see cref="HighWater"/>: the newest
-/// version of a point or tombstone the replica has seen.
+/// version of a point or tombstone the replica has seen; <see cref="HistoryLost"/>: the partition recovered below the
+/// watermark the catalog confirmed and serves nothing.
 /// </remarks>
 public sealed record PartitionStats(PartitionRef Partition, int Points, string IndexKind, long MemoryBytes, long SequenceNr, long MappedBytes = 0,
-    ulong Digest = 0, PointVersion HighWater = default) : IVLinkMessage;
+    ulong Digest = 0, PointVersion HighWater = default) : IVLinkMessage
+{
+    /// <summary>The partition's journal ends below its confirmed watermark: it refuses reads and writes.</summary>
+    public bool HistoryLost { get; init; }
+}
 
 /// <summary>
 /// Deletes the points whose payload matches a filter (Qdrant filter JSON, validated by the sender). The partition

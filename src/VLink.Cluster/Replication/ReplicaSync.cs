@@ -78,7 +78,8 @@ public sealed class ReplicaSync : ReceiveActor
                     await SyncWithAsync(sibling, round.Spec, tally);
                     tally.Answered++;
                 }
-                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or TimeoutException or InvalidCastException)
+                // InvalidOperationException: the sibling refused (it lost history and serves nothing).
+                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or TimeoutException or InvalidCastException or InvalidOperationException)
                 {
                     _log.Debug("Replica {0} skips sibling {1} this round: {2}", _self, sibling, e.Message);
                 }

@@ -48,7 +48,8 @@ namespace VLink.Cluster.Serialization;
 /// (two int32); older payloads read as replica 0 of collections with one replica. 9 — node searches (plain, batch and
 /// hybrid) end with the replica choice (factor and offset, two int32); older ones read replica 0. 10 — partition
 /// statistics end with the replica digest folded into one number (uint64) and the high-water version; older ones read
-/// as 0 and none.</para>
+/// as 0 and none. 11 — partition statistics end with whether the partition lost history (a bool); older ones read as
+/// false. Watermark messages appear (a partition reference and a sequence number; the catalog's event is a list of them).</para>
 /// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
 /// increments, each unsigned LEB128 (64-bit); a tick is its time as the zigzag LEB128 step from the previous tick's
 /// (from 0 for the first), price (double), a presence byte (bit 0 size as a double, bit 3 size as LEB128 when it is a
@@ -61,7 +62,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public const int SerializerId = 4711;
 
     /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 10;
+    public const byte FormatVersion = 11;
 
     /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
     public const byte OldestReadableVersion = 1;
@@ -144,6 +145,20 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<ReplicaDigest>("AG", WriteReplicaDigest, ReadReplicaDigest),
         Codec.Of<GetReplicaEntries>("AE", WriteGetReplicaEntries, ReadGetReplicaEntries),
         Codec.Of<ReplicaEntries>("AN", WriteReplicaEntries, ReadReplicaEntries),
+
+        // WatermarkMessages.cs (partitions and the catalog; "EW" is a catalog journal event)
+        Codec.Of<PartitionWatermark>("KW", WritePartitionWatermark, ReadPartitionWatermark),
+        Codec.Of<ReportWatermark>("KR", static (w, m) => { WritePartitionRef(w, m.Partition); w.Int64(m.SequenceNr); }, static r => new ReportWatermark(ReadPartitionRef(r), r.Int64())),
+        Codec.Of<GetWatermark>("KG", static (w, m) => WritePartitionRef(w, m.Partition), static r => new GetWatermark(ReadPartitionRef(r))),
+        Codec.Of<WatermarksConfirmed>("EW", static (w, m) => w.List(m.Watermarks, WritePartitionWatermark), static r => new WatermarksConfirmed(r.List(ReadPartitionWatermark))),
+        Codec.Of<CatalogStateSnapshot>("EC",
+            static (w, m) =>
+            {
+                Writer.Require(m.Catalog);
+                WriteCatalogSnapshot(w, m.Catalog);
+                w.List(m.Watermarks, WritePartitionWatermark);
+            },
+            static r => new CatalogStateSnapshot(ReadCatalogSnapshot(r), r.List(ReadPartitionWatermark))),
 
         // The hedge of a replicated search through the node agents.
         Codec.Of<NodeSearchPartitions>("NP",
@@ -509,11 +524,26 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.Int64(m.MappedBytes);
         w.UInt64(m.Digest);
         WritePointVersion(w, m.HighWater);
+        w.Bool(m.HistoryLost);
     }
 
     private static PartitionStats ReadPartitionStats(Reader r) =>
         new(ReadPartitionRef(r), r.Int32(), r.String(), r.Int64(), r.Int64(), r.Version >= 4 ? r.Int64() : 0,
-            r.Version >= 10 ? r.UInt64() : 0, r.Version >= 10 ? ReadPointVersion(r) : PointVersion.None);
+            r.Version >= 10 ? r.UInt64() : 0, r.Version >= 10 ? ReadPointVersion(r) : PointVersion.None)
+        {
+            HistoryLost = r.Version >= 11 && r.Bool(),
+        };
+
+    // ---- WatermarkMessages.cs ----
+
+    private static void WritePartitionWatermark(Writer w, PartitionWatermark m)
+    {
+        Writer.Require(m);
+        WritePartitionRef(w, m.Partition);
+        w.Int64(m.SequenceNr);
+    }
+
+    private static PartitionWatermark ReadPartitionWatermark(Reader r) => new(ReadPartitionRef(r), r.Int64());
 
     // ---- ReplicationMessages.cs ----
 

@@ -189,6 +189,7 @@ public static class ClusterEndpoints
                     ["digest"] = ReplicaDigests.Hex(stats.Digest),
                     ["high_water"] = stats.HighWater.IsNone ? null : stats.HighWater.ToString(),
                     ["current"] = current,
+                    ["history_lost"] = stats.HistoryLost,
                 });
                 if (current == false) continue;
                 hosted += stats.Points;

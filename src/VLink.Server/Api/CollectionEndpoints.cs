@@ -293,13 +293,15 @@ public static class CollectionEndpoints
 
     /// <summary>
     /// Sums the points of every partition, and those of partitions indexed by a graph (Qdrant's indexed vectors:
-    /// small partitions are scanned exactly and index nothing); nulls when some partition does not answer in time.
+    /// small partitions are scanned exactly and index nothing); nulls when some partition does not answer in time or lost history.
     /// </summary>
     private static async Task<(long? Points, long? Indexed)> CountPointsAsync(VLinkNode node, CollectionEntry entry)
     {
         try
         {
             var stats = await node.PartitionStatsAsync(entry).ConfigureAwait(false);
+            // A partition that lost history holds fewer points than were acknowledged: the sum is not known.
+            if (stats.Any(s => s.HistoryLost)) return (null, null);
             return (stats.Sum(s => (long)s.Points), stats.Where(s => s.IndexKind == "hnsw").Sum(s => (long)s.Points));
         }
         catch (AskTimeoutException)

@@ -18,7 +18,7 @@ public static class Problems
         catch (Exception e) when (Map(e) is { } problem && !context.Response.HasStarted)
         {
             context.Response.Clear();
-            await Write(context, problem.Status, problem.Field, problem.Detail, (e as ApiException)?.Extensions).ConfigureAwait(false);
+            await Write(context, problem.Status, problem.Field, problem.Detail, Extensions(e)).ConfigureAwait(false);
         }
     });
 
@@ -39,6 +39,14 @@ public static class Problems
             extensions: extensions).ExecuteAsync(context);
     }
 
+    // A refused partition is named the way searches name the partitions that did not answer.
+    private static IReadOnlyDictionary<string, object?>? Extensions(Exception e) => e switch
+    {
+        ApiException api => api.Extensions,
+        PartitionUnavailableException unavailable => new Dictionary<string, object?> { ["missing_partitions"] = new[] { unavailable.Partition.EntityId } },
+        _ => null,
+    };
+
     private static (int Status, string? Field, string Detail)? Map(Exception e) => e switch
     {
         ApiException api => (api.Status, api.Field, api.Message),
@@ -46,6 +54,7 @@ public static class Problems
         BadHttpRequestException bad => (bad.StatusCode, "body", $"body: {bad.Message}"),
         AskTimeoutException => (StatusCodes.Status503ServiceUnavailable, null, "The cluster did not answer in time."),
         WriteConsistencyException consistency => (StatusCodes.Status503ServiceUnavailable, null, consistency.Message),
+        PartitionUnavailableException unavailable => (StatusCodes.Status503ServiceUnavailable, null, unavailable.Message),
         ArgumentException arg => (StatusCodes.Status400BadRequest, arg.ParamName, arg.Message),
         _ => null,
     };
