@@ -13,7 +13,7 @@ namespace VLink.Core.Hnsw;
 /// <para>Deletes are tombstones that stay traversable, and every live neighbour that linked to the deleted node
 /// has its list rebuilt from the union of both lists with the selection heuristic, so recall holds under churn.
 /// An update is a delete followed by an insert of the new vector under the same id (the same vector again is a no-op).</para>
-/// <para>Once tombstones hold a fifth of the node slots, the write that crossed the line vacuums the index: live
+/// <para>Once tombstones hold a sixth of the node slots, the write that crossed the line vacuums the index: live
 /// nodes are copied, renumbered densely, into a new storage that is published at once (see <see cref="Vacuum"/>).</para>
 /// </remarks>
 public sealed unsafe partial class HnswIndex : IVectorIndex
@@ -532,19 +532,21 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
                     candidates.Add(new Candidate(kernel.Distance(nv, s.Vector(other), Dimension), other));
                 }
                 candidates.Sort(static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
-                WriteList(list, ExtendNeighbours(kernel, s, kept, candidates, s.MaxLinks(layer)));
+                WriteList(list, ExtendNeighbours(kernel, s, kept, candidates, s.MaxLinks(layer), count));
             }
         }
     }
 
     /// <summary>
-    /// A repair's selection: the links a list keeps stay as they are, and candidates join them nearest first when
-    /// the heuristic admits them beside every link already there, up to <paramref name="m"/>. Re-selecting the whole
-    /// list instead would shrink it to the heuristic's few and thin the graph with every delete.
+    /// A repair's selection: the links a list keeps stay as they are; candidates join them nearest first when the
+    /// heuristic admits them beside every link already there, up to <paramref name="m"/>, and then the nearest of the
+    /// rest until the list is back to <paramref name="target"/> links. Re-selecting the whole list instead shrinks it
+    /// to the heuristic's few, and every delete would thin the graph (recall fell by several points under churn).
     /// </summary>
-    private List<Candidate> ExtendNeighbours<TK>(TK kernel, HnswStorage s, List<Candidate> kept, List<Candidate> sortedCandidates, int m)
+    private List<Candidate> ExtendNeighbours<TK>(TK kernel, HnswStorage s, List<Candidate> kept, List<Candidate> sortedCandidates, int m, int target)
         where TK : struct, IDistanceKernel
     {
+        int before = kept.Count;
         foreach (var candidate in sortedCandidates)
         {
             if (kept.Count >= m) break;
@@ -559,6 +561,16 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
                 }
             }
             if (good) kept.Add(candidate);
+        }
+        target = Math.Min(target, m);
+        if (kept.Count >= target) return kept;
+        int admitted = kept.Count;
+        foreach (var candidate in sortedCandidates)
+        {
+            if (kept.Count >= target) break;
+            bool taken = false;
+            for (int i = before; i < admitted && !taken; i++) taken = kept[i].Node == candidate.Node;
+            if (!taken) kept.Add(candidate);
         }
         return kept;
     }
