@@ -416,6 +416,14 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             kept.AddRange(sortedCandidates);
             return kept;
         }
+        Admit(kernel, s, kept, sortedCandidates, m);
+        return kept;
+    }
+
+    /// <summary>The heuristic's walk: adds to <paramref name="kept"/>, nearest first, each candidate closer to the base than to every node kept, up to <paramref name="m"/>.</summary>
+    private void Admit<TK>(TK kernel, HnswStorage s, List<Candidate> kept, List<Candidate> sortedCandidates, int m)
+        where TK : struct, IDistanceKernel
+    {
         foreach (var candidate in sortedCandidates)
         {
             if (kept.Count >= m) break;
@@ -431,7 +439,6 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             }
             if (good) kept.Add(candidate);
         }
-        return kept;
     }
 
     /// <summary>Adds <paramref name="newcomer"/> to <paramref name="node"/>'s list at a layer, re-selecting when the list is full.</summary>
@@ -539,30 +546,16 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
 
     /// <summary>
     /// A repair's selection: the links a list keeps stay as they are; candidates join them nearest first when the
-    /// heuristic admits them beside every link already there, up to <paramref name="m"/>, and then the nearest of the
-    /// rest until the list is back to <paramref name="target"/> links. Re-selecting the whole list instead shrinks it
+    /// heuristic admits them beside every link already there, then the nearest of the rest, until the list is back
+    /// to <paramref name="target"/> links (at most <paramref name="m"/>). Re-selecting the whole list instead shrinks it
     /// to the heuristic's few, and every delete would thin the graph (recall fell by several points under churn).
     /// </summary>
     private List<Candidate> ExtendNeighbours<TK>(TK kernel, HnswStorage s, List<Candidate> kept, List<Candidate> sortedCandidates, int m, int target)
         where TK : struct, IDistanceKernel
     {
         int before = kept.Count;
-        foreach (var candidate in sortedCandidates)
-        {
-            if (kept.Count >= m) break;
-            float* cv = s.Vector(candidate.Node);
-            bool good = true;
-            foreach (var k in kept)
-            {
-                if (kernel.Distance(cv, s.Vector(k.Node), Dimension) < candidate.Distance)
-                {
-                    good = false;
-                    break;
-                }
-            }
-            if (good) kept.Add(candidate);
-        }
         target = Math.Min(target, m);
+        Admit(kernel, s, kept, sortedCandidates, target);
         if (kept.Count >= target) return kept;
         int admitted = kept.Count;
         foreach (var candidate in sortedCandidates)
