@@ -12,7 +12,7 @@ public sealed unsafe partial class HnswIndex
 
     /// <summary>
     /// Tombstoned hops a vacuum follows to find replacements for a link into a deleted node. Two hops weigh about
-    /// M0 times the candidates of one: a 300K × 128 vacuum took 15.6 s with two, 0.9–3.7 s with one (busy machine).
+    /// M0 times the candidates of one: a 300K × 128 vacuum took 15.6 s with two, 0.4–5.4 s with one (busy machine).
     /// </summary>
     private const int RepairHops = 1;
 
