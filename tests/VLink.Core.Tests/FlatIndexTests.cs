@@ -183,6 +183,34 @@ public class FlatIndexTests
     }
 
     [Fact]
+    public void MemoryBytes_FollowsTheLiveCount_ThroughReupsertsAndDeletes()
+    {
+        using var index = new FlatIndex(32, DistanceMetric.Euclidean);
+        var rng = new Random(3);
+        for (int i = 0; i < 4000; i++)
+            index.Upsert((ulong)i, TestData.Uniform(rng, 32));
+        long full = index.MemoryBytes;
+        for (int round = 0; round < 3; round++)
+            for (int i = 0; i < 4000; i++)
+                index.Upsert((ulong)i, TestData.Uniform(rng, 32));
+        Assert.Equal(full, index.MemoryBytes);
+
+        var kept = new Dictionary<PointId, float[]>();
+        for (int i = 0; i < 4000; i++)
+        {
+            if (i % 40 == 0) kept[(ulong)i] = index.GetVector((ulong)i)!;
+            else Assert.True(index.Delete((ulong)i));
+        }
+        Assert.True(index.MemoryBytes <= full / 4, $"{index.MemoryBytes} bytes for 100 points, {full} for 4,000");
+        Assert.Equal(kept.Keys.Order(), index.Ids().Order());
+        foreach (var (id, vector) in kept)
+        {
+            Assert.Equal(vector, index.GetVector(id));
+            Assert.Equal(id, index.Search(vector, 1)[0].Id);
+        }
+    }
+
+    [Fact]
     public void BatchSearch_EqualsIndividualSearches()
     {
         var data = TestData.Clustered(600, 25, 16, 5, seed: 14);

@@ -55,9 +55,7 @@ public sealed unsafe partial class HnswIndex
     private IReadOnlyList<SearchHit> SearchCore<TK>(TK kernel, float* q, int k, SearchOptions options, SearchScratch scratch)
         where TK : struct, IDistanceKernel
     {
-        var s = Volatile.Read(ref _storage);
-        int count = Math.Min(Volatile.Read(ref _count), s.Capacity);
-        long entry = Volatile.Read(ref _entry);
+        var (s, count, entry) = ReadLayout();
         if (entry < 0 || count == 0) return [];
         var filter = options.Filter;
         if (options.Exact || (filter is not null && PlanScan(s, count, filter)))
@@ -223,8 +221,9 @@ public sealed unsafe partial class HnswIndex
         ref int pending = ref MemoryMarshal.GetArrayDataReference(scratch.Pending(maxLinks));
         var frontier = scratch.Frontier;
         var results = scratch.Results;
-        // Without tombstones or a filter every visited node is admissible: skip the per-node checks.
-        bool screen = filter is not null || Volatile.Read(ref _live) != Volatile.Read(ref _count);
+        // Without tombstones or a filter every visited node is admissible: skip the per-node checks. A storage
+        // a vacuum has replaced may still hold tombstones the current counts no longer show.
+        bool screen = filter is not null || Volatile.Read(ref _live) != Volatile.Read(ref _count) || !ReferenceEquals(s, Volatile.Read(ref _storage));
         frontier.Clear();
         results.Clear();
 

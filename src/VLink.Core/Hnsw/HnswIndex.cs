@@ -12,7 +12,9 @@ namespace VLink.Core.Hnsw;
 /// a half-built node; link lists are published entry-first, count-last.</para>
 /// <para>Deletes are tombstones that stay traversable, and every live neighbour that linked to the deleted node
 /// has its list rebuilt from the union of both lists with the selection heuristic, so recall holds under churn.
-/// An update is a delete followed by an insert of the new vector under the same id.</para>
+/// An update is a delete followed by an insert of the new vector under the same id (the same vector again is a no-op).</para>
+/// <para>Once tombstones hold a sixth of the node slots, the write that crossed the line vacuums the index: live
+/// nodes are copied, renumbered densely, into a new storage that is published at once (see <see cref="Vacuum"/>).</para>
 /// </remarks>
 public sealed unsafe partial class HnswIndex : IVectorIndex
 {
@@ -25,11 +27,13 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
     private readonly DistanceFunction? _custom;
     private readonly bool _normalises;
     private readonly double _levelMultiplier;
-    private readonly NodeIdTable _ids = new();
+    private NodeIdTable _ids = new();
     private HnswStorage _storage;
     private int _count;
     private int _live;
     private long _entry = -1;
+    /// <summary>Odd while a vacuum publishes a renumbered storage, count and entry (see <see cref="ReadLayout"/>).</summary>
+    private int _layout;
     private ulong _rng;
 
     /// <summary>Creates an empty index for a built-in metric.</summary>
@@ -110,7 +114,12 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         if (_normalises) VectorKernels.Normalize(prepared);
         lock (_writeLock)
         {
-            if (_ids.TryGet(id, _storage, out int previous)) RemoveNode(previous);
+            if (_ids.TryGet(id, _storage, out int previous))
+            {
+                // The same vector again changes nothing: keeping the node keeps its links (and its slot).
+                if (Holds(_storage, previous, prepared)) return;
+                RemoveNode(previous);
+            }
             int node = _count;
             var storage = _storage.Grow(node + 1);
             if (!ReferenceEquals(storage, _storage)) Volatile.Write(ref _storage, storage);
@@ -132,8 +141,13 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             Volatile.Write(ref _count, node + 1);
             Volatile.Write(ref _live, _live + 1);
             if (storage.Quantized && storage.Center is null && _live >= Options.Quantization!.TrainingPoints) LearnCenter();
+            VacuumIfDue();
         }
     }
+
+    /// <summary>True when the node's full-precision vector equals <paramref name="prepared"/> (already normalised where the metric does).</summary>
+    private bool Holds(HnswStorage s, int node, ReadOnlySpan<float> prepared) =>
+        new ReadOnlySpan<float>(s.Vector(node), Dimension).SequenceEqual(prepared);
 
     /// <summary>Writes a node's codes into its record from its float vector (quantized storage only).</summary>
     private void EncodeNode(HnswStorage s, int node)
@@ -169,7 +183,8 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
     /// Inserts (or replaces) many points with up to <paramref name="threads"/> threads inserting at once, as
     /// hnswlib's parallel add does: ids, vectors and levels are assigned in order first, then each thread links
     /// whole points, changing a node's link lists only under that node's lock. Readers keep searching meanwhile.
-    /// With one thread the graph is the one <see cref="Upsert"/> in the same order builds.
+    /// With one thread the graph is the one <see cref="Upsert"/> in the same order builds, unless the batch replaces
+    /// enough points to vacuum the index (it then removes them all before inserting).
     /// </summary>
     /// <param name="ids">The points' ids; when one repeats, its last vector wins.</param>
     /// <param name="vectors">One vector per id.</param>
@@ -189,12 +204,35 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
 
         lock (_writeLock)
         {
-            var storage = _storage;
-            int first = _count;
-            var nodes = new List<(int Node, int Level)>(last.Count);
+            // The points to write: each id's last vector, unless the index already holds that very vector.
+            var prepared = new float[Dimension];
+            var writes = new List<int>(last.Count);
+            int replaced = 0;
             for (int i = 0; i < ids.Count; i++)
             {
                 if (last[ids[i]] != i) continue;
+                if (_ids.TryGet(ids[i], _storage, out int previous))
+                {
+                    vectors[i].Span.CopyTo(prepared);
+                    if (_normalises) VectorKernels.Normalize(prepared);
+                    if (Holds(_storage, previous, prepared)) continue;
+                    replaced++;
+                }
+                writes.Add(i);
+            }
+            // A batch that would leave tombstones past their share removes the points it replaces and vacuums
+            // first, so it never holds the old and the new copies of most of its points at once.
+            if (replaced > 0 && _count - _live + replaced > (_count + writes.Count) * MaxTombstoneShare)
+            {
+                foreach (int i in writes)
+                    if (_ids.TryGet(ids[i], _storage, out int previous)) RemoveNode(previous);
+                Compact();
+            }
+            var storage = _storage;
+            int first = _count;
+            var nodes = new List<(int Node, int Level)>(writes.Count);
+            foreach (int i in writes)
+            {
                 if (_ids.TryGet(ids[i], storage, out int previous)) RemoveNode(previous);
                 storage = _storage;
                 int node = first + nodes.Count;
@@ -241,6 +279,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             }
             Volatile.Write(ref _live, _live + nodes.Count);
             if (storage.Quantized && storage.Center is null && _live >= Options.Quantization!.TrainingPoints) LearnCenter();
+            VacuumIfDue();
         }
     }
 
@@ -251,6 +290,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         {
             if (!_ids.TryGet(id, _storage, out int node)) return false;
             RemoveNode(node);
+            VacuumIfDue();
             return true;
         }
     }
@@ -376,6 +416,14 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             kept.AddRange(sortedCandidates);
             return kept;
         }
+        Admit(kernel, s, kept, sortedCandidates, m);
+        return kept;
+    }
+
+    /// <summary>The heuristic's walk: adds to <paramref name="kept"/>, nearest first, each candidate closer to the base than to every node kept, up to <paramref name="m"/>.</summary>
+    private void Admit<TK>(TK kernel, HnswStorage s, List<Candidate> kept, List<Candidate> sortedCandidates, int m)
+        where TK : struct, IDistanceKernel
+    {
         foreach (var candidate in sortedCandidates)
         {
             if (kept.Count >= m) break;
@@ -391,7 +439,6 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             }
             if (good) kept.Add(candidate);
         }
-        return kept;
     }
 
     /// <summary>Adds <paramref name="newcomer"/> to <paramref name="node"/>'s list at a layer, re-selecting when the list is full.</summary>
@@ -464,13 +511,13 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             case DistanceMetric.Custom: Repair(new CustomKernel(_custom!), s, node); break;
             default: Repair(new InnerProductKernel(), s, node); break;
         }
-        if ((int)_entry == node) Volatile.Write(ref _entry, FindEntry(s));
+        if ((int)_entry == node) Volatile.Write(ref _entry, FindEntry(s, _count));
     }
 
     private void Repair<TK>(TK kernel, HnswStorage s, int node) where TK : struct, IDistanceKernel
     {
         int level = s.Level(node);
-        var merged = new HashSet<int>();
+        var kept = new List<Candidate>();
         var candidates = new List<Candidate>();
         for (int layer = 0; layer <= level; layer++)
         {
@@ -481,26 +528,51 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
                 var list = s.LinkList(neighbour, layer);
                 int count = list[0];
                 if (!list[1..(count + 1)].Contains(node)) continue;
-                merged.Clear();
+                kept.Clear();
                 for (int i = 1; i <= count; i++)
-                    if (list[i] != node && !s.IsDeleted(list[i])) merged.Add(list[i]);
-                foreach (int other in own)
-                    if (other != neighbour && !s.IsDeleted(other)) merged.Add(other);
+                    if (list[i] != node && !s.IsDeleted(list[i])) kept.Add(new Candidate(0f, list[i]));
                 float* nv = s.Vector(neighbour);
                 candidates.Clear();
-                foreach (int other in merged)
+                foreach (int other in own)
+                {
+                    if (other == neighbour || s.IsDeleted(other) || list[1..(count + 1)].Contains(other)) continue;
                     candidates.Add(new Candidate(kernel.Distance(nv, s.Vector(other), Dimension), other));
+                }
                 candidates.Sort(static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
-                WriteList(list, SelectNeighbours(kernel, s, candidates, s.MaxLinks(layer)));
+                WriteList(list, ExtendNeighbours(kernel, s, kept, candidates, s.MaxLinks(layer), count));
             }
         }
     }
 
+    /// <summary>
+    /// A repair's selection: the links a list keeps stay as they are; candidates join them nearest first when the
+    /// heuristic admits them beside every link already there, then the nearest of the rest, until the list is back
+    /// to <paramref name="target"/> links (at most <paramref name="m"/>). Re-selecting the whole list instead shrinks it
+    /// to the heuristic's few, and every delete would thin the graph (recall fell by several points under churn).
+    /// </summary>
+    private List<Candidate> ExtendNeighbours<TK>(TK kernel, HnswStorage s, List<Candidate> kept, List<Candidate> sortedCandidates, int m, int target)
+        where TK : struct, IDistanceKernel
+    {
+        int before = kept.Count;
+        target = Math.Min(target, m);
+        Admit(kernel, s, kept, sortedCandidates, target);
+        if (kept.Count >= target) return kept;
+        int admitted = kept.Count;
+        foreach (var candidate in sortedCandidates)
+        {
+            if (kept.Count >= target) break;
+            bool taken = false;
+            for (int i = before; i < admitted && !taken; i++) taken = kept[i].Node == candidate.Node;
+            if (!taken) kept.Add(candidate);
+        }
+        return kept;
+    }
+
     /// <summary>The live node on the highest layer (lowest id on ties), or -1 when none is left.</summary>
-    private long FindEntry(HnswStorage s)
+    private static long FindEntry(HnswStorage s, int count)
     {
         int best = -1, bestLevel = -1;
-        for (int i = 0; i < _count; i++)
+        for (int i = 0; i < count; i++)
         {
             if (s.IsDeleted(i)) continue;
             int level = s.Level(i);

@@ -6,7 +6,8 @@ namespace VLink.Core.Indexing;
 /// <summary>
 /// An exact index: every search scans every point. The right choice for small partitions (no graph to build
 /// or keep) and the ground truth for measuring approximate indices. Points are kept dense (a delete moves
-/// the last point into the hole), so a scan touches only live vectors.
+/// the last point into the hole, an update overwrites in place), so a scan touches only live vectors and memory
+/// follows the live count.
 /// </summary>
 /// <remarks>Readers share a reader lock and never wait for each other; a write holds the lock for one point's work.</remarks>
 public sealed unsafe class FlatIndex : IVectorIndex
@@ -117,6 +118,14 @@ public sealed unsafe class FlatIndex : IVectorIndex
                 _positions[_ids[position]] = position;
             }
             _ids[last] = default;
+            // Upserts of known ids overwrite in place, so only deletes leave room: give it back below a quarter full.
+            if (_count < _ids.Length / 4 && _ids.Length > 16)
+            {
+                int capacity = Math.Max(16, _ids.Length / 2);
+                Array.Resize(ref _ids, capacity);
+                Array.Resize(ref _vectors, capacity * Dimension);
+                _positions.TrimExcess();
+            }
             return true;
         }
         finally
