@@ -11,7 +11,7 @@ namespace VLink.Cluster.Catalog;
 /// Each incarnation starts by journalling a higher term, so a reader can tell a failover happened. Single
 /// leadership comes from Akka's singleton and split-brain resolver; durability from the journal.
 /// </summary>
-public sealed class CatalogActor : ReceivePersistentActor
+public sealed partial class CatalogActor : ReceivePersistentActor
 {
     /// <summary>Singleton name; the proxy is reached at the same name with a "-proxy" suffix.</summary>
     public const string Name = "vlink-catalog";
@@ -56,6 +56,7 @@ public sealed class CatalogActor : ReceivePersistentActor
             Sender.Tell(new CatalogAck(_state.Term, _state.Index));
             return;
         }
+        if (RefuseWhileJournalDown()) return;
         var replyTo = Sender;
         Persist(new CatalogEntryAppended(_state.Term, _state.Index + 1, change), e =>
         {

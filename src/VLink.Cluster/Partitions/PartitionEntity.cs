@@ -49,7 +49,7 @@ public sealed record PartitionSettings(int SnapshotEvery = 200)
 /// after recovery and then every <see cref="PartitionSettings.AntiEntropyInterval"/>, until a few rounds in a row find
 /// every sibling equal; a write, or a sibling that shows it holds more, starts the rounds again.
 /// </summary>
-public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
+public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimers
 {
     // Rounds in a row that found every sibling equal after which a replica stops asking (so idle replicas passivate).
     private const int QuietRoundsBeforeRest = 3;
@@ -112,11 +112,11 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
             KeepSyncing(now: true);
         });
 
-        Command<UpsertPoints>(cmd => { if (!RefuseIfSealed()) HandleUpsert(cmd); });
-        Command<DeletePoints>(cmd => { if (!RefuseIfSealed()) HandleDelete(cmd); });
-        Command<DeletePointsByFilter>(cmd => { if (!RefuseIfSealed()) HandleDeleteByFilter(cmd); });
-        Command<ChangePayload>(cmd => { if (!RefuseIfSealed()) HandleChangePayload(cmd); });
-        Command<IngestMarketData>(cmd => { if (!RefuseIfSealed()) HandleIngest(cmd); });
+        Command<UpsertPoints>(cmd => { if (!RefuseWrite()) HandleUpsert(cmd); });
+        Command<DeletePoints>(cmd => { if (!RefuseWrite()) HandleDelete(cmd); });
+        Command<DeletePointsByFilter>(cmd => { if (!RefuseWrite()) HandleDeleteByFilter(cmd); });
+        Command<ChangePayload>(cmd => { if (!RefuseWrite()) HandleChangePayload(cmd); });
+        Command<IngestMarketData>(cmd => { if (!RefuseWrite()) HandleIngest(cmd); });
         Command<SealPartition>(_ => HandleSeal());
         Command<FindRegimeVector>(q => Sender.Tell(new PointsFound(_partition, FindRegime(q.At))));
         Command<GetMarketStats>(_ => Sender.Tell(MarketStatsOf()));
@@ -170,8 +170,9 @@ public sealed class PartitionEntity : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     public override string PersistenceId => _partition.PersistenceId;
 
-    private bool RefuseIfSealed()
+    private bool RefuseWrite()
     {
+        if (RefuseWhileJournalDown()) return true;
         if (_sealed) Sender.Tell(new WriteSealed(_partition));
         return _sealed;
     }
