@@ -38,6 +38,6 @@ public sealed partial class VLinkNode
         return reply is JournalUnavailable refused ? throw new JournalUnavailableException(refused.Reason) : reply;
     }
 
-    private static Props CatalogSupervisorProps() => BackoffSupervisor.Props(Backoff.OnStop(
+    internal static Props CatalogSupervisorProps() => BackoffSupervisor.Props(Backoff.OnStop(
         CatalogActor.Props(), "catalog", CatalogMinBackoff, CatalogMaxBackoff, randomFactor: 0.2, maxNrOfRetries: -1));
 }

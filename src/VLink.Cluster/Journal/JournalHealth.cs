@@ -24,11 +24,12 @@ public sealed record JournalSettings(TimeSpan ProbeInterval, TimeSpan ProbeTimeo
     /// <exception cref="ConfigurationException">A duration is not positive.</exception>
     public static JournalSettings From(Config config)
     {
-        var c = config.GetConfig("vlink.journal") ?? Config.Empty;
+        ArgumentNullException.ThrowIfNull(config);
+        var c = config.GetConfig("vlink") ?? Config.Empty;
         var settings = new JournalSettings(
-            c.GetTimeSpan("probe-interval", TimeSpan.FromMilliseconds(500)),
-            c.GetTimeSpan("probe-timeout", TimeSpan.FromSeconds(1)),
-            c.GetTimeSpan("write-timeout", TimeSpan.FromSeconds(5)));
+            c.GetTimeSpan("journal.probe-interval", TimeSpan.FromMilliseconds(500)),
+            c.GetTimeSpan("journal.probe-timeout", TimeSpan.FromSeconds(1)),
+            c.GetTimeSpan("journal.write-timeout", TimeSpan.FromSeconds(5)));
         foreach (var (name, value) in new[] { ("probe-interval", settings.ProbeInterval), ("probe-timeout", settings.ProbeTimeout), ("write-timeout", settings.WriteTimeout) })
             if (value <= TimeSpan.Zero) throw new ConfigurationException($"vlink.journal.{name} must be positive, got {value}.");
         return settings;
