@@ -9,15 +9,8 @@ public sealed partial class CatalogActor
 {
     private JournalHealth? _journal;
 
-    private JournalHealth JournalGate => _journal ??= JournalHealth.For(Context.System);
-
-    /// <summary>While the journal is down, a change is answered at once with <see cref="JournalUnavailable"/>, before any persist.</summary>
-    private bool RefuseWhileJournalDown()
-    {
-        if (JournalGate.IsUp) return false;
-        Sender.Tell(new JournalUnavailable(JournalGate.Describe()));
-        return true;
-    }
+    // While the journal is down, a change is answered at once with JournalUnavailable, before any persist.
+    private bool RefuseWhileJournalDown() => (_journal ??= JournalHealth.For(Context.System)).Refuse(Sender);
 
     /// <summary>
     /// The journal did not store the event: a change's writer is told. An incarnation whose term was not stored stops

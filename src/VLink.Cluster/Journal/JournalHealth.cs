@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Npgsql;
+using VLink.Cluster.Protocol;
 using VLink.Cluster.Telemetry;
 
 namespace VLink.Cluster.Journal;
@@ -90,6 +91,18 @@ public sealed class JournalHealth : IExtension, IDisposable
     {
         var status = _status;
         if (!status.Up) throw new JournalUnavailableException(Describe(status));
+    }
+
+    /// <summary>
+    /// While the journal is down, answers <paramref name="writer"/> with <see cref="JournalUnavailable"/> and returns true:
+    /// how a partition or the catalog refuses a write before any persist.
+    /// </summary>
+    public bool Refuse(IActorRef writer)
+    {
+        var status = _status;
+        if (status.Up) return false;
+        writer.Tell(new JournalUnavailable(Describe(status)));
+        return true;
     }
 
     /// <summary>

@@ -10,15 +10,8 @@ public sealed partial class PartitionEntity
 {
     private JournalHealth? _journal;
 
-    private JournalHealth JournalGate => _journal ??= JournalHealth.For(Context.System);
-
-    /// <summary>While the journal is down, a write is answered at once with <see cref="JournalUnavailable"/>, before any persist.</summary>
-    private bool RefuseWhileJournalDown()
-    {
-        if (JournalGate.IsUp) return false;
-        Sender.Tell(new JournalUnavailable(JournalGate.Describe()));
-        return true;
-    }
+    // While the journal is down, a write is answered at once with JournalUnavailable, before any persist.
+    private bool RefuseWhileJournalDown() => (_journal ??= JournalHealth.For(Context.System)).Refuse(Sender);
 
     /// <summary>
     /// The journal did not store the event (<see cref="VLinkSqlJournal"/> refuses what it could not write): the state
