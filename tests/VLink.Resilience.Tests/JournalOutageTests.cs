@@ -7,7 +7,7 @@ using Microsoft.Data.Sqlite;
 namespace VLink.Resilience.Tests;
 
 /// <summary>
-/// Scenario 13: the journal goes away under continuous upserts and comes back. PostgreSQL (a server of the test's own)
+/// Scenario 14: the journal goes away under continuous upserts and comes back. PostgreSQL (a server of the test's own)
 /// is stopped as a crash would stop it, for 20 s, under two nodes; SQLite's file is locked for 20 s by another
 /// process's exclusive transaction under one node. While the journal is unreachable every write fails within 2 s with a
 /// 503 naming the journal, <c>/readyz</c> answers 503 with the reason, and searches, scrolls, counts and reads by id
@@ -134,7 +134,9 @@ public sealed class JournalOutageTests(ITestOutputHelper output)
             || a.Seconds >= FailWithin.TotalSeconds).ToList();
         var backAfter = Enumerable.Range(0, cluster.Count).Select(n => ledger.FirstAckAfter(n, repaired)!.Value).ToList();
 
-        Figures.Report(output, $"journal outage ({label}): writes refused during the outage", $"{during.Count}, slowest {Rest.F(during.Select(a => a.Seconds).DefaultIfEmpty(double.NaN).Max())} s, median {Rest.F(Median(during.Select(a => a.Seconds)))} s");
+        Figures.Report(output, $"journal outage ({label}): writes refused during the outage (per node: count, slowest, median)", string.Join("; ",
+            Enumerable.Range(0, cluster.Count).Select(n => during.Where(a => a.Node == n).Select(a => a.Seconds).ToList())
+                .Select(s => $"{s.Count}, {Rest.F(s.DefaultIfEmpty(double.NaN).Max())} s, {Rest.F(Median(s))} s")));
         Figures.Report(output, $"journal outage ({label}): /readyz 503 after (s, per node)", string.Join(", ", notReady.Select(t => t is null ? "never" : Rest.F(t.Value))));
         Figures.Report(output, $"journal outage ({label}): catalog change during the outage", string.Join("; ", catalogDuring.Select(c => $"{(int)c.Status} in {Rest.F(c.Seconds)} s")));
         Figures.Report(output, $"journal outage ({label}): reads during the outage", $"{reads - readFailures.Count} of {reads} rounds (search, scroll, count, get by id) answered");
