@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Configuration;
 using Npgsql;
@@ -50,6 +51,11 @@ public sealed class JournalHealth : IExtension, IDisposable
     private volatile JournalStatus _status = new(true, "reachable", DateTimeOffset.UtcNow);
     private TaskCompletionSource _down = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Action<bool>? _reported;
+
+    // Journal writes under way, when none last was, and when one was last stored: a busy database is told from a stuck one.
+    private int _pending;
+    private long _lastIdle = Stopwatch.GetTimestamp();
+    private long _lastStored;
 
     /// <summary>Creates the view of a journal; use <see cref="For"/> to get the actor system's one.</summary>
     public JournalHealth(JournalTarget target, JournalSettings settings)
@@ -114,6 +120,27 @@ public sealed class JournalHealth : IExtension, IDisposable
         ArgumentNullException.ThrowIfNull(cause);
         bool wentDown = MarkDown(JournalTarget.Reason(cause));
         _reported?.Invoke(wentDown);
+    }
+
+    /// <summary>A journal write went to the database.</summary>
+    internal void WriteStarted() => Interlocked.Increment(ref _pending);
+
+    /// <summary>A journal write came back from the database, <paramref name="stored"/> or not.</summary>
+    internal void WriteEnded(bool stored)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (stored) Interlocked.Exchange(ref _lastStored, now);
+        if (Interlocked.Decrement(ref _pending) == 0) Interlocked.Exchange(ref _lastIdle, now);
+    }
+
+    /// <summary>
+    /// Whether journal writes have been waiting on the database for at least <paramref name="span"/> without any of
+    /// them stored meanwhile: a probe that finds the database busy then means it is stuck, not merely busy.
+    /// </summary>
+    internal bool Stalled(TimeSpan span)
+    {
+        long since = Stopwatch.GetTimestamp() - (long)(span.TotalSeconds * Stopwatch.Frequency);
+        return Volatile.Read(ref _pending) > 0 && Interlocked.Read(ref _lastIdle) < since && Interlocked.Read(ref _lastStored) < since;
     }
 
     /// <summary>Marks the journal down with <paramref name="reason"/> (the probe's or a failed write's); returns whether it was up.</summary>

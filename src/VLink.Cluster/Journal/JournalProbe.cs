@@ -14,9 +14,14 @@ public sealed class JournalProbe : ReceiveActor, IWithTimers
     public const string Name = "vlink-journal-probe";
 
     private const string TickTimer = "probe";
+
+    // Probes in a row that find the database busy (no answer in time, its lock held) before it counts as down while no
+    // write waits on it.
+    private const int BusyProbesForDown = 3;
     private readonly JournalHealth _health;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private bool _probing;
+    private int _busyInARow;
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -62,12 +67,20 @@ public sealed class JournalProbe : ReceiveActor, IWithTimers
         _probing = false;
         if (probed.Error is null)
         {
-            if (_health.MarkUp())
+            _busyInARow = 0;
+            if (!_health.IsUp)
             {
-                // Connections pooled before the outage are broken; a write must not be the one to find out.
+                // Connections pooled before the outage are broken: dropped before the gate opens, so no write finds out.
                 _health.Target.ClearPools();
-                _log.Warning("{0} is reachable again; writes are accepted", _health.Target.Name);
+                if (_health.MarkUp()) _log.Warning("{0} is reachable again; writes are accepted", _health.Target.Name);
             }
+        }
+        else if (_health.IsUp && JournalTarget.IsBusy(probed.Error) && ++_busyInARow < BusyProbesForDown && !_health.Stalled(_health.Settings.ProbeTimeout / 2))
+        {
+            // Busy, not necessarily gone (a loaded machine, another writer holding SQLite's lock a while): the journal
+            // counts as down when writes wait on it without any being stored, or when it stays so probe after probe.
+            Probe();
+            return;
         }
         else if (_health.MarkDown(JournalTarget.Reason(probed.Error)))
         {

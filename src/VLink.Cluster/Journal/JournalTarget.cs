@@ -145,6 +145,13 @@ public sealed record JournalTarget(JournalKind Kind, string ConnectionString)
         return false;
     }
 
+    /// <summary>
+    /// Whether a probe's failure may only mean a busy database (no answer in time, SQLite's lock held by a writer)
+    /// rather than one that is gone (connection refused or broken, the server shutting down).
+    /// </summary>
+    public static bool IsBusy(Exception error) =>
+        error is TimeoutException or OperationCanceledException || error is SqliteException { SqliteErrorCode: 5 or 6 };
+
     /// <summary>A one-line reason of a failure: its messages from outside in, without repeats.</summary>
     public static string Reason(Exception error)
     {

@@ -32,7 +32,11 @@ public sealed class VLinkSqlJournal : SqlWriteJournal
         // Nothing is attempted while the node knows the journal is down.
         if (!_health.IsUp) return Refuse(writes.Count, null);
         var down = _health.WhenDown;
+        _health.WriteStarted();
         var write = base.WriteMessagesAsync(writes, cancellationToken);
+        // Counted until the database answers, even after the writer was refused.
+        _ = write.ContinueWith(static (t, health) => ((JournalHealth)health!).WriteEnded(t.IsCompletedSuccessfully), _health,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         var timeout = Task.Delay(_health.Settings.WriteTimeout, CancellationToken.None);
         // A write waiting on a database that stopped answering (a locked SQLite file) holds its actor's reads back
         // (Persist stashes them): it is let go as soon as the probe finds the journal down, or at the write timeout.
