@@ -38,6 +38,12 @@ public sealed class JournalTargetTests
         Assert.False(JournalTarget.IsUnreachable(new PostgresException("duplicate key value violates unique constraint", "ERROR", "ERROR", "23505")));
         Assert.False(JournalTarget.IsUnreachable(new SqliteException("UNIQUE constraint failed", 19)));
         Assert.False(JournalTarget.IsUnreachable(new InvalidOperationException("not a connection problem")));
+
+        // A probe that timed out or found SQLite's lock held may only mean a busy database; a refused one may not.
+        Assert.True(JournalTarget.IsBusy(new TimeoutException()));
+        Assert.True(JournalTarget.IsLocked(new SqliteException("database is locked", 5)));
+        Assert.False(JournalTarget.IsLocked(new TimeoutException()));
+        Assert.False(JournalTarget.IsBusy(new NpgsqlException("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused))));
     }
 
     [Fact]

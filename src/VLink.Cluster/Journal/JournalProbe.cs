@@ -58,7 +58,7 @@ public sealed class JournalProbe : ReceiveActor, IWithTimers
         _health.Target.ProbeAsync(_health.Settings.ProbeTimeout).ContinueWith(
             t => new Probed(t.IsCompletedSuccessfully ? null
                 : t.Exception?.GetBaseException() is { } e and not TimeoutException ? e
-                : new TimeoutException($"no answer to a probe within {_health.Settings.ProbeTimeout.TotalSeconds:0.###} s")),
+                : new TimeoutException("no answer to a probe in time")),
             TaskScheduler.Default).PipeTo(Self);
     }
 
@@ -75,10 +75,12 @@ public sealed class JournalProbe : ReceiveActor, IWithTimers
                 if (_health.MarkUp()) _log.Warning("{0} is reachable again; writes are accepted", _health.Target.Name);
             }
         }
-        else if (_health.IsUp && JournalTarget.IsBusy(probed.Error) && ++_busyInARow < BusyProbesForDown && !_health.Stalled(_health.Settings.ProbeTimeout / 2))
+        else if (_health.IsUp && JournalTarget.IsBusy(probed.Error) && ++_busyInARow < BusyProbesForDown
+            && !(JournalTarget.IsLocked(probed.Error) && _health.Stalled(_health.Settings.ProbeTimeout / 2)))
         {
             // Busy, not necessarily gone (a loaded machine, another writer holding SQLite's lock a while): the journal
-            // counts as down when writes wait on it without any being stored, or when it stays so probe after probe.
+            // counts as down when it stays so probe after probe, or at once when SQLite's lock is held while this
+            // node's writes wait on it without any being stored.
             Probe();
             return;
         }

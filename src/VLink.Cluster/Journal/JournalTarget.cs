@@ -63,9 +63,11 @@ public sealed record JournalTarget(JournalKind Kind, string ConnectionString)
     /// <paramref name="timeout"/>.
     /// </summary>
     public Task ProbeAsync(TimeSpan timeout, CancellationToken cancellation = default) =>
-        // The drivers take whole seconds (and SQLite may wait longer than asked): the probe counts as failed at the
-        // timeout, and a straggler ends on its own.
-        Probe(Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds)), cancellation).WaitAsync(timeout, cancellation);
+        // The drivers take whole seconds. SQLite waits that long for its lock and then says it is held (SQLITE_BUSY);
+        // the probe is abandoned (a straggler ends on its own) only at twice the timeout, so a held lock is told from a
+        // slow machine.
+        Probe(Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds)), cancellation)
+            .WaitAsync(Kind == JournalKind.Sqlite ? timeout * 2 : timeout, cancellation);
 
     private async Task Probe(int seconds, CancellationToken cancellation)
     {
@@ -150,7 +152,10 @@ public sealed record JournalTarget(JournalKind Kind, string ConnectionString)
     /// rather than one that is gone (connection refused or broken, the server shutting down).
     /// </summary>
     public static bool IsBusy(Exception error) =>
-        error is TimeoutException or OperationCanceledException || error is SqliteException { SqliteErrorCode: 5 or 6 };
+        error is TimeoutException or OperationCanceledException || IsLocked(error);
+
+    /// <summary>Whether a probe found SQLite's lock held (by another process, or by a write of this node's journal).</summary>
+    public static bool IsLocked(Exception error) => error is SqliteException { SqliteErrorCode: 5 or 6 };
 
     /// <summary>A one-line reason of a failure: its messages from outside in, without repeats.</summary>
     public static string Reason(Exception error)
