@@ -711,6 +711,10 @@ internal static class ProtocolSamples
             ["SealPartition"] = new SealPartition(new PartitionRef("regions", "s", 4)),
             ["WriteSealed"] = new WriteSealed(new PartitionRef("regions", "s", long.MaxValue)),
 
+            // JournalMessages.cs
+            ["JournalUnavailable"] = new JournalUnavailable("the journal (PostgreSQL at 127.0.0.1:5432, database vlink) is unreachable: Failed to connect ✗"),
+            ["JournalUnavailable/empty reason"] = new JournalUnavailable(""),
+
             // MarketMessages.cs
             ["IngestMarketData/ticks"] = new IngestMarketData(market, RegimeCollection, TickBatch),
             ["IngestMarketData/bars"] = new IngestMarketData(market, RegimeCollection, BarBatch),

@@ -37,7 +37,7 @@ public sealed class RestartTests(ITestOutputHelper output)
                 ["vector"] = Rest.Array(Rest.VectorOf(i, Dimension)),
                 ["payload"] = new JsonObject { ["n"] = i, ["even"] = i % 2 == 0 },
             })]);
-            await Rest.AcknowledgedAsync(() => cluster.Admin.PutAsync($"{cluster.Url(b / 1000 % nodes)}/collections/{Collection}/points", Rest.Json(new JsonObject { ["points"] = points })), cluster.Logs);
+            await Rest.AcknowledgedAsync(() => cluster.Admin.PutAsync($"{cluster.Url(b / 1000 % nodes)}/collections/{Collection}/points", Rest.Json(new JsonObject { ["points"] = points.DeepClone() })), cluster.Logs);
         }
         // Some deletes and payload changes, so the journal holds more than upserts.
         await Rest.AcknowledgedAsync(() => cluster.Admin.PostAsync($"{cluster.Url(0)}/collections/{Collection}/points/delete", Rest.Json("""{"points":[3,33,333,3333]}""")), cluster.Logs);

@@ -58,6 +58,7 @@ public sealed partial class CatalogActor : ReceivePersistentActor
             Sender.Tell(new CatalogAck(_state.Term, _state.Index));
             return;
         }
+        if (RefuseWhileJournalDown()) return;
         var replyTo = Sender;
         Persist(new CatalogEntryAppended(_state.Term, _state.Index + 1, change), e =>
         {

@@ -100,7 +100,7 @@ public sealed partial class VLinkNode
             var entry = await FindAsync(collection, wait).ConfigureAwait(false);
             if (entry.Phase != RegionPhase.Moving) return entry;
             var staging = entry.Partition(CollectionEntry.StagingKey);
-            var sealedAck = await Partitions.Ask<IVLinkMessage>(new SealPartition(staging), wait).ConfigureAwait(false);
+            var sealedAck = await JournalledAskAsync(Partitions, new SealPartition(staging), wait).ConfigureAwait(false);
             if (sealedAck is not WriteAck) throw new InvalidOperationException($"Sealing {staging} answered {sealedAck.GetType().Name}.");
             var router = entry.Router();
             PointId? from = null;
@@ -111,7 +111,7 @@ public sealed partial class VLinkNode
                 // Each point keeps its version: a copy never overrides a later write to the same id.
                 var points = page.Points.Take(MovePage).Select(p => new PointWrite(p.Id, p.Vector!, p.Payload, p.Document, p.Version)).ToList();
                 var writes = points.GroupBy(p => router.RegionOf(p.Vector))
-                    .Select(g => Partitions.Ask<IVLinkMessage>(new UpsertPoints(entry.Region(g.Key), entry.Spec, g.ToList()), wait));
+                    .Select(g => JournalledAskAsync(Partitions, new UpsertPoints(entry.Region(g.Key), entry.Spec, g.ToList()), wait));
                 foreach (var reply in await Task.WhenAll(writes).ConfigureAwait(false))
                 {
                     if (reply is not WriteAck)

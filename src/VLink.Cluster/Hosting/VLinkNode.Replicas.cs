@@ -1,4 +1,5 @@
 using Akka.Actor;
+using VLink.Cluster.Journal;
 using VLink.Cluster.Protocol;
 using VLink.Core.Indexing;
 
@@ -220,8 +221,19 @@ public sealed partial class VLinkNode
     // most points applied among the first `required`, or a refusal) and how many replicas had acknowledged.
     private async Task<(IVLinkMessage Reply, int Acks)> QuorumAsync(CollectionSpec spec, IPartitionMessage write, int factor, int required, TimeSpan wait)
     {
-        if (factor == 1) return (await AskRefusableAsync<IVLinkMessage>(write, wait).ConfigureAwait(false), 1);
-        var pending = Enumerable.Range(0, factor).Select(i => Partitions.Ask<IVLinkMessage>(ForReplica(write, i), wait)).ToList();
+        if (factor == 1)
+        {
+            try
+            {
+                return (await JournalledAskAsync(Partitions, write, wait).ConfigureAwait(false), 1);
+            }
+            catch (InvalidOperationException e)
+            {
+                // The partition failed the ask: it lost history (or is catching up).
+                throw new PartitionUnavailableException(write.Partition, e.Message);
+            }
+        }
+        var pending = Enumerable.Range(0, factor).Select(i => JournalledAskAsync(Partitions, ForReplica(write, i), wait)).ToList();
         WriteAck? best = null;
         int acks = 0;
         Exception? failure = null;
@@ -246,6 +258,7 @@ public sealed partial class VLinkNode
             }
         }
         if (acks >= required) return (best!, acks);
+        if (failure is JournalUnavailableException down) throw new JournalUnavailableException(down.Message);
         throw new WriteConsistencyException(spec.Name, write.Partition, acks, required, factor);
     }
 

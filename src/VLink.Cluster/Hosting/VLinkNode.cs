@@ -3,6 +3,7 @@ using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
 using VLink.Cluster.Catalog;
 using VLink.Cluster.Gather;
+using VLink.Cluster.Journal;
 using VLink.Cluster.Partitions;
 using VLink.Cluster.Protocol;
 using VLink.Cluster.Replication;
@@ -92,6 +93,7 @@ public sealed partial class VLinkNode
     public static VLinkNode Start(ActorSystem system)
     {
         var settings = VLinkSettings.From(system);
+        system.ActorOf(JournalProbe.Props(JournalHealth.For(system)), JournalProbe.Name);
         var agent = system.ActorOf(NodeAgent.Props(settings.Gather.Timeout), NodeAgent.Name);
         var sharding = ClusterShardingSettings.Create(system);
         var tuning = sharding.TuningParameters;
@@ -104,7 +106,7 @@ public sealed partial class VLinkNode
                 tuning.LeastShardAllocationAbsoluteLimit, tuning.LeastShardAllocationRelativeLimit)),
             PoisonPill.Instance);
         system.ActorOf(ClusterSingletonManager.Props(
-            CatalogActor.Props(), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), CatalogActor.Name);
+            CatalogSupervisorProps(), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), CatalogActor.Name);
         var catalog = system.ActorOf(ClusterSingletonProxy.Props(
             $"/user/{CatalogActor.Name}", ClusterSingletonProxySettings.Create(system)), CatalogActor.Name + "-proxy");
         var gather = new GatherEngine(system, region, catalog, settings.Gather);
@@ -115,10 +117,18 @@ public sealed partial class VLinkNode
     }
 
     /// <summary>Applies a catalog change; throws <see cref="InvalidOperationException"/> with the reason when refused.</summary>
+    /// <exception cref="JournalUnavailableException">The journal is down: the change was not made.</exception>
     public async Task<CatalogAck> ChangeCatalogAsync(ICatalogCommand change, TimeSpan? timeout = null)
     {
-        var reply = await Catalog.Ask<IVLinkMessage>(change, timeout ?? Settings.Gather.Timeout).ConfigureAwait(false);
-        Gather.InvalidateCatalog();
+        IVLinkMessage reply;
+        try
+        {
+            reply = await JournalledAskAsync(Catalog, change, timeout ?? Settings.Gather.Timeout).ConfigureAwait(false);
+        }
+        finally
+        {
+            Gather.InvalidateCatalog();
+        }
         return reply switch
         {
             CatalogAck ack => ack,
@@ -151,6 +161,7 @@ public sealed partial class VLinkNode
     /// consistency asks for).
     /// </summary>
     /// <exception cref="WriteConsistencyException">Too few replicas of a partition acknowledged in time.</exception>
+    /// <exception cref="JournalUnavailableException">The journal is down: the write was not acknowledged.</exception>
     public async Task<WriteResult> UpsertAsync(string collection, IReadOnlyList<PointWrite> points, string? key = null, TimeSpan? timeout = null)
     {
         var wait = timeout ?? Settings.Gather.Timeout;
@@ -194,6 +205,7 @@ public sealed partial class VLinkNode
 
     /// <summary>Deletes points from a hash or region collection (or from one key partition); returns how many were deleted.</summary>
     /// <exception cref="WriteConsistencyException">Too few replicas of a partition acknowledged in time.</exception>
+    /// <exception cref="JournalUnavailableException">The journal is down: the write was not acknowledged.</exception>
     public async Task<WriteResult> DeleteAsync(string collection, IReadOnlyList<PointId> ids, string? key = null, TimeSpan? timeout = null)
     {
         var wait = timeout ?? Settings.Gather.Timeout;
@@ -246,6 +258,7 @@ public sealed partial class VLinkNode
     /// <summary>Deletes the collection's points matching a filter (validated by the caller); returns how many were deleted.</summary>
     /// <exception cref="UnknownCollectionException">No such collection.</exception>
     /// <exception cref="WriteConsistencyException">Too few replicas of a partition acknowledged in time.</exception>
+    /// <exception cref="JournalUnavailableException">The journal is down: the write was not acknowledged.</exception>
     public async Task<WriteResult> DeleteByFilterAsync(string collection, byte[] filter, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(filter);
@@ -267,6 +280,7 @@ public sealed partial class VLinkNode
     /// <param name="timeout">How long each partition may take; the gather timeout by default.</param>
     /// <exception cref="UnknownCollectionException">No such collection.</exception>
     /// <exception cref="WriteConsistencyException">Too few replicas of a partition acknowledged in time.</exception>
+    /// <exception cref="JournalUnavailableException">The journal is down: the write was not acknowledged.</exception>
     public async Task<WriteResult> ChangePayloadAsync(
         string collection, PayloadChangeKind kind, byte[]? payload, IReadOnlyList<string> keys,
         IReadOnlyList<PointId>? ids, byte[]? filter, TimeSpan? timeout = null)

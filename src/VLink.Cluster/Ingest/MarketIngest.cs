@@ -248,7 +248,7 @@ public sealed class MarketIngest
             IVLinkMessage reply;
             try
             {
-                reply = await _node.Partitions.Ask<IVLinkMessage>(message, options.AskTimeout).ConfigureAwait(false);
+                reply = await _node.JournalledAskAsync(_node.Partitions, message, options.AskTimeout).ConfigureAwait(false);
             }
             catch (AskTimeoutException) when (attempt < options.MaxAttempts)
             {

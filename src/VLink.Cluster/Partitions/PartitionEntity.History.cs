@@ -38,6 +38,11 @@ public sealed partial class PartitionEntity
     private long _recoveredSequenceNr;
     private long _confirmedWatermark;
     private long _reportedSequenceNr;
+
+    // The sequence number of the last event the journal stored (recovered, or written since). Not LastSequenceNr: an
+    // event the journal refused (while it was down) uses up a number that no row holds, and a watermark past the
+    // journal's last row would fence the partition at its next recovery.
+    private long _storedSequenceNr;
     private DateTime _uncheckedSince;
 
     private sealed class CheckTimedOut
@@ -69,6 +74,7 @@ public sealed partial class PartitionEntity
     private void StartHistoryCheck()
     {
         _recoveredSequenceNr = LastSequenceNr;
+        _storedSequenceNr = LastSequenceNr;
         _history = HistoryCheck.Checking;
         AskWatermark();
         Timers.StartSingleTimer(CheckTimer, CheckTimedOut.Instance, _watermarkSettings.CheckTimeout);
@@ -101,7 +107,7 @@ public sealed partial class PartitionEntity
             // the catalog learns it now.
             if (_recoveredSequenceNr > watermark.SequenceNr) ReportWatermark();
             else _reportedSequenceNr = _recoveredSequenceNr;
-            if (LastSequenceNr > _reportedSequenceNr) WatermarkAdvanced();
+            if (_storedSequenceNr > _reportedSequenceNr) ArmReport();
         }
         if (was == HistoryCheck.Checking)
         {
@@ -126,8 +132,15 @@ public sealed partial class PartitionEntity
         Timers.StartSingleTimer(CheckTimer, CheckTimedOut.Instance, _watermarkSettings.CheckTimeout);
     }
 
-    // After each journalled write: report within one report interval (a single timer, so at most one report per interval).
+    // After each journalled write (called from its persist handler): report within one report interval (a single timer,
+    // so at most one report per interval).
     private void WatermarkAdvanced()
+    {
+        _storedSequenceNr = Math.Max(_storedSequenceNr, LastSequenceNr);
+        ArmReport();
+    }
+
+    private void ArmReport()
     {
         if (_history == HistoryCheck.Confirmed && !Timers.IsTimerActive(ReportTimer))
             Timers.StartSingleTimer(ReportTimer, ReportTick.Instance, _watermarkSettings.ReportInterval);
@@ -135,9 +148,9 @@ public sealed partial class PartitionEntity
 
     private void ReportWatermark()
     {
-        if (_history != HistoryCheck.Confirmed || LastSequenceNr <= _reportedSequenceNr) return;
-        _reportedSequenceNr = LastSequenceNr;
-        Context.ActorSelection($"/user/{CatalogActor.Name}-proxy").Tell(new ReportWatermark(_partition, LastSequenceNr), ActorRefs.NoSender);
+        if (_history != HistoryCheck.Confirmed || _storedSequenceNr <= _reportedSequenceNr) return;
+        _reportedSequenceNr = _storedSequenceNr;
+        Context.ActorSelection($"/user/{CatalogActor.Name}-proxy").Tell(new ReportWatermark(_partition, _storedSequenceNr), ActorRefs.NoSender);
     }
 
     // A sibling's catch-up round and this replica's own wait while the check runs, and stop for good once history is lost.

@@ -115,11 +115,11 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         });
 
         GateOnHistory();
-        Command<UpsertPoints>(cmd => { if (!RefuseIfSealed()) HandleUpsert(cmd); });
-        Command<DeletePoints>(cmd => { if (!RefuseIfSealed()) HandleDelete(cmd); });
-        Command<DeletePointsByFilter>(cmd => { if (!RefuseIfSealed()) HandleDeleteByFilter(cmd); });
-        Command<ChangePayload>(cmd => { if (!RefuseIfSealed()) HandleChangePayload(cmd); });
-        Command<IngestMarketData>(cmd => { if (!RefuseIfSealed()) HandleIngest(cmd); });
+        Command<UpsertPoints>(cmd => { if (!RefuseWrite()) HandleUpsert(cmd); });
+        Command<DeletePoints>(cmd => { if (!RefuseWrite()) HandleDelete(cmd); });
+        Command<DeletePointsByFilter>(cmd => { if (!RefuseWrite()) HandleDeleteByFilter(cmd); });
+        Command<ChangePayload>(cmd => { if (!RefuseWrite()) HandleChangePayload(cmd); });
+        Command<IngestMarketData>(cmd => { if (!RefuseWrite()) HandleIngest(cmd); });
         Command<SealPartition>(_ => HandleSeal());
         Command<FindRegimeVector>(q => Sender.Tell(new PointsFound(_partition, FindRegime(q.At))));
         Command<GetMarketStats>(_ => Sender.Tell(MarketStatsOf()));
@@ -173,8 +173,9 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
     /// <inheritdoc />
     public override string PersistenceId => _partition.PersistenceId;
 
-    private bool RefuseIfSealed()
+    private bool RefuseWrite()
     {
+        if (RefuseWhileJournalDown()) return true;
         if (_sealed) Sender.Tell(new WriteSealed(_partition));
         return _sealed;
     }

@@ -87,6 +87,9 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<SealPartition>("SZ", (w, m) => WritePartitionRef(w, m.Partition), r => new SealPartition(ReadPartitionRef(r))),
         Codec.Of<WriteSealed>("WS", (w, m) => WritePartitionRef(w, m.Partition), r => new WriteSealed(ReadPartitionRef(r))),
 
+        // JournalMessages.cs
+        Codec.Of<JournalUnavailable>("JU", (w, m) => w.String(m.Reason), r => new JournalUnavailable(r.String())),
+
         // MarketMessages.cs
         Codec.Of<IngestMarketData>("MI", WriteIngestMarketData, ReadIngestMarketData),
         Codec.Of<MarketIngestAck>("MK", WriteMarketIngestAck, ReadMarketIngestAck),

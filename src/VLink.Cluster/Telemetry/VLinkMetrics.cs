@@ -17,6 +17,7 @@ public static class VLinkMetrics
         [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     private static readonly ConcurrentDictionary<PartitionGauge, byte> Hosted = new();
+    private static readonly ConcurrentDictionary<Func<bool>, byte> Journals = new();
 
     /// <summary>The meter.</summary>
     public static readonly Meter Meter = new(MeterName, typeof(VLinkMetrics).Assembly.GetName().Version?.ToString());
@@ -52,6 +53,8 @@ public static class VLinkMetrics
         Meter.CreateObservableGauge("vlink.partition.memory",
             () => Hosted.Keys.Select(p => new Measurement<long>(p.Memory(), new KeyValuePair<string, object?>("partition", p.Name))), "By",
             "Memory held by one partition (index, payloads, documents), by partition entity id");
+        Meter.CreateObservableGauge("vlink.journal.up", () => Journals.Keys.All(up => up()) ? 1 : 0, "{journal}",
+            "1 while this process reaches its journal's database, 0 while writes are refused because it does not");
     }
 
     /// <summary>Records one global search.</summary>
@@ -82,6 +85,18 @@ public static class VLinkMetrics
         var gauge = new PartitionGauge(name, count, memory);
         Hosted.TryAdd(gauge, 0);
         return gauge;
+    }
+
+    /// <summary>Reports the journal as up or down (<c>vlink.journal.up</c>) until the returned handle is disposed.</summary>
+    public static IDisposable TrackJournal(Func<bool> up)
+    {
+        Journals.TryAdd(up, 0);
+        return new Untrack(() => Journals.TryRemove(up, out _));
+    }
+
+    private sealed class Untrack(Action remove) : IDisposable
+    {
+        public void Dispose() => remove();
     }
 
     private sealed class PartitionGauge(string name, Func<int> count, Func<long> memory) : IDisposable

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Microsoft.AspNetCore.WebUtilities;
 using VLink.Cluster.Gather;
 using VLink.Cluster.Hosting;
+using VLink.Cluster.Journal;
 
 namespace VLink.Server.Api;
 
@@ -55,6 +56,7 @@ public static class Problems
         AskTimeoutException => (StatusCodes.Status503ServiceUnavailable, null, "The cluster did not answer in time."),
         WriteConsistencyException consistency => (StatusCodes.Status503ServiceUnavailable, null, consistency.Message),
         PartitionUnavailableException unavailable => (StatusCodes.Status503ServiceUnavailable, null, unavailable.Message),
+        JournalUnavailableException journal => (StatusCodes.Status503ServiceUnavailable, null, journal.Message),
         ArgumentException arg => (StatusCodes.Status400BadRequest, arg.ParamName, arg.Message),
         _ => null,
     };

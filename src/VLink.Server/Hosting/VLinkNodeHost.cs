@@ -119,13 +119,15 @@ public sealed class VLinkNodeHost(IOptions<VLinkServerOptions> options, ILoggerF
         _logger.LogInformation("VLink node stopped");
     }
 
-    /// <summary>True once the node is Up in the cluster and the catalog answers.</summary>
+    /// <summary>True once the node is Up in the cluster, reaches its journal and the catalog answers.</summary>
     public async Task<(bool Ready, string Reason)> ReadinessAsync()
     {
         var node = _node;
         if (node is null) return (false, "the node is not running");
         var status = Akka.Cluster.Cluster.Get(node.System).SelfMember.Status;
         if (status != MemberStatus.Up) return (false, $"the node is {status} in the cluster, not Up");
+        // Writes are refused while the journal is down (reads go on from memory): a load balancer should send writes elsewhere.
+        if (!node.Journal.IsUp) return (false, node.Journal.Describe());
         try
         {
             // The singleton itself must answer (the catalog a node last saw would do for reads, not for readiness).
