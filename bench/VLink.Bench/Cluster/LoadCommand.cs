@@ -361,52 +361,11 @@ public static class LoadCommand
         }
     }
 
-    private static async Task SendAsync(HttpClient http, HttpMethod method, Uri uri, string body)
-    {
-        using var request = new HttpRequestMessage(method, uri) { Content = new StringContent(body, Encoding.UTF8) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        using var response = await http.SendAsync(request);
-        if (!response.IsSuccessStatusCode)
-            throw new InvalidOperationException($"{method} {uri.AbsolutePath} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-    }
+    private static Task SendAsync(HttpClient http, HttpMethod method, Uri uri, string body) => HttpCommand.SendAsync(http, method, uri, body);
 
-    // Points start..start+count of the rows, with ids shifted by idOffset.
-    private static string UpsertBody(RowMatrix<float> rows, int start, int count, long idOffset)
-    {
-        var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("points");
-            for (int i = start; i < start + count; i++)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("id", i + idOffset);
-                w.WriteStartArray("vector");
-                foreach (float x in rows.Row(i)) w.WriteNumberValue(x);
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-    }
+    private static string UpsertBody(RowMatrix<float> rows, int start, int count, long idOffset) => HttpCommand.UpsertBody(rows, start, count, idOffset);
 
-    private static string SearchBody(ReadOnlySpan<float> vector, int k)
-    {
-        var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("vector");
-            foreach (float x in vector) w.WriteNumberValue(x);
-            w.WriteEndArray();
-            w.WriteNumber("limit", k);
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-    }
+    private static string SearchBody(ReadOnlySpan<float> vector, int k) => HttpCommand.SearchBody(vector, k);
 
     private static async Task<string> CreateDatabaseAsync(string server)
     {

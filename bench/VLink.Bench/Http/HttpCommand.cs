@@ -202,7 +202,7 @@ public static class HttpCommand
         return [.. doc.RootElement.GetProperty("result").EnumerateArray().Select(h => h.GetProperty("id").GetUInt64())];
     }
 
-    private static async Task SendAsync(HttpClient http, HttpMethod method, Uri uri, string body)
+    internal static async Task SendAsync(HttpClient http, HttpMethod method, Uri uri, string body)
     {
         using var request = new HttpRequestMessage(method, uri) { Content = new StringContent(body, Encoding.UTF8) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -211,7 +211,8 @@ public static class HttpCommand
             throw new InvalidOperationException($"{method} {uri.AbsolutePath} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
     }
 
-    private static string UpsertBody(RowMatrix<float> rows, int start, int count)
+    /// <summary>An upsert body of rows start..start+count, with ids shifted by <paramref name="idOffset"/>.</summary>
+    internal static string UpsertBody(RowMatrix<float> rows, int start, int count, long idOffset = 0)
     {
         var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
@@ -221,7 +222,7 @@ public static class HttpCommand
             for (int i = start; i < start + count; i++)
             {
                 w.WriteStartObject();
-                w.WriteNumber("id", i);
+                w.WriteNumber("id", i + idOffset);
                 w.WriteStartArray("vector");
                 foreach (float x in rows.Row(i)) w.WriteNumberValue(x);
                 w.WriteEndArray();
@@ -233,7 +234,7 @@ public static class HttpCommand
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static string SearchBody(ReadOnlySpan<float> vector, int k)
+    internal static string SearchBody(ReadOnlySpan<float> vector, int k)
     {
         var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
