@@ -26,6 +26,8 @@ public sealed class JournalRefusalTests : Akka.TestKit.Xunit2.TestKit
         akka.persistence.journal.test.class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.test"
         akka.persistence.snapshot-store.test.class = "Akka.Persistence.TestKit.TestSnapshotStore, Akka.Persistence.TestKit"
+        # No catalog here: a partition asks it for its watermark after recovery and serves unchecked once this passes.
+        vlink.watermark.check-timeout = 200ms
         """);
 
     private static readonly CollectionSpec Spec = new("docs", 2, DistanceMetric.Cosine, PartitionScheme.Hash, 1, HnswOptions.Default);
