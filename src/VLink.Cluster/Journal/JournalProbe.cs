@@ -75,12 +75,18 @@ public sealed class JournalProbe : ReceiveActor, IWithTimers
                 if (_health.MarkUp()) _log.Warning("{0} is reachable again; writes are accepted", _health.Target.Name);
             }
         }
-        else if (_health.IsUp && JournalTarget.IsBusy(probed.Error) && ++_busyInARow < BusyProbesForDown
-            && !(JournalTarget.IsLocked(probed.Error) && _health.Stalled(_health.Settings.ProbeTimeout / 2)))
+        else if (_health.IsUp && JournalTarget.IsLocked(probed.Error) && !_health.Stalled(_health.Settings.WriteTimeout))
         {
-            // Busy, not necessarily gone (a loaded machine, another writer holding SQLite's lock a while): the journal
-            // counts as down when it stays so probe after probe, or at once when SQLite's lock is held while this
-            // node's writes wait on it without any being stored.
+            // SQLite's lock held: most often by this node's own snapshot or a large journal write, which can hold it for
+            // seconds under a bulk load, so it counts as down only once this node's writes have waited a whole write
+            // timeout on it without any being stored (a bulk load of 300K points was refused as "unreachable" before).
+            _busyInARow = 0;
+            Probe();
+            return;
+        }
+        else if (_health.IsUp && JournalTarget.IsBusy(probed.Error) && !JournalTarget.IsLocked(probed.Error) && ++_busyInARow < BusyProbesForDown)
+        {
+            // Busy, not necessarily gone (a loaded machine): the journal counts as down when it stays so probe after probe.
             Probe();
             return;
         }
