@@ -15,6 +15,13 @@ public class HnswVacuumTests(ITestOutputHelper output)
     private const int Dim = 32;
     private const double MemoryBound = 1.25;
     private const double RecallSlack = 0.005;
+
+    /// <summary>
+    /// Parallel insertion links points in an order the scheduler picks, so two parallel builds of the same data differ;
+    /// on a loaded 2-core machine recall@10 of such builds spread over about a hundredth. A fault that loses links
+    /// drops recall by tenths, far beyond this.
+    /// </summary>
+    private const double ParallelRecallSlack = 0.015;
     private static readonly HnswOptions Options = new() { EfConstruction = 100 };
 
     /// <summary>Memory ratio and recall of <paramref name="churned"/> against a fresh build of <paramref name="final"/> in id order.</summary>
@@ -29,11 +36,11 @@ public class HnswVacuumTests(ITestOutputHelper output)
         return ((double)churned.MemoryBytes / fresh.MemoryBytes, recall, freshRecall);
     }
 
-    private void AssertLikeFresh((double MemoryRatio, double Recall, double FreshRecall) c, string what)
+    private void AssertLikeFresh((double MemoryRatio, double Recall, double FreshRecall) c, string what, double recallSlack = RecallSlack)
     {
         output.WriteLine($"{what}: memory {c.MemoryRatio:F3}× a fresh build, recall@10 {c.Recall:F4} (fresh {c.FreshRecall:F4})");
         Assert.True(c.MemoryRatio <= MemoryBound, $"{what}: memory {c.MemoryRatio:F3}× a fresh build");
-        Assert.True(c.Recall >= c.FreshRecall - RecallSlack, $"{what}: recall@10 {c.Recall:F4}, fresh build {c.FreshRecall:F4}");
+        Assert.True(c.Recall >= c.FreshRecall - recallSlack, $"{what}: recall@10 {c.Recall:F4}, fresh build {c.FreshRecall:F4}");
     }
 
     [Theory]
@@ -138,7 +145,7 @@ public class HnswVacuumTests(ITestOutputHelper output)
 
         Assert.Equal(n, index.Count);
         foreach (var id in ids.Take(500)) Assert.Equal(current[id], index.GetVector(id));
-        AssertLikeFresh(CompareWithFresh(index, current, data.Queries), "parallel batches");
+        AssertLikeFresh(CompareWithFresh(index, current, data.Queries), "parallel batches", ParallelRecallSlack);
     }
 
     /// <summary>
