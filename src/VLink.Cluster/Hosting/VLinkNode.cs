@@ -19,7 +19,7 @@ public sealed record VLinkSettings(int ShardCount, PartitionSettings Partition, 
     public static VLinkSettings From(ActorSystem system)
     {
         var c = system.Settings.Config.GetConfig("vlink");
-        int snapshotEvery = c.GetInt("snapshot-every", 200);
+        int snapshotEvery = c.GetInt("snapshot-every", 10_000);
         if (snapshotEvery < 1)
             throw new Akka.Configuration.ConfigurationException($"vlink.snapshot-every must be at least 1, got {snapshotEvery}.");
         // Read again by each partition and the catalog; checked here so a bad value stops the node at start.

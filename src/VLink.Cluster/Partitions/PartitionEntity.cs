@@ -10,9 +10,29 @@ using VLink.Core.Indexing;
 namespace VLink.Cluster.Partitions;
 
 /// <summary>Tuning of partition entities.</summary>
-/// <param name="SnapshotEvery">Journal entries between snapshots of the index.</param>
-public sealed record PartitionSettings(int SnapshotEvery = 200)
+/// <param name="SnapshotEvery">
+/// Journal entries after which a snapshot is due whatever their size (<c>vlink.snapshot-every</c>); before that one is
+/// due once the entries hold <see cref="SnapshotTailFraction"/> of the last snapshot's bytes.
+/// </param>
+public sealed record PartitionSettings(int SnapshotEvery = 10_000)
 {
+    /// <summary>
+    /// A snapshot is due once the journal entries written since the last one hold this fraction of its bytes
+    /// (<c>vlink.snapshot-tail-fraction</c>, 0.5): snapshot bytes per written byte stay a small constant whatever the
+    /// partition's size, and recovery replays at most that fraction.
+    /// </summary>
+    public double SnapshotTailFraction { get; init; } = 0.5;
+
+    /// <summary>Below this many bytes of journal since the last snapshot none is due (4 MB).</summary>
+    public long SnapshotMinBytes { get; init; } = 4L << 20;
+
+    /// <summary>
+    /// A partition with at least <see cref="SnapshotMinBytes"/> of journal since its last snapshot takes one once no write
+    /// came for this long (<c>vlink.snapshot-idle</c>, 10 s; 0 = never), so a partition loaded and then read recovers from
+    /// its snapshot alone.
+    /// </summary>
+    public TimeSpan SnapshotIdle { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// Time between two catch-up rounds of a replica of a collection with more than one replica
     /// (<c>vlink.replication.anti-entropy-interval</c>, 5 s by default).
@@ -36,7 +56,13 @@ public sealed record PartitionSettings(int SnapshotEvery = 200)
         var interval = vlink.GetTimeSpan("replication.anti-entropy-interval", TimeSpan.FromSeconds(5));
         if (interval <= TimeSpan.Zero)
             throw new Akka.Configuration.ConfigurationException($"vlink.replication.anti-entropy-interval must be positive, got {interval}.");
-        return new PartitionSettings(snapshotEvery) { AntiEntropyInterval = interval };
+        double fraction = vlink.GetDouble("snapshot-tail-fraction", 0.5);
+        if (!(fraction > 0))
+            throw new Akka.Configuration.ConfigurationException($"vlink.snapshot-tail-fraction must be positive, got {fraction}.");
+        var idle = vlink.GetTimeSpan("snapshot-idle", TimeSpan.FromSeconds(10));
+        if (idle < TimeSpan.Zero)
+            throw new Akka.Configuration.ConfigurationException($"vlink.snapshot-idle must not be negative, got {idle}.");
+        return new PartitionSettings(snapshotEvery) { AntiEntropyInterval = interval, SnapshotTailFraction = fraction, SnapshotIdle = idle };
     }
 }
 
@@ -93,16 +119,12 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         _nodeAgent = nodeAgent;
         _settings = settings;
 
-        Recover<SnapshotOffer>(offer =>
-        {
-            _state?.Dispose();
-            _state = PartitionState.FromSnapshot((PartitionSnapshot)offer.Snapshot);
-        });
+        Recover<SnapshotOffer>(RecoverSnapshot);
         Recover<PartitionInitialized>(e => _state ??= PartitionState.Create(e.Spec));
-        Recover<PointsUpserted>(e => _state?.Apply(e));
-        Recover<PointsDeleted>(e => _state?.Apply(e));
-        Recover<PayloadChanged>(e => _state?.Apply(e));
-        Recover<MarketDataIngested>(e => _state?.Apply(e, _partition.Key));
+        Recover<PointsUpserted>(e => { _state?.Apply(e); CountTail(e); });
+        Recover<PointsDeleted>(e => { _state?.Apply(e); CountTail(e); });
+        Recover<PayloadChanged>(e => { _state?.Apply(e); CountTail(e); });
+        Recover<MarketDataIngested>(e => { _state?.Apply(e, _partition.Key); CountTail(e); });
         Recover<PartitionSealed>(_ => _sealed = true);
         Recover<RecoveryCompleted>(_ =>
         {
@@ -115,12 +137,12 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         });
 
         GateOnHistory();
-        Command<UpsertPoints>(cmd => { if (!RefuseWrite()) HandleUpsert(cmd); });
-        Command<DeletePoints>(cmd => { if (!RefuseWrite()) HandleDelete(cmd); });
-        Command<DeletePointsByFilter>(cmd => { if (!RefuseWrite()) HandleDeleteByFilter(cmd); });
-        Command<ChangePayload>(cmd => { if (!RefuseWrite()) HandleChangePayload(cmd); });
-        Command<IngestMarketData>(cmd => { if (!RefuseWrite()) HandleIngest(cmd); });
-        Command<SealPartition>(_ => HandleSeal());
+        Command<UpsertPoints>(cmd => { if (!HoldWhileImaging() && !RefuseWrite()) HandleUpsert(cmd); });
+        Command<DeletePoints>(cmd => { if (!HoldWhileImaging() && !RefuseWrite()) HandleDelete(cmd); });
+        Command<DeletePointsByFilter>(cmd => { if (!HoldWhileImaging() && !RefuseWrite()) HandleDeleteByFilter(cmd); });
+        Command<ChangePayload>(cmd => { if (!HoldWhileImaging() && !RefuseWrite()) HandleChangePayload(cmd); });
+        Command<IngestMarketData>(cmd => { if (!HoldWhileImaging() && !RefuseWrite()) HandleIngest(cmd); });
+        Command<SealPartition>(_ => { if (!HoldWhileImaging()) HandleSeal(); });
         Command<FindRegimeVector>(q => Sender.Tell(new PointsFound(_partition, FindRegime(q.At))));
         Command<GetMarketStats>(_ => Sender.Tell(MarketStatsOf()));
         Command<ScrollPartition>(q => ReadAnswer(() => new PointsFound(_partition, _state?.Scroll(q.Filter, q.From, q.Limit, q.WithPayload, q.WithVector) ?? [])));
@@ -159,15 +181,12 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         Command<GetPoints>(q => { if (!RefuseWhileCatchingUp()) Sender.Tell(new PointsFound(_partition, ReadPoints(q))); });
         Command<GetPartitionStats>(_ => Sender.Tell(Stats()));
         Command<GetReplicaDigest>(HandleDigestRequest);
-        Command<ReplicaSync.Apply>(HandleReplicaPage);
+        Command<ReplicaSync.Apply>(apply => { if (!HoldWhileImaging()) HandleReplicaPage(apply); });
         Command<ReplicaSync.RoundDone>(HandleRoundDone);
         Command<SyncTick>(_ => StartRound());
         Command<GetReplicaEntries>(q => Sender.Tell(_state?.EntriesPage(_partition, q.Buckets, q.After, ReplicaPageBytes)
             ?? new ReplicaEntries(_partition, [], [], [], null)));
-        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of partition {0} failed; the journal still holds every entry", _partition));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Old snapshots of partition {0} were not deleted", _partition));
+        SnapshotCommands();
     }
 
     /// <inheritdoc />
@@ -225,7 +244,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             VLinkMetrics.RecordJournalWrite("upsert", clock.Elapsed);
             int applied = _state!.Apply(e);
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
-            MaybeSnapshot();
+            MaybeSnapshot(e);
             KeepSyncing(now: false);
         });
     }
@@ -266,7 +285,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             var applied = _state!.Apply(e, _partition.Key);
             replyTo.Tell(new MarketIngestAck(_partition, applied.Accepted, plan.Skip, applied.Rejected, applied.RejectedByKind, applied.Errors,
                 applied.Updates.Bars.Count, applied.Updates.Vectors.Count, LastSequenceNr));
-            MaybeSnapshot();
+            MaybeSnapshot(e);
         });
     }
 
@@ -302,7 +321,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             VLinkMetrics.RecordJournalWrite("delete", clock.Elapsed);
             int applied = _state!.Apply(e);
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
-            MaybeSnapshot();
+            MaybeSnapshot(e);
             KeepSyncing(now: false);
         });
     }
@@ -362,7 +381,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             VLinkMetrics.RecordJournalWrite("payload", clock.Elapsed);
             int applied = _state!.Apply(e);
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
-            MaybeSnapshot();
+            MaybeSnapshot(e);
             KeepSyncing(now: false);
         });
     }
@@ -553,7 +572,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
                     tombstones += deleted.Ids.Count;
                     break;
             }
-            MaybeSnapshot();
+            MaybeSnapshot(e);
             if (--left > 0) return;
             VLinkMetrics.RecordJournalWrite("repair", clock.Elapsed);
             VLinkMetrics.RecordReplicaRepair(points, tombstones);
@@ -567,20 +586,13 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         : new PartitionStats(_partition, _state.Count, _state.IndexKind, _state.MemoryBytes, LastSequenceNr, _state.MappedBytes,
             _state.Versions.CombinedDigest, _state.Versions.HighWater) { HistoryLost = HistoryLost };
 
-    // Every journalled write passes here.
-    private void MaybeSnapshot()
-    {
-        WatermarkAdvanced();
-        if (_state is not null && LastSequenceNr % _settings.SnapshotEvery == 0)
-            SaveSnapshot(_state.ToSnapshot());
-    }
-
     /// <inheritdoc />
     protected override void PostStop()
     {
         _nodeAgent.Tell(new NodeAgent.Unregister(_partition, Self));
         ReportWatermark();
         _gauge?.Dispose();
+        StopSnapshot();
         _state?.Dispose();
         base.PostStop();
     }

@@ -11,7 +11,7 @@ namespace VLink.Cluster.Partitions;
 /// so both are testable without an ActorSystem. The index starts flat (exact, no graph) and becomes an HNSW
 /// graph once the partition reaches the collection's flat threshold.
 /// </summary>
-public sealed class PartitionState : IDisposable
+public sealed partial class PartitionState : IDisposable
 {
     // An array costs its 24-byte header, a string its 22 bytes and two a character.
     private readonly AccountedMap<byte[]> _payloads = new(static p => 24 + p.LongLength);
@@ -405,7 +405,12 @@ public sealed class PartitionState : IDisposable
     public static PartitionState FromSnapshot(PartitionSnapshot snapshot)
     {
         using var buffer = new MemoryStream(snapshot.Index, writable: false);
-        IVectorIndex index = snapshot.IsGraph ? HnswIndex.Load(buffer) : FlatIndex.Load(buffer);
+        return FromParts(snapshot, snapshot.IsGraph ? HnswIndex.Load(buffer) : FlatIndex.Load(buffer));
+    }
+
+    // A snapshot's state around an index already loaded.
+    private static PartitionState FromParts(PartitionSnapshot snapshot, IVectorIndex index)
+    {
         var state = new PartitionState(snapshot.Spec, index);
         foreach (var (id, payload) in snapshot.Payloads) state._payloads[id] = payload;
         foreach (var (id, document) in snapshot.Documents) state._documents[id] = document;

@@ -34,6 +34,14 @@ public sealed record PartitionSnapshot(
     public IReadOnlyList<KeyValuePair<PointId, PointVersion>> Tombstones { get; init; } = [];
 }
 
+/// <summary>
+/// A partition's snapshot as the snapshot store keeps it since snapshots are chunked: only where its bytes are. The bytes
+/// (a <see cref="PartitionSnapshot"/> without its index, then the index in VLink's binary format) are
+/// <paramref name="Chunks"/> rows of the snapshot chunk table under the partition's persistence id and the sequence
+/// number the snapshot covers, <paramref name="Bytes"/> in all.
+/// </summary>
+public sealed record ChunkedSnapshot(int Chunks, long Bytes) : IVLinkMessage;
+
 /// <summary>A new incarnation of the catalog singleton took over: its term.</summary>
 public sealed record CatalogTermStarted(long Term) : IVLinkMessage;
 

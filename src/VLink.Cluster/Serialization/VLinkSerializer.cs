@@ -142,6 +142,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<CatalogTermStarted>("ET", WriteCatalogTermStarted, ReadCatalogTermStarted),
         Codec.Of<CatalogEntryAppended>("EA", WriteCatalogEntryAppended, ReadCatalogEntryAppended),
         Codec.Of<PartitionSealed>("EZ", static (_, _) => { }, static _ => PartitionSealed.Instance),
+        Codec.Of<ChunkedSnapshot>("EK", static (w, m) => { w.Int32(m.Chunks); w.Int64(m.Bytes); }, static r => new ChunkedSnapshot(r.Int32(), r.Int64())),
 
         // ReplicationMessages.cs (catch-up between the replicas of a partition)
         Codec.Of<GetReplicaDigest>("AD", WriteGetReplicaDigest, ReadGetReplicaDigest),
@@ -198,10 +199,26 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public override int Identifier => SerializerId;
 
     /// <inheritdoc />
-    public override string Manifest(object o) => CodecOf(o).Manifest;
+    public override string Manifest(object o) => ManifestOf(o);
+
+    /// <summary>The manifest a message is written under.</summary>
+    public static string ManifestOf(object o) => CodecOf(o).Manifest;
+
+    /// <summary>The manifest messages of a type are written under.</summary>
+    public static string ManifestOf<T>() where T : IVLinkMessage => ByType[typeof(T)].Manifest;
 
     /// <inheritdoc />
     public override byte[] ToBinary(object obj)
+    {
+        byte[] bytes = Encode(obj);
+        // Snapshots are only ever serialized for the snapshot store.
+        if (obj is PartitionSnapshot) Telemetry.VLinkMetrics.SnapshotBytes.Add(bytes.Length);
+        return bytes;
+    }
+
+    /// <summary>A message's bytes, as <see cref="ToBinary"/> writes them (for VLink's own stores, without an actor system).</summary>
+    /// <exception cref="SerializationException">The message is not one this serializer knows, or cannot be written.</exception>
+    public static byte[] Encode(object obj)
     {
         var codec = CodecOf(obj);
         var writer = new Writer(SizeHint(obj));
@@ -214,14 +231,15 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         {
             throw new SerializationException($"Cannot serialize {codec.Type.Name}: {e.Message}", e);
         }
-        byte[] bytes = writer.ToArray();
-        // Snapshots are only ever serialized for the snapshot store.
-        if (obj is PartitionSnapshot) Telemetry.VLinkMetrics.SnapshotBytes.Add(bytes.Length);
-        return bytes;
+        return writer.ToArray();
     }
 
     /// <inheritdoc />
-    public override object FromBinary(byte[] bytes, string manifest)
+    public override object FromBinary(byte[] bytes, string manifest) => Decode(bytes, manifest);
+
+    /// <summary>Reads a message written by <see cref="Encode"/> under its manifest (<see cref="Manifest"/>).</summary>
+    /// <exception cref="SerializationException">The bytes are not such a message.</exception>
+    public static object Decode(byte[] bytes, string manifest)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         if (!ByManifest.TryGetValue(manifest ?? "", out var codec))
