@@ -10,7 +10,9 @@ namespace VLink.Bench.Cluster;
 
 /// <summary>
 /// <c>recovery</c>: how long one large partition takes to come back after a restart — replaying its whole journal
-/// (every upsert re-inserted into a fresh graph) against loading its latest snapshot (the index's binary file).
+/// (every upsert re-inserted into a fresh graph), loading a snapshot that covers every entry (taken once the partition
+/// was idle), and as the default snapshot policy leaves it right after the load (its last snapshot plus the journal
+/// after it, at most <c>vlink.snapshot-tail-fraction</c> of the snapshot's bytes).
 /// </summary>
 public static class RecoveryCommand
 {
@@ -20,7 +22,7 @@ public static class RecoveryCommand
     /// <summary>Usage text.</summary>
     public const string Usage =
         "recovery [--n 100000] [--dim 128] [--batch 1000] [--seed 1]\n" +
-        "      prints one JSON line per mode (journal, snapshot): time from restart to the partition's first answer";
+        "      prints one JSON line per mode (journal, snapshot, tail): time from restart to the partition's first answer";
 
     /// <summary>Runs the command; returns the exit code.</summary>
     public static int Run(ArgSet args) => RunAsync(args).GetAwaiter().GetResult();
@@ -29,15 +31,22 @@ public static class RecoveryCommand
     {
         int n = args.GetInt("n", 100_000, 100), dim = args.GetInt("dim", 128, 1, 4096), batch = args.GetInt("batch", 1000, 1, 100_000);
         int batches = (n + batch - 1) / batch;
-        foreach (string mode in new[] { "journal", "snapshot" })
+        foreach (string mode in new[] { "journal", "snapshot", "tail" })
         {
             var random = new Random(args.GetInt("seed", 1));
             string data = Directory.CreateTempSubdirectory("vlink-bench-recovery-").FullName;
             try
             {
-                // The partition journals one init entry plus one entry per batch; a snapshot lands on the last.
-                int snapshotEvery = mode == "journal" ? int.MaxValue : batches + 1;
-                string hocon = $"vlink.snapshot-every = {snapshotEvery}\nvlink.gather.timeout = 600s\nakka.cluster.sharding.handoff-timeout = 600s";
+                // The partition journals one init entry plus one entry per batch. journal: never a snapshot; snapshot: the
+                // default policy, then one covering every entry once the partition is idle for a second; tail: the
+                // default policy, stopped right after the load.
+                string policy = mode switch
+                {
+                    "journal" => "vlink.snapshot-every = 2147483647\nvlink.snapshot-tail-fraction = 1e9\nvlink.snapshot-idle = 0s",
+                    "snapshot" => "vlink.snapshot-idle = 1s",
+                    _ => "vlink.snapshot-idle = 0s",
+                };
+                string hocon = $"{policy}\nvlink.gather.timeout = 600s\nakka.cluster.sharding.handoff-timeout = 600s";
                 var spec = new CollectionSpec("recovery", dim, DistanceMetric.Euclidean, PartitionScheme.Key, 0, new HnswOptions());
                 var probe = GatherCommand.RandomVector(random, dim);
                 var clock = Stopwatch.StartNew();
@@ -52,13 +61,15 @@ public static class RecoveryCommand
                         await node.UpsertAsync("recovery", points, key: "big", timeout: TimeSpan.FromSeconds(600));
                     }
                     Console.Error.WriteLine($"recovery/{mode}: wrote {n} x {dim} in {batches} entries, {clock.Elapsed.TotalSeconds:F1} s");
-                    if (mode == "snapshot") await WaitForSnapshotAsync(data);
+                    if (mode == "snapshot") await WaitForSnapshotAsync(data, batches + 1);
                 }
 
                 await using (var restarted = await LocalCluster.StartAsync(1, data, hocon))
                 {
                     var node = restarted.Nodes[0];
                     await node.CatalogAsync(TimeSpan.FromSeconds(60));
+                    clock.Restart();
+                    long snapshotAt = await SnapshotAtAsync(data);
                     clock.Restart();
                     var result = await node.Gather.SearchAsync("recovery", probe, 10);
                     double seconds = clock.Elapsed.TotalSeconds;
@@ -71,6 +82,7 @@ public static class RecoveryCommand
                         w.WriteNumber("n", n);
                         w.WriteNumber("dim", dim);
                         w.WriteNumber("journal_entries", batches + 1);
+                        w.WriteNumber("snapshot_at", snapshotAt);
                         w.WriteRounded("recovery_s", seconds, 3);
                     });
                 }
@@ -83,21 +95,26 @@ public static class RecoveryCommand
         return 0;
     }
 
-    private static async Task WaitForSnapshotAsync(string data)
+    // Waits until the partition's snapshot covers its entry sequenceNr.
+    private static async Task WaitForSnapshotAsync(string data, long sequenceNr)
     {
         var deadline = DateTime.UtcNow.AddMinutes(5);
-        await using var connection = new SqliteConnection(VLinkConfig.SqliteConnection(data).Replace("Pooling=True", "Pooling=False"));
-        await connection.OpenAsync();
         while (DateTime.UtcNow < deadline)
         {
-            await using var tables = new SqliteCommand("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%snapshot%'", connection);
-            if (await tables.ExecuteScalarAsync() is string table)
-            {
-                await using var count = new SqliteCommand($"SELECT COUNT(*) FROM \"{table}\"", connection);
-                if (Convert.ToInt64(await count.ExecuteScalarAsync()) > 0) return;
-            }
+            if (await SnapshotAtAsync(data) >= sequenceNr) return;
             await Task.Delay(200);
         }
-        throw new TimeoutException("the partition's snapshot was not written within 5 minutes");
+        throw new TimeoutException($"the partition's snapshot did not reach entry {sequenceNr} within 5 minutes");
+    }
+
+    // The journal entry the partition's latest snapshot covers (0: none).
+    private static async Task<long> SnapshotAtAsync(string data)
+    {
+        await using var connection = new SqliteConnection(VLinkConfig.SqliteConnection(data).Replace("Pooling=True", "Pooling=False"));
+        await connection.OpenAsync();
+        await using var tables = new SqliteCommand("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'snapshot'", connection);
+        if (Convert.ToInt64(await tables.ExecuteScalarAsync()) == 0) return 0;
+        await using var latest = new SqliteCommand("SELECT COALESCE(MAX(sequence_nr), 0) FROM snapshot WHERE persistence_id LIKE 'partition-%'", connection);
+        return Convert.ToInt64(await latest.ExecuteScalarAsync());
     }
 }

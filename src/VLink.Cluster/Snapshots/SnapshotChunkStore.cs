@@ -168,8 +168,10 @@ internal sealed class PostgresChunkStore(string connectionString) : SnapshotChun
     private const string Table = """
         CREATE TABLE IF NOT EXISTS vlink_snapshot_chunks (
             persistence_id TEXT NOT NULL, sequence_nr BIGINT NOT NULL, chunk INTEGER NOT NULL, data BYTEA NOT NULL,
-            PRIMARY KEY (persistence_id, sequence_nr, chunk))
+            PRIMARY KEY (persistence_id, sequence_nr, chunk));
+        ALTER TABLE vlink_snapshot_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
         """;
+    // STORAGE EXTERNAL: chunks are stored out of line without trying to compress them (vectors hardly compress).
 
     private int _created;
 
