@@ -17,11 +17,11 @@ namespace VLink.Bench.Cluster;
 public static class RecoveryCommand
 {
     /// <summary>Flags the command accepts.</summary>
-    public static readonly string[] Flags = ["n", "dim", "batch", "seed"];
+    public static readonly string[] Flags = ["n", "dim", "batch", "seed", "modes"];
 
     /// <summary>Usage text.</summary>
     public const string Usage =
-        "recovery [--n 100000] [--dim 128] [--batch 1000] [--seed 1]\n" +
+        "recovery [--n 100000] [--dim 128] [--batch 1000] [--seed 1] [--modes journal,snapshot,tail]\n" +
         "      prints one JSON line per mode (journal, snapshot, tail): time from restart to the partition's first answer";
 
     /// <summary>Runs the command; returns the exit code.</summary>
@@ -31,7 +31,11 @@ public static class RecoveryCommand
     {
         int n = args.GetInt("n", 100_000, 100), dim = args.GetInt("dim", 128, 1, 4096), batch = args.GetInt("batch", 1000, 1, 100_000);
         int batches = (n + batch - 1) / batch;
-        foreach (string mode in new[] { "journal", "snapshot", "tail" })
+        string[] known = ["journal", "snapshot", "tail"];
+        var modes = (args.Get("modes") ?? string.Join(',', known)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (modes.FirstOrDefault(m => !known.Contains(m)) is { } unknown)
+            throw new UsageException($"--modes: unknown mode '{unknown}' (known: {string.Join(", ", known)}).");
+        foreach (string mode in modes)
         {
             var random = new Random(args.GetInt("seed", 1));
             string data = Directory.CreateTempSubdirectory("vlink-bench-recovery-").FullName;
