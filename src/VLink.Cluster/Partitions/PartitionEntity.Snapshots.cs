@@ -19,6 +19,7 @@ namespace VLink.Cluster.Partitions;
 public sealed partial class PartitionEntity
 {
     private const string IdleSnapshotTimer = "idle-snapshot";
+    private const long LargeImageBytes = 64L << 20;
 
     private SnapshotChunkStore? _chunkStore;
 
@@ -177,6 +178,9 @@ public sealed partial class PartitionEntity
     {
         if (_snapshot?.SequenceNr != stored.SequenceNr) return;
         VLinkMetrics.SnapshotBytes.Add(stored.Bytes);
+        // The image's chunks just died, all in the large-object heap, which only a full collection frees: ask for one in
+        // the background (no pause of the threads) rather than keep that much memory committed until the heap grows.
+        if (stored.Bytes >= LargeImageBytes) GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: false);
         // The manifest goes in at the image's sequence number, not the partition's current one.
         SnapshotStore.Tell(new SaveSnapshot(new SnapshotMetadata(SnapshotterId, stored.SequenceNr, DateTime.UtcNow), new ChunkedSnapshot(stored.Chunks, stored.Bytes)), Self);
     }
