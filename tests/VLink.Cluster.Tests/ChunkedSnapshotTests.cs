@@ -233,6 +233,80 @@ public sealed class ChunkedSnapshotTests
         }
     }
 
+    [Fact]
+    public async Task Single_upserts_into_a_large_partition_take_no_snapshot_until_their_bytes_reach_half_the_last_one()
+    {
+        string data = Directory.CreateTempSubdirectory("vlink-policy-").FullName;
+        const int dim = 64;
+        var vectors = ClusterData.Clustered(40_000, dim, 20, seed: 11);
+        List<PointWrite> Points(int from, int count) => [.. Enumerable.Range(from, count).Select(i => new PointWrite((ulong)i, vectors[i], null))];
+        try
+        {
+            await using var cluster = await TestCluster.StartAsync(1, data, "vlink.snapshot-idle = 0s");
+            var node = cluster.Node(0);
+            await node.ChangeCatalogAsync(new CreateCollection(ClusterData.HashSpec("policy", dim, 1, flatThreshold: 1000)));
+            for (int b = 0; b < 20_000; b += 500) await node.UpsertAsync("policy", Points(b, 500));
+            // 20,000 × 64-d is about 6 MB of journal: one snapshot once 4 MB came.
+            var first = await Eventually.Async(() => LatestSnapshot(data), s => s.At > 0, TimeSpan.FromSeconds(30));
+
+            for (int i = 0; i < 400; i++) await node.UpsertAsync("policy", Points(20_000 + i, 1));
+            await Task.Delay(500);
+            Assert.Equal(first, await LatestSnapshot(data));
+
+            // A tail of half the snapshot's bytes makes the next one due.
+            for (int b = 20_400; b < 40_000; b += 700) await node.UpsertAsync("policy", Points(b, Math.Min(700, 40_000 - b)));
+            var second = await Eventually.Async(() => LatestSnapshot(data), s => s.At > first.At, TimeSpan.FromSeconds(30));
+            Assert.True(second.Bytes > first.Bytes, $"the later snapshot holds {second.Bytes} bytes, the first {first.Bytes}; {await Dump(data)}");
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task<string> Dump(string data)
+    {
+        await using var connection = new SqliteConnection(VLinkConfig.SqliteConnection(data).Replace("Pooling=True", "Pooling=False"));
+        await connection.OpenAsync();
+        var sb = new StringBuilder();
+        foreach (var sql in new[] { "SELECT persistence_id, sequence_number, manifest FROM snapshot", "SELECT persistence_id, sequence_nr, chunk, length(data) FROM vlink_snapshot_chunks" })
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                for (int i = 0; i < reader.FieldCount; i++) sb.Append(reader.GetValue(i)).Append(' ');
+                sb.Append("| ");
+            }
+            sb.Append(" || ");
+        }
+        return sb.ToString();
+    }
+
+    // The sequence number the partition's latest confirmed snapshot covers and its chunks' bytes (0, 0: none).
+    private static async Task<(long At, long Bytes)> LatestSnapshot(string data)
+    {
+        await using var connection = new SqliteConnection(VLinkConfig.SqliteConnection(data).Replace("Pooling=True", "Pooling=False"));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT s.sequence_number, (SELECT COALESCE(SUM(length(c.data)), 0) FROM vlink_snapshot_chunks c
+                                       WHERE c.persistence_id = s.persistence_id AND c.sequence_nr = s.sequence_number)
+            FROM snapshot s WHERE s.persistence_id LIKE 'partition-%' ORDER BY s.sequence_number DESC LIMIT 1
+            """;
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync();
+            return await reader.ReadAsync() ? (reader.GetInt64(0), reader.GetInt64(1)) : (0, 0);
+        }
+        catch (SqliteException)
+        {
+            return (0, 0); // the tables are not there yet
+        }
+    }
+
     private static async Task<long> ChunkRows(string data, string? postgres)
     {
         if (postgres is not null)

@@ -118,7 +118,7 @@ public static class RecoveryCommand
         await connection.OpenAsync();
         await using var tables = new SqliteCommand("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'snapshot'", connection);
         if (Convert.ToInt64(await tables.ExecuteScalarAsync()) == 0) return 0;
-        await using var latest = new SqliteCommand("SELECT COALESCE(MAX(sequence_nr), 0) FROM snapshot WHERE persistence_id LIKE 'partition-%'", connection);
+        await using var latest = new SqliteCommand("SELECT COALESCE(MAX(sequence_number), 0) FROM snapshot WHERE persistence_id LIKE 'partition-%'", connection);
         return Convert.ToInt64(await latest.ExecuteScalarAsync());
     }
 }
