@@ -10,8 +10,10 @@ using VLink.Server.Hosting;
 namespace VLink.Cli.Commands;
 
 /// <summary>
-/// <c>vlink demo</c>: one node in this process, the S&amp;P 500 daily bars shipped with VLink ingested into it (once;
-/// later runs reuse the stored data), and a few analyst questions answered as tables through the node's REST API.
+/// <c>vlink demo</c>: one node in this process, the market data shipped with VLink ingested into it (once; later runs
+/// reuse the stored data) — the S&amp;P 500's daily bars, and six markets' monthly closes in a monthly regime collection —
+/// and a few analyst questions answered as tables through the node's REST API, one of them across markets. With
+/// <c>--markets DIR</c> the user's own files are ingested instead and the questions are asked of their latest windows.
 /// </summary>
 internal sealed class DemoCommand : CheckedCommand
 {
@@ -24,12 +26,32 @@ internal sealed class DemoCommand : CheckedCommand
     /// <summary>The demo's file, relative to the program's folder (copied there by the build) or to the repository root.</summary>
     internal static readonly string DataFile = Path.Combine("data", "market", "sp500-daily.csv");
 
-    /// <summary>The questions: a title, and the moment whose regime is the reference.</summary>
-    internal static readonly (string Question, string At)[] Questions =
+    /// <summary>Six markets' monthly closes (a <c>market</c> column), ingested into <see cref="MonthlyCollection"/>.</summary>
+    internal static readonly string MonthlyFile = Path.Combine("data", "market", "monthly-2000-2010.csv");
+
+    /// <summary>The producer name of the monthly file's ingest.</summary>
+    internal const string MonthlySource = "demo:monthly-2000-2010.csv";
+
+    /// <summary>The regime collection of monthly bars: a window of 12 months, outcomes 1 and 3 months later.</summary>
+    internal const string MonthlyCollection = "regimes-monthly";
+
+    /// <summary>
+    /// The monthly collection's configuration: bars 28 days long (no month is shorter, so bars never overlap), a window of
+    /// 12 bars with return horizons 1, 3, 6 and 12, volatility horizons 3 and 6, short horizon 3, outcomes after 1 and 3.
+    /// </summary>
+    internal static readonly JsonObject MonthlySpec = new()
+    {
+        ["bar_interval"] = "28d",
+        ["feature_set"] = "regime-v1:w12:r1,3,6,12:v3,6:q3:o1,3",
+    };
+
+    /// <summary>The questions: a title, the market and moment whose regime is the reference, and the collection asked.</summary>
+    internal static readonly (string Question, string Market, string At, string Collection)[] Questions =
     [
-        ("Which periods looked like the week Lehman fell?", "2008-09-19"),
-        ("Which periods looked like the COVID crash?", "2020-03-16"),
-        ("Which periods looked like the calm of 2017?", "2017-06-30"),
+        ("Which periods looked like the week Lehman fell?", Market, "2008-09-19", RegimeCommands.DefaultCollection),
+        ("Which periods looked like the COVID crash?", Market, "2020-03-16", RegimeCommands.DefaultCollection),
+        ("Which periods looked like the calm of 2017?", Market, "2017-06-30", RegimeCommands.DefaultCollection),
+        ("In six markets, monthly: which years looked like the one to the 2008 crash?", Market, "2008-10-01", MonthlyCollection),
     ];
 
     internal readonly Option<string> Data = new("--data")
@@ -65,6 +87,12 @@ internal sealed class DemoCommand : CheckedCommand
         Description = "Keep the node serving after the questions (Ctrl+C stops it), to explore with the other commands.",
     };
 
+    internal readonly Option<string> Markets = new("--markets")
+    {
+        Description = "A folder of your own market files (CSV or NDJSON, ticks or bars; a file without a market column is the market named by its file name) to ingest instead of the shipped data; the questions then ask what looked like each market's latest window.",
+        HelpName = "DIR",
+    };
+
     /// <summary>The command, with its flags validated before anything starts.</summary>
     public DemoCommand()
         : base("demo", "Run the demo: one node in this process, S&P 500 daily bars 2000-2020 ingested into regime vectors, and a few analyst questions answered as tables.")
@@ -73,7 +101,10 @@ internal sealed class DemoCommand : CheckedCommand
         AkkaPort.Check(port => port is < 1 or > 65535 ? $"--akka-port: {port} is not a port (1-65535)." : null);
         Data.Check(data => string.IsNullOrWhiteSpace(data) ? "--data: the data folder must not be empty." : null);
         K.Check(k => k is < 1 or > 100 ? $"--k: {k} must be between 1 and 100." : null);
-        foreach (var option in new Option[] { Data, HttpPort, AkkaPort, K, Serve }) Options.Add(option);
+        Markets.Check(dir => dir is null ? null
+            : !Directory.Exists(dir) ? $"--markets: {dir} is not a folder."
+            : UserFiles(dir).Count == 0 ? $"--markets: {dir} holds no market file (*.csv, *.ndjson, *.jsonl, *.json)." : null);
+        foreach (var option in new Option[] { Data, HttpPort, AkkaPort, K, Serve, Markets }) Options.Add(option);
         Checks.Add(parse => parse.GetValue(HttpPort) == parse.GetValue(AkkaPort)
             ? $"--http-port and --akka-port must differ (both are {parse.GetValue(HttpPort)})."
             : null);
@@ -81,22 +112,33 @@ internal sealed class DemoCommand : CheckedCommand
     }
 
     /// <summary>The demo's data file: beside the program, else under the working directory or one of its parents.</summary>
-    internal static string? FindDataFile()
+    internal static string? FindDataFile(string? relative = null)
     {
-        string beside = Path.Combine(AppContext.BaseDirectory, DataFile);
+        relative ??= DataFile;
+        string beside = Path.Combine(AppContext.BaseDirectory, relative);
         if (File.Exists(beside)) return beside;
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
         {
-            string candidate = Path.Combine(dir.FullName, DataFile);
+            string candidate = Path.Combine(dir.FullName, relative);
             if (File.Exists(candidate)) return candidate;
         }
         return null;
     }
 
+    /// <summary>The market files of a user's folder, in name order.</summary>
+    internal static List<string> UserFiles(string dir) =>
+        [.. Directory.EnumerateFiles(dir)
+            .Where(f => TransferCommands.FormatOf(null, f, "FILE") is not null)
+            .Order(StringComparer.Ordinal)];
+
+    private static string Required(string relative) => FindDataFile(relative)
+        ?? throw new CliException($"the demo's data file {relative} is neither beside the program ({AppContext.BaseDirectory}) nor under the working directory");
+
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        string file = FindDataFile()
-            ?? throw new CliException($"the demo's data file {DataFile} is neither beside the program ({AppContext.BaseDirectory}) nor under the working directory");
+        string? userDir = parse.GetValue(Markets);
+        string file = userDir is null ? Required(DataFile) : "";
+        string monthly = userDir is null ? Required(MonthlyFile) : "";
         int httpPort = parse.GetValue(HttpPort);
         string data = Path.GetFullPath(parse.GetValue(Data)!);
         string url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{httpPort}");
@@ -120,16 +162,28 @@ internal sealed class DemoCommand : CheckedCommand
         {
             await WaitReadyAsync(app.Services.GetRequiredService<VLinkNodeHost>(), cancellationToken).ConfigureAwait(false);
             using var client = new VLinkClient(new Uri(url + "/"), null);
-            await LoadAsync(client, file, data, console, cancellationToken).ConfigureAwait(false);
-
-            var interval = await RegimeCommands.BarIntervalAsync(client, RegimeCommands.DefaultCollection, cancellationToken).ConfigureAwait(false);
-            int k = parse.GetValue(K);
-            for (int i = 0; i < Questions.Length; i++)
+            var questions = Questions;
+            if (userDir is null)
             {
-                var (question, at) = Questions[i];
+                await LoadAsync(client, file, data, console, cancellationToken).ConfigureAwait(false);
+                await LoadMonthlyAsync(client, monthly, console, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                questions = await LoadUserFilesAsync(client, userDir, console, cancellationToken).ConfigureAwait(false);
+            }
+
+            int k = parse.GetValue(K);
+            var intervals = new Dictionary<string, TimeSpan?>();
+            for (int i = 0; i < questions.Length; i++)
+            {
+                var (question, market, at, collection) = questions[i];
+                if (!intervals.TryGetValue(collection, out var interval))
+                    intervals[collection] = interval = await RegimeCommands.BarIntervalAsync(client, collection, cancellationToken).ConfigureAwait(false);
                 console.WriteLine();
-                console.Write(new Rule(Markup.Escape($"{i + 1}. {question} ({Market} at {at})")).LeftJustified());
-                var body = RegimeCommands.SearchBody(Market, at, k, null, null, null, RegimeCommands.DefaultCollection);
+                string asked = collection == RegimeCommands.DefaultCollection ? $"{market} at {at}" : $"{market} at {at}, collection {collection}";
+                console.Write(new Rule(Markup.Escape($"{i + 1}. {question} ({asked})")).LeftJustified());
+                var body = RegimeCommands.SearchBody(market, at, k, null, null, null, collection);
                 var answer = await client.SendJsonAsync(HttpMethod.Post, "regimes/search", body, cancellationToken).ConfigureAwait(false);
                 RegimeOutput.WriteSearch(console, answer["result"] ?? new JsonObject(), interval);
             }
@@ -212,6 +266,75 @@ internal sealed class DemoCommand : CheckedCommand
         var upload = new MarketUpload(file, Market, "csv", "bars", RegimeCommands.DefaultCollection, Source, null, null);
         var (result, _) = await upload.SendAsync(client, Output.Error, cancellationToken).ConfigureAwait(false);
         upload.WriteReport(console, Output.Error, result);
+    }
+
+    // Creates the monthly collection and ingests the six markets' file unless the node already holds all of it.
+    private static async Task LoadMonthlyAsync(VLinkClient client, string file, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        await client.SendJsonAsync(HttpMethod.Put, $"regimes/collections/{MonthlyCollection}", MonthlySpec.DeepClone(), cancellationToken).ConfigureAwait(false);
+        long rows = DataRows(file);
+        var markets = await client.GetJsonAsync(RegimeCommands.MarketsPath(MonthlyCollection), cancellationToken).ConfigureAwait(false);
+        var held = markets["result"]?["markets"]?.AsArray() ?? [];
+        long bars = held.Sum(m => m?["bars"] is JsonValue b && b.TryGetValue(out long n) ? n : 0);
+        if (bars >= rows)
+        {
+            console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"reusing stored data: {held.Count} markets with {bars:#,0} monthly bars in {MonthlyCollection}")));
+            return;
+        }
+        console.MarkupLine(Markup.Escape($"ingesting {MonthlyFile} (six markets' monthly closes 2000-2010) into {MonthlyCollection}"));
+        var upload = new MarketUpload(file, null, "csv", "bars", MonthlyCollection, MonthlySource, null, null);
+        var (result, _) = await upload.SendAsync(client, Output.Error, cancellationToken).ConfigureAwait(false);
+        upload.WriteReport(console, Output.Error, result);
+    }
+
+    // Ingests every market file of the user's folder into the default collection (each file once per data folder: its
+    // producer name is its file name) and asks, for up to three of its markets, what looked like their latest window.
+    private static async Task<(string Question, string Market, string At, string Collection)[]> LoadUserFilesAsync(
+        VLinkClient client, string dir, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        var ingested = new List<string>();
+        foreach (string path in UserFiles(dir))
+        {
+            string format = TransferCommands.FormatOf(null, path, "FILE")!;
+            string? market = HasMarketColumn(path, format) ? null : Path.GetFileNameWithoutExtension(path);
+            var upload = new MarketUpload(path, market, format, MarketUpload.DetectKind(path, format), RegimeCommands.DefaultCollection,
+                "demo:" + Path.GetFileName(path), null, null);
+            var (result, _) = await upload.SendAsync(client, Output.Error, cancellationToken).ConfigureAwait(false);
+            upload.WriteReport(console, Output.Error, result);
+            ingested.AddRange((result["markets"] as JsonObject)?.Select(p => p.Key) ?? (market is null ? [] : [market]));
+        }
+        var markets = await client.GetJsonAsync(RegimeCommands.MarketsPath(RegimeCommands.DefaultCollection), cancellationToken).ConfigureAwait(false);
+        var questions = new List<(string, string, string, string)>();
+        foreach (var m in markets["result"]?["markets"]?.AsArray() ?? [])
+        {
+            string? name = (string?)m?["market"];
+            long vectors = m?["vectors"] is JsonValue v && v.TryGetValue(out long n) ? n : 0;
+            if (name is null || vectors == 0 || !ingested.Contains(name) || m?["last_bar_end"] is not JsonValue end) continue;
+            // The window of the market's last bar: the latest bar starts before its end.
+            string at = ((string)end!)[..10];
+            questions.Add(($"Which periods, in any market held, looked like {name}'s latest window?", name, at, RegimeCommands.DefaultCollection));
+            if (questions.Count == 3) break;
+        }
+        if (questions.Count == 0)
+            throw new CliException($"no market of {dir} has a regime vector yet (each needs at least a window of bars, 60 by default, plus one); nothing to ask");
+        return [.. questions];
+    }
+
+    private static bool HasMarketColumn(string path, string format)
+    {
+        string? first;
+        using (var reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true))
+        {
+            do first = reader.ReadLine();
+            while (first is not null && string.IsNullOrWhiteSpace(first));
+        }
+        if (first is null) return false;
+        string[] names = ["market", "symbol", "ticker", "instrument"];
+        if (format == "ndjson")
+            return names.Any(n => first.Contains($"\"{n}\"", StringComparison.OrdinalIgnoreCase));
+        char delimiter = first.Contains(',') ? ',' : first.Contains(';') ? ';' : first.Contains('\t') ? '\t' : ',';
+        return first.Split(delimiter).Select(c => c.Trim().Trim('"')).Any(c => names.Contains(c, StringComparer.OrdinalIgnoreCase));
     }
 
     private static long DataRows(string file)
