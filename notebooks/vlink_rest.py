@@ -17,6 +17,12 @@ SP500_FILE = Path(__file__).resolve().parent.parent / "data" / "market" / "sp500
 DEMO_MARKET = "SPX"
 DEMO_SOURCE = "demo:sp500-daily.csv"
 
+# Six markets' monthly closes 2000-2010, in the monthly regime collection `vlink demo` creates.
+MONTHLY_FILE = Path(__file__).resolve().parent.parent / "data" / "market" / "monthly-2000-2010.csv"
+MONTHLY_COLLECTION = "regimes-monthly"
+MONTHLY_SPEC = {"bar_interval": "28d", "feature_set": "regime-v1:w12:r1,3,6,12:v3,6:q3:o1,3"}
+MONTHLY_SOURCE = "demo:monthly-2000-2010.csv"
+
 session = requests.Session()
 if API_KEY:
     session.headers["api-key"] = API_KEY
@@ -93,3 +99,17 @@ def ensure_sp500():
     with SP500_FILE.open("rb") as body:
         upload("/markets/ingest", body, "text/csv", kind="bars", market=DEMO_MARKET, source=DEMO_SOURCE)
     return next(m for m in get("/markets")["markets"] if m["market"] == DEMO_MARKET)
+
+
+def ensure_monthly():
+    """Creates the monthly regime collection and ingests the bundled six markets' file unless the node holds all of it.
+
+    The same collection, configuration and source name as `vlink demo`, so running both applies each line once."""
+    put(f"/regimes/collections/{MONTHLY_COLLECTION}", MONTHLY_SPEC)
+    rows = sum(1 for line in MONTHLY_FILE.open() if line.strip()) - 1
+    held = get("/markets", collection=MONTHLY_COLLECTION)["markets"]
+    if sum(m["bars"] for m in held) < rows:
+        with MONTHLY_FILE.open("rb") as body:
+            upload("/markets/ingest", body, "text/csv", kind="bars", collection=MONTHLY_COLLECTION, source=MONTHLY_SOURCE)
+        held = get("/markets", collection=MONTHLY_COLLECTION)["markets"]
+    return held
