@@ -115,12 +115,14 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         });
 
         GateOnHistory();
-        Command<UpsertPoints>(cmd => { if (!RefuseWrite()) HandleUpsert(cmd); });
-        Command<DeletePoints>(cmd => { if (!RefuseWrite()) HandleDelete(cmd); });
-        Command<DeletePointsByFilter>(cmd => { if (!RefuseWrite()) HandleDeleteByFilter(cmd); });
-        Command<ChangePayload>(cmd => { if (!RefuseWrite()) HandleChangePayload(cmd); });
-        Command<IngestMarketData>(cmd => { if (!RefuseWrite()) HandleIngest(cmd); });
-        Command<SealPartition>(_ => HandleSeal());
+        // Writes (PartitionEntity.Writes.cs): an upsert is journalled at once; a command that reads the state to decide
+        // what to journal waits for the writes in flight. Reads below never wait for the journal.
+        Command<UpsertPoints>(cmd => { if (!RefuseWrite() && !HoldUpsert()) HandleUpsert(cmd); });
+        Command<DeletePoints>(cmd => { if (!RefuseWrite() && !HoldUntilSettled()) HandleDelete(cmd); });
+        Command<DeletePointsByFilter>(cmd => { if (!RefuseWrite() && !HoldUntilSettled()) HandleDeleteByFilter(cmd); });
+        Command<ChangePayload>(cmd => { if (!RefuseWrite() && !HoldUntilSettled()) HandleChangePayload(cmd); });
+        Command<IngestMarketData>(cmd => { if (!RefuseWrite() && !HoldUntilSettled()) HandleIngest(cmd); });
+        Command<SealPartition>(_ => { if (!HoldUntilSettled()) HandleSeal(); });
         Command<FindRegimeVector>(q => Sender.Tell(new PointsFound(_partition, FindRegime(q.At))));
         Command<GetMarketStats>(_ => Sender.Tell(MarketStatsOf()));
         Command<ScrollPartition>(q => ReadAnswer(() => new PointsFound(_partition, _state?.Scroll(q.Filter, q.From, q.Limit, q.WithPayload, q.WithVector) ?? [])));
@@ -159,7 +161,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         Command<GetPoints>(q => { if (!RefuseWhileCatchingUp()) Sender.Tell(new PointsFound(_partition, ReadPoints(q))); });
         Command<GetPartitionStats>(_ => Sender.Tell(Stats()));
         Command<GetReplicaDigest>(HandleDigestRequest);
-        Command<ReplicaSync.Apply>(HandleReplicaPage);
+        Command<ReplicaSync.Apply>(page => { if (!HoldUntilSettled()) HandleReplicaPage(page); });
         Command<ReplicaSync.RoundDone>(HandleRoundDone);
         Command<SyncTick>(_ => StartRound());
         Command<GetReplicaEntries>(q => Sender.Tell(_state?.EntriesPage(_partition, q.Buckets, q.After, ReplicaPageBytes)
@@ -188,6 +190,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             replyTo.Tell(new WriteAck(_partition, 0, LastSequenceNr));
             return;
         }
+        // Persist, not PersistAsync: until the seal is stored every command waits, so no write slips in after it.
         Persist(PartitionSealed.Instance, _ =>
         {
             _sealed = true;
@@ -215,12 +218,9 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             return;
         }
         var replyTo = Sender;
-        if (_state is null)
-        {
-            Persist(new PartitionInitialized(spec), e => _state = PartitionState.Create(e.Spec));
-        }
+        if (_state is null) Write(new PartitionInitialized(spec), e => _state ??= PartitionState.Create(e.Spec));
         var clock = Stopwatch.StartNew();
-        Persist(upserted, e =>
+        Write(upserted, e =>
         {
             VLinkMetrics.RecordJournalWrite("upsert", clock.Elapsed);
             int applied = _state!.Apply(e);
@@ -258,9 +258,9 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             return;
         }
         var replyTo = Sender;
-        if (_state is null) Persist(new PartitionInitialized(spec), e => _state = PartitionState.Create(e.Spec));
+        if (_state is null) Write(new PartitionInitialized(spec), e => _state ??= PartitionState.Create(e.Spec));
         var clock = Stopwatch.StartNew();
-        Persist(new MarketDataIngested(cmd.Batch.Skip(plan.Skip)), e =>
+        Write(new MarketDataIngested(cmd.Batch.Skip(plan.Skip)), e =>
         {
             VLinkMetrics.RecordJournalWrite("ingest", clock.Elapsed);
             var applied = _state!.Apply(e, _partition.Key);
@@ -297,7 +297,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             return;
         }
         var clock = Stopwatch.StartNew();
-        Persist(new PointsDeleted(journalled, cmd.Version), e =>
+        Write(new PointsDeleted(journalled, cmd.Version), e =>
         {
             VLinkMetrics.RecordJournalWrite("delete", clock.Elapsed);
             int applied = _state!.Apply(e);
@@ -357,7 +357,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             return;
         }
         var clock = Stopwatch.StartNew();
-        Persist(changed, e =>
+        Write(changed, e =>
         {
             VLinkMetrics.RecordJournalWrite("payload", clock.Elapsed);
             int applied = _state!.Apply(e);
@@ -538,7 +538,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         events.AddRange(deletes);
         int points = 0, tombstones = 0, left = events.Count;
         var clock = Stopwatch.StartNew();
-        PersistAll(events, e =>
+        WriteAll(events, e =>
         {
             switch (e)
             {
