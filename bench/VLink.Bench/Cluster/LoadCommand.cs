@@ -163,11 +163,12 @@ public static class LoadCommand
                 w.WriteRounded("inprocess_build_points_per_s", inProcess, 0);
                 w.WriteRounded("ratio", loadRate / inProcess, 3);
                 // Where the bulk load's time went: the client's wall time, the node's time answering the upsert requests
-                // (JSON parse, routing, journal, apply), the partition's journal writes (persist call to stored), and the
-                // same batches applied to a PartitionState in this process (the partition's apply, on its own).
+                // (JSON parse, routing, journal, apply), the partition's journal writes (persist call to stored) and its
+                // applies, and the same batches applied to a PartitionState in this process (the apply, on its own).
                 w.WriteRounded("stage_client_s", loadSeconds, 2);
                 w.WriteRounded("stage_requests_s", stagesAfter.Requests - stagesBefore.Requests, 2);
                 w.WriteRounded("stage_journal_s", stagesAfter.Journal - stagesBefore.Journal, 2);
+                w.WriteRounded("stage_node_apply_s", stagesAfter.Apply - stagesBefore.Apply, 2);
                 w.WriteRounded("stage_apply_s", applySeconds, 2);
                 Latency(w, "single_upsert_small", small);
                 Latency(w, "single_upsert_large", large);
@@ -318,7 +319,7 @@ public static class LoadCommand
         return elapsed.TotalSeconds;
     }
 
-    private sealed record Stages(double Requests, double Journal);
+    private sealed record Stages(double Requests, double Journal, double Apply);
 
     // Seconds the node spent answering upsert requests and journalling upserts, from its Prometheus page.
     private static async Task<Stages> StagesAsync(HttpClient http, Uri node)
@@ -326,7 +327,8 @@ public static class LoadCommand
         string text = await http.GetStringAsync(new Uri(node, "/metrics"));
         return new Stages(
             MetricSum(text, "http_server_request_duration_seconds_sum", "http_request_method=\"PUT\"", "/points\""),
-            MetricSum(text, "vlink_journal_write_duration_seconds_sum", "operation=\"upsert\""));
+            MetricSum(text, "vlink_journal_write_duration_seconds_sum", "operation=\"upsert\""),
+            MetricSum(text, "vlink_partition_apply_duration_seconds_sum", "operation=\"upsert\""));
     }
 
     private static void Latency(Utf8JsonWriter w, string name, List<double> ms)

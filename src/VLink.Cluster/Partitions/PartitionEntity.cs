@@ -223,7 +223,9 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         Write(upserted, e =>
         {
             VLinkMetrics.RecordJournalWrite("upsert", clock.Elapsed);
+            long applying = Stopwatch.GetTimestamp();
             int applied = _state!.Apply(e);
+            VLinkMetrics.RecordApply("upsert", Stopwatch.GetElapsedTime(applying));
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
             KeepSyncing(now: false);
@@ -263,7 +265,9 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         Write(new MarketDataIngested(cmd.Batch.Skip(plan.Skip)), e =>
         {
             VLinkMetrics.RecordJournalWrite("ingest", clock.Elapsed);
+            long applying = Stopwatch.GetTimestamp();
             var applied = _state!.Apply(e, _partition.Key);
+            VLinkMetrics.RecordApply("ingest", Stopwatch.GetElapsedTime(applying));
             replyTo.Tell(new MarketIngestAck(_partition, applied.Accepted, plan.Skip, applied.Rejected, applied.RejectedByKind, applied.Errors,
                 applied.Updates.Bars.Count, applied.Updates.Vectors.Count, LastSequenceNr));
             MaybeSnapshot();
@@ -300,7 +304,9 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         Write(new PointsDeleted(journalled, cmd.Version), e =>
         {
             VLinkMetrics.RecordJournalWrite("delete", clock.Elapsed);
+            long applying = Stopwatch.GetTimestamp();
             int applied = _state!.Apply(e);
+            VLinkMetrics.RecordApply("delete", Stopwatch.GetElapsedTime(applying));
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
             KeepSyncing(now: false);
@@ -360,7 +366,9 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         Write(changed, e =>
         {
             VLinkMetrics.RecordJournalWrite("payload", clock.Elapsed);
+            long applying = Stopwatch.GetTimestamp();
             int applied = _state!.Apply(e);
+            VLinkMetrics.RecordApply("payload", Stopwatch.GetElapsedTime(applying));
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot();
             KeepSyncing(now: false);
