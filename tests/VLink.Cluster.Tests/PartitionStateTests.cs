@@ -251,6 +251,100 @@ public sealed class PartitionStateTests
         }
     }
 
+    // ---- Large batches, inserted in parallel ----
+
+    [Theory]
+    [InlineData(DistanceMetric.Euclidean)]
+    [InlineData(DistanceMetric.Cosine)]
+    public void A_large_batch_into_a_graph_ends_as_its_points_applied_one_by_one(DistanceMetric metric)
+    {
+        const int dim = 12, threshold = 100;
+        var rng = new Random(12);
+        var spec = Spec(dim, metric, threshold) with { Text = new TextSpec(["title"]) };
+        using var parallel = PartitionState.Create(spec);
+        using var oneByOne = PartitionState.Create(spec);
+        foreach (var state in new[] { parallel, oneByOne })
+        {
+            state.Apply(new PointsUpserted(Batch(new Random(1), dim, 0, threshold)));
+            state.Apply(new PointsUpserted([new PointWrite(MixedId(8), RandomVector(new Random(2), dim), null, Version: new PointVersion(100, 1))]));
+        }
+        Assert.Equal("hnsw", parallel.IndexKind);
+
+        // New points with text, replacements, an id written twice (the later wins) and one older than the version held (skipped).
+        var batch = new List<PointWrite>();
+        for (int i = 100; i < 400; i++)
+            batch.Add(new PointWrite(MixedId(i), RandomVector(rng, dim), Encoding.UTF8.GetBytes($$"""{"title":"{{(i % 5 == 0 ? "alpha" : "beta")}} {{i}}"}"""),
+                i % 7 == 0 ? $"document {i}" : null, new PointVersion(50, 2)));
+        batch.Insert(10, new PointWrite(MixedId(5), RandomVector(rng, dim), Encoding.UTF8.GetBytes("""{"title":"alpha replaced"}"""), null, new PointVersion(50, 2)));
+        batch.Insert(20, new PointWrite(MixedId(8), RandomVector(rng, dim), Encoding.UTF8.GetBytes("""{"title":"alpha too old"}"""), null, new PointVersion(50, 2)));
+        batch.Add(new PointWrite(MixedId(150), RandomVector(rng, dim), Encoding.UTF8.GetBytes("""{"title":"alpha later"}"""), "later", new PointVersion(60, 2)));
+
+        int applied = parallel.Apply(new PointsUpserted(batch));
+        int appliedOneByOne = batch.Sum(p => oneByOne.Apply(new PointsUpserted([p])));
+
+        Assert.Equal(batch.Count - 1, applied);
+        Assert.Equal(appliedOneByOne, applied);
+        Assert.Equal(oneByOne.Count, parallel.Count);
+        Assert.Equal(400, parallel.Count);
+        Assert.Equal(oneByOne.Index.Ids().Order(), parallel.Index.Ids().Order());
+        foreach (var id in oneByOne.Index.Ids())
+        {
+            Assert.Equal(oneByOne.Index.GetVector(id), parallel.Index.GetVector(id));
+            Assert.Equal(oneByOne.Payload(id), parallel.Payload(id));
+            Assert.Equal(oneByOne.Document(id), parallel.Document(id));
+            Assert.Equal(oneByOne.Versions.Of(id), parallel.Versions.Of(id));
+        }
+        Assert.Equal("later", parallel.Document(MixedId(150)));
+        Assert.Equal(new PointVersion(100, 1), parallel.Versions.Of(MixedId(8)));
+        DeepEquality.AssertEqual(oneByOne.Scroll(null, null, 1000, true, false), parallel.Scroll(null, null, 1000, true, false));
+
+        var keyword = new HybridRequest("alpha", null, Core.Hybrid.HybridMethods.Keyword, 100, 1000);
+        Assert.Equal(
+            oneByOne.SearchHybrid(keyword).Single().Points.Select(p => p.Id).Order(),
+            parallel.SearchHybrid(keyword).Single().Points.Select(p => p.Id).Order());
+
+        // Exact answers are the same; the graph built in parallel finds the nearest points as the one built one by one does.
+        int found = 0;
+        for (int q = 0; q < 30; q++)
+        {
+            float[] query = RandomVector(rng, dim);
+            var exact = new SearchRequest(query, 10, 10, null, true);
+            DeepEquality.AssertEqual(oneByOne.Search(exact), parallel.Search(exact));
+            var truth = oneByOne.Search(exact).Select(h => h.Id).ToHashSet();
+            found += parallel.Search(new SearchRequest(query, 10, 10, null, false)).Count(h => truth.Contains(h.Id));
+        }
+        Assert.InRange(found / 300.0, 0.95, 1.0);
+    }
+
+    [Fact]
+    public void A_first_batch_far_past_the_flat_threshold_promotes_to_a_graph_holding_every_point()
+    {
+        const int dim = 8, threshold = 50;
+        var rng = new Random(8);
+        using var state = PartitionState.Create(Spec(dim, DistanceMetric.Euclidean, threshold));
+        var batch = Batch(rng, dim, 0, 500);
+
+        Assert.Equal(500, state.Apply(new PointsUpserted(batch)));
+
+        Assert.Equal("hnsw", state.IndexKind);
+        Assert.Equal(500, state.Count);
+        var written = batch.ToDictionary(p => p.Id, p => (p.Vector, p.Payload));
+        foreach (var (id, (vector, payload)) in written)
+        {
+            Assert.Equal(vector, state.Index.GetVector(id));
+            Assert.Equal(payload, state.Payload(id));
+        }
+        int found = 0;
+        for (int q = 0; q < 20; q++)
+        {
+            float[] query = RandomVector(rng, dim);
+            var expected = BruteForce(written, query, DistanceMetric.Euclidean, 8);
+            Assert.Equal(expected, state.Search(new SearchRequest(query, 8, 8, null, true)).Select(h => h.Id));
+            found += state.Search(new SearchRequest(query, 8, 8, null, false)).Count(h => expected.Contains(h.Id));
+        }
+        Assert.InRange(found / 160.0, 0.95, 1.0);
+    }
+
     // ---- Snapshots ----
 
     [Theory]

@@ -70,6 +70,8 @@ public static class LoadCommand
         // The peer first, so its memory is gone before the node starts.
         double inProcess = InProcessBuildRate(rows);
         Console.Error.WriteLine($"load: in-process HnswIndex.UpsertMany on {Environment.ProcessorCount} cores: {inProcess:F0} points/s");
+        double applySeconds = InProcessApplySeconds(rows, batch);
+        Console.Error.WriteLine($"load: in-process PartitionState.Apply of the same batches: {applySeconds:F1} s");
 
         string root = Directory.CreateTempSubdirectory("vlink-bench-load-").FullName;
         string keys = Path.Combine(root, "api-keys.json");
@@ -93,6 +95,7 @@ public static class LoadCommand
 
             // 1. The bulk load, one batch at a time as a client with wait=true sends it.
             long snapshotsBefore = await SnapshotBytesAsync(http, node.Url);
+            var stagesBefore = await StagesAsync(http, node.Url);
             var clock = Stopwatch.StartNew();
             var step = Stopwatch.StartNew();
             for (int start = 0; start < n; start += batch)
@@ -105,7 +108,8 @@ public static class LoadCommand
                     step.Restart();
                 }
             }
-            double loadRate = n / clock.Elapsed.TotalSeconds;
+            double loadSeconds = clock.Elapsed.TotalSeconds, loadRate = n / loadSeconds;
+            var stagesAfter = await StagesAsync(http, node.Url);
             Console.Error.WriteLine();
             await SendAsync(http, HttpMethod.Put, new Uri(node.Url, $"/collections/{Small}/points?wait=true"), UpsertBody(rows, 0, Math.Min(1000, n), 0));
             long snapshotsLoad = await SnapshotBytesAsync(http, node.Url) - snapshotsBefore;
@@ -158,6 +162,14 @@ public static class LoadCommand
                 w.WriteString("peer", "in-process HnswIndex.UpsertMany (same data, all cores)");
                 w.WriteRounded("inprocess_build_points_per_s", inProcess, 0);
                 w.WriteRounded("ratio", loadRate / inProcess, 3);
+                // Where the bulk load's time went: the client's wall time, the node's time answering the upsert requests
+                // (JSON parse, routing, journal, apply), the partition's journal writes (persist call to stored) and its
+                // applies, and the same batches applied to a PartitionState in this process (the apply, on its own).
+                w.WriteRounded("stage_client_s", loadSeconds, 2);
+                w.WriteRounded("stage_requests_s", stagesAfter.Requests - stagesBefore.Requests, 2);
+                w.WriteRounded("stage_journal_s", stagesAfter.Journal - stagesBefore.Journal, 2);
+                w.WriteRounded("stage_node_apply_s", stagesAfter.Apply - stagesBefore.Apply, 2);
+                w.WriteRounded("stage_apply_s", applySeconds, 2);
                 Latency(w, "single_upsert_small", small);
                 Latency(w, "single_upsert_large", large);
                 w.WriteRounded("single_upsert_mean_ratio", large.Count == 0 ? null : large.Average() / small.Average(), 2);
@@ -288,6 +300,37 @@ public static class LoadCommand
         return rows.Count / clock.Elapsed.TotalSeconds;
     }
 
+    // The bulk load's batches applied to one PartitionState as the partition applies its journalled upserts.
+    private static double InProcessApplySeconds(RowMatrix<float> rows, int batch)
+    {
+        var spec = new VLink.Cluster.Protocol.CollectionSpec(Large, rows.Dimension, VLink.Core.Vectors.DistanceMetric.Euclidean,
+            VLink.Cluster.Protocol.PartitionScheme.Hash, 1, new HnswOptions());
+        using var state = VLink.Cluster.Partitions.PartitionState.Create(spec);
+        var elapsed = TimeSpan.Zero;
+        for (int start = 0; start < rows.Count; start += batch)
+        {
+            int count = Math.Min(batch, rows.Count - start);
+            var points = new VLink.Cluster.Protocol.PointWrite[count];
+            for (int i = 0; i < count; i++) points[i] = new((ulong)(start + i), rows.Row(start + i).ToArray(), null);
+            long started = Stopwatch.GetTimestamp();
+            state.Apply(new VLink.Cluster.Protocol.PointsUpserted(points));
+            elapsed += Stopwatch.GetElapsedTime(started);
+        }
+        return elapsed.TotalSeconds;
+    }
+
+    private sealed record Stages(double Requests, double Journal, double Apply);
+
+    // Seconds the node spent answering upsert requests and journalling upserts, from its Prometheus page.
+    private static async Task<Stages> StagesAsync(HttpClient http, Uri node)
+    {
+        string text = await http.GetStringAsync(new Uri(node, "/metrics"));
+        return new Stages(
+            MetricSum(text, "http_server_request_duration_seconds_sum", "http_request_method=\"PUT\"", "/points\""),
+            MetricSum(text, "vlink_journal_write_duration_seconds_sum", "operation=\"upsert\""),
+            MetricSum(text, "vlink_partition_apply_duration_seconds_sum", "operation=\"upsert\""));
+    }
+
     private static void Latency(Utf8JsonWriter w, string name, List<double> ms)
     {
         w.WriteStartObject(name);
@@ -305,15 +348,19 @@ public static class LoadCommand
     private static Task<long> SnapshotBytesAsync(HttpClient http, Uri node) => MetricSumAsync(http, node, "vlink_snapshot_written");
 
     // The sum of the series of a metric on the node's Prometheus page whose name starts with the prefix.
-    private static async Task<long> MetricSumAsync(HttpClient http, Uri node, string prefix)
+    private static async Task<long> MetricSumAsync(HttpClient http, Uri node, string prefix) =>
+        (long)MetricSum(await http.GetStringAsync(new Uri(node, "/metrics")), prefix);
+
+    // The sum of the series of a Prometheus page whose name starts with the prefix and whose labels hold every part given.
+    private static double MetricSum(string page, string prefix, params string[] labels)
     {
-        string text = await http.GetStringAsync(new Uri(node, "/metrics"));
         double sum = 0;
-        foreach (string line in text.Split('\n'))
-            if (line.StartsWith(prefix, StringComparison.Ordinal) && line.LastIndexOf(' ') is int space and > 0
+        foreach (string line in page.Split('\n'))
+            if (line.StartsWith(prefix, StringComparison.Ordinal) && labels.All(l => line.Contains(l, StringComparison.Ordinal))
+                && line.LastIndexOf(' ') is int space and > 0
                 && double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
                 sum += value;
-        return (long)sum;
+        return sum;
     }
 
     private static async Task<long> DataBytesAsync(string folder, string? database)

@@ -20,6 +20,8 @@ public sealed partial class PartitionEntity
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
         base.OnPersistRejected(cause, @event, sequenceNr);
+        // Every event but the seal is journalled with PersistAsync (PartitionEntity.Writes.cs): a refused one is done with.
+        if (@event is not PartitionSealed) Settled();
         // A first write journals the spec and the points together: one answer for the two. Catch-up pages are retried by the next round.
         if (@event is PartitionInitialized || Sender.IsNobody() || Sender.Equals(_sync)) return;
         Sender.Tell(new JournalUnavailable(cause.Message));

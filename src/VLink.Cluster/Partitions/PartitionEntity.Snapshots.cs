@@ -28,8 +28,12 @@ public sealed partial class PartitionEntity
     private long _tailBytes;
     private long _tailEntries;
 
-    // The snapshot being taken, if any.
+    // The snapshot being taken, if any; and whether one is due, to start once no write is in flight.
     private SnapshotRun? _snapshot;
+    private bool _snapshotDue;
+
+    // While the image is taken, writes wait (PartitionEntity.Writes.cs); reads do not.
+    private bool Imaging => _snapshot is { Imaging: true };
 
     private SnapshotChunkStore ChunkStore => _chunkStore ??= SnapshotChunks.Of(Context.System);
 
@@ -60,7 +64,12 @@ public sealed partial class PartitionEntity
         Command<ImageTaken>(HandleImageTaken);
         Command<ChunksStored>(HandleChunksStored);
         Command<SnapshotFailed>(HandleSnapshotFailed);
-        Command<IdleSnapshot>(_ => { if (_tailEntries > 0) StartSnapshot(); });
+        Command<IdleSnapshot>(_ =>
+        {
+            if (_tailEntries == 0) return;
+            if (_inFlight == 0) StartSnapshot();
+            else _snapshotDue = true;
+        });
         Command<SaveSnapshotSuccess>(HandleSnapshotSaved);
         Command<SaveSnapshotFailure>(f =>
         {
@@ -73,16 +82,6 @@ public sealed partial class PartitionEntity
         });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Old snapshots of partition {0} were not deleted", _partition));
-    }
-
-    /// <summary>
-    /// While the state's image is being taken, a write waits (stashed, in order) and is handled right after; reads go on.
-    /// </summary>
-    private bool HoldWhileImaging()
-    {
-        if (_snapshot is not { Imaging: true }) return false;
-        Stash.Stash();
-        return true;
     }
 
     // The state a snapshot offered to recovery describes.
@@ -135,15 +134,17 @@ public sealed partial class PartitionEntity
         if (_state is null || _sealed) return;
         bool due = _tailEntries >= _settings.SnapshotEvery
             || _tailBytes >= Math.Max(_settings.SnapshotMinBytes, _settings.SnapshotTailFraction * _snapshotBytes);
-        if (due) StartSnapshot();
+        // The image starts once no write is in flight (Settled, right after this handler).
+        if (due) _snapshotDue = _snapshot is null;
         else if (_tailBytes >= _settings.SnapshotMinBytes && _settings.SnapshotIdle > TimeSpan.Zero)
             Timers.StartSingleTimer(IdleSnapshotTimer, IdleSnapshot.Instance, _settings.SnapshotIdle);
     }
 
     private void StartSnapshot()
     {
+        _snapshotDue = false;
         // A sealed partition's last entry is its seal: recovery always replays it.
-        if (_snapshot is not null || _state is not { } state || _sealed) return;
+        if (_snapshot is not null || _state is not { } state || _sealed || _inFlight > 0) return;
         Timers.Cancel(IdleSnapshotTimer);
         var run = new SnapshotRun(LastSequenceNr);
         _snapshot = run;
@@ -167,7 +168,7 @@ public sealed partial class PartitionEntity
         run.ImageTime = run.Clock.Elapsed;
         run.Bytes = image.Bytes;
         _snapshotBytes = image.Bytes;
-        Stash.UnstashAll();
+        ReleaseHeld();
         var self = Self;
         ChunkStore.WriteAsync(PersistenceId, image.SequenceNr, image.Chunks, run.Cancel.Token).ContinueWith(t => self.Tell(t.IsCompletedSuccessfully
             ? new ChunksStored(image.SequenceNr, image.Chunks.Count, image.Bytes)
@@ -208,7 +209,7 @@ public sealed partial class PartitionEntity
     {
         if (_snapshot is not { } run || run.SequenceNr != failed.SequenceNr) return;
         _snapshot = null;
-        if (run.Imaging) Stash.UnstashAll();
+        if (run.Imaging) ReleaseHeld();
         if (failed.Cause is not OperationCanceledException)
             _log.Warning(failed.Cause, "Snapshot of partition {0} at {1} failed; the journal still holds every entry", _partition, failed.SequenceNr);
         ChunkStore.DeleteAsync(PersistenceId, failed.SequenceNr);

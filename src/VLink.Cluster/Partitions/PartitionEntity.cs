@@ -137,12 +137,14 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         });
 
         GateOnHistory();
-        Command<UpsertPoints>(cmd => { if (!HoldWhileImaging() && !RefuseWrite()) HandleUpsert(cmd); });
-        Command<DeletePoints>(cmd => { if (!HoldWhileImaging() && !RefuseWrite()) HandleDelete(cmd); });
-        Command<DeletePointsByFilter>(cmd => { if (!HoldWhileImaging() && !RefuseWrite()) HandleDeleteByFilter(cmd); });
-        Command<ChangePayload>(cmd => { if (!HoldWhileImaging() && !RefuseWrite()) HandleChangePayload(cmd); });
-        Command<IngestMarketData>(cmd => { if (!HoldWhileImaging() && !RefuseWrite()) HandleIngest(cmd); });
-        Command<SealPartition>(_ => { if (!HoldWhileImaging()) HandleSeal(); });
+        // Writes (PartitionEntity.Writes.cs): an upsert is journalled at once; a command that reads the state to decide
+        // what to journal waits for the writes in flight. Reads below never wait for the journal.
+        Command<UpsertPoints>(cmd => { if (!RefuseWrite() && !HoldUpsert()) HandleUpsert(cmd); });
+        Command<DeletePoints>(cmd => { if (!RefuseWrite() && !HoldUntilSettled()) HandleDelete(cmd); });
+        Command<DeletePointsByFilter>(cmd => { if (!RefuseWrite() && !HoldUntilSettled()) HandleDeleteByFilter(cmd); });
+        Command<ChangePayload>(cmd => { if (!RefuseWrite() && !HoldUntilSettled()) HandleChangePayload(cmd); });
+        Command<IngestMarketData>(cmd => { if (!RefuseWrite() && !HoldUntilSettled()) HandleIngest(cmd); });
+        Command<SealPartition>(_ => { if (!HoldUntilSettled()) HandleSeal(); });
         Command<FindRegimeVector>(q => Sender.Tell(new PointsFound(_partition, FindRegime(q.At))));
         Command<GetMarketStats>(_ => Sender.Tell(MarketStatsOf()));
         Command<ScrollPartition>(q => ReadAnswer(() => new PointsFound(_partition, _state?.Scroll(q.Filter, q.From, q.Limit, q.WithPayload, q.WithVector) ?? [])));
@@ -181,7 +183,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         Command<GetPoints>(q => { if (!RefuseWhileCatchingUp()) Sender.Tell(new PointsFound(_partition, ReadPoints(q))); });
         Command<GetPartitionStats>(_ => Sender.Tell(Stats()));
         Command<GetReplicaDigest>(HandleDigestRequest);
-        Command<ReplicaSync.Apply>(apply => { if (!HoldWhileImaging()) HandleReplicaPage(apply); });
+        Command<ReplicaSync.Apply>(page => { if (!HoldUntilSettled()) HandleReplicaPage(page); });
         Command<ReplicaSync.RoundDone>(HandleRoundDone);
         Command<SyncTick>(_ => StartRound());
         Command<GetReplicaEntries>(q => Sender.Tell(_state?.EntriesPage(_partition, q.Buckets, q.After, ReplicaPageBytes)
@@ -207,6 +209,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             replyTo.Tell(new WriteAck(_partition, 0, LastSequenceNr));
             return;
         }
+        // Persist, not PersistAsync: until the seal is stored every command waits, so no write slips in after it.
         Persist(PartitionSealed.Instance, _ =>
         {
             _sealed = true;
@@ -234,15 +237,14 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             return;
         }
         var replyTo = Sender;
-        if (_state is null)
-        {
-            Persist(new PartitionInitialized(spec), e => _state = PartitionState.Create(e.Spec));
-        }
+        if (_state is null) Write(new PartitionInitialized(spec), e => _state ??= PartitionState.Create(e.Spec));
         var clock = Stopwatch.StartNew();
-        Persist(upserted, e =>
+        Write(upserted, e =>
         {
             VLinkMetrics.RecordJournalWrite("upsert", clock.Elapsed);
+            long applying = Stopwatch.GetTimestamp();
             int applied = _state!.Apply(e);
+            VLinkMetrics.RecordApply("upsert", Stopwatch.GetElapsedTime(applying));
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot(e);
             KeepSyncing(now: false);
@@ -277,12 +279,14 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             return;
         }
         var replyTo = Sender;
-        if (_state is null) Persist(new PartitionInitialized(spec), e => _state = PartitionState.Create(e.Spec));
+        if (_state is null) Write(new PartitionInitialized(spec), e => _state ??= PartitionState.Create(e.Spec));
         var clock = Stopwatch.StartNew();
-        Persist(new MarketDataIngested(cmd.Batch.Skip(plan.Skip)), e =>
+        Write(new MarketDataIngested(cmd.Batch.Skip(plan.Skip)), e =>
         {
             VLinkMetrics.RecordJournalWrite("ingest", clock.Elapsed);
+            long applying = Stopwatch.GetTimestamp();
             var applied = _state!.Apply(e, _partition.Key);
+            VLinkMetrics.RecordApply("ingest", Stopwatch.GetElapsedTime(applying));
             replyTo.Tell(new MarketIngestAck(_partition, applied.Accepted, plan.Skip, applied.Rejected, applied.RejectedByKind, applied.Errors,
                 applied.Updates.Bars.Count, applied.Updates.Vectors.Count, LastSequenceNr));
             MaybeSnapshot(e);
@@ -316,10 +320,12 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             return;
         }
         var clock = Stopwatch.StartNew();
-        Persist(new PointsDeleted(journalled, cmd.Version), e =>
+        Write(new PointsDeleted(journalled, cmd.Version), e =>
         {
             VLinkMetrics.RecordJournalWrite("delete", clock.Elapsed);
+            long applying = Stopwatch.GetTimestamp();
             int applied = _state!.Apply(e);
+            VLinkMetrics.RecordApply("delete", Stopwatch.GetElapsedTime(applying));
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot(e);
             KeepSyncing(now: false);
@@ -376,10 +382,12 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             return;
         }
         var clock = Stopwatch.StartNew();
-        Persist(changed, e =>
+        Write(changed, e =>
         {
             VLinkMetrics.RecordJournalWrite("payload", clock.Elapsed);
+            long applying = Stopwatch.GetTimestamp();
             int applied = _state!.Apply(e);
+            VLinkMetrics.RecordApply("payload", Stopwatch.GetElapsedTime(applying));
             replyTo.Tell(new WriteAck(_partition, applied, LastSequenceNr));
             MaybeSnapshot(e);
             KeepSyncing(now: false);
@@ -557,7 +565,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         events.AddRange(deletes);
         int points = 0, tombstones = 0, left = events.Count;
         var clock = Stopwatch.StartNew();
-        PersistAll(events, e =>
+        WriteAll(events, e =>
         {
             switch (e)
             {

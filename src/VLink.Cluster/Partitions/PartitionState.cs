@@ -13,6 +13,12 @@ namespace VLink.Cluster.Partitions;
 /// </summary>
 public sealed partial class PartitionState : IDisposable
 {
+    // A journalled batch of at least this many points goes into a graph with every core inserting at once
+    // (HnswIndex.UpsertMany). Parallel insertion links points in an order no replay repeats: a graph rebuilt from the
+    // journal holds the same points, but an approximate search may rank near ties differently (a snapshot restores the
+    // graph itself).
+    private const int ParallelInsertBatch = 64;
+
     // An array costs its 24-byte header, a string its 22 bytes and two a character.
     private readonly AccountedMap<byte[]> _payloads = new(static p => 24 + p.LongLength);
     private readonly AccountedMap<string> _documents = new(static d => 22 + 2L * d.Length);
@@ -96,17 +102,23 @@ public sealed partial class PartitionState : IDisposable
 
     /// <summary>
     /// Applies a journalled upsert; returns how many points it wrote. A point older than the version held for its id
-    /// (a later write or delete) is skipped; later points of one batch win over earlier ones with the same id.
+    /// (a later write or delete) is skipped; later points of one batch win over earlier ones with the same id. A large
+    /// batch into a graph is inserted on every core at once.
     /// </summary>
     public int Apply(PointsUpserted e)
     {
-        int applied = 0;
+        // Versions decide first, in batch order, which points are written; the index then takes them all, its last
+        // vector of an id winning as the last point of the id would one by one.
+        var admitted = new List<PointWrite>(e.Points.Count);
         foreach (var p in e.Points)
+            if (_versions.AdmitUpsert(p.Id, p.Version)) admitted.Add(p);
+        if (_sortedIds is not null && admitted.Exists(p => !Index.Contains(p.Id))) _sortedIds = null;
+        if (Index is HnswIndex graph && admitted.Count >= ParallelInsertBatch)
+            graph.UpsertMany([.. admitted.Select(p => p.Id)], [.. admitted.Select(p => (ReadOnlyMemory<float>)p.Vector)], Environment.ProcessorCount);
+        else
+            foreach (var p in admitted) Index.Upsert(p.Id, p.Vector);
+        foreach (var p in admitted)
         {
-            if (!_versions.AdmitUpsert(p.Id, p.Version)) continue;
-            applied++;
-            if (_sortedIds is not null && !Index.Contains(p.Id)) _sortedIds = null;
-            Index.Upsert(p.Id, p.Vector);
             _parsed.Remove(p.Id);
             if (p.Payload is { Length: > 0 }) _payloads[p.Id] = p.Payload;
             else _payloads.Remove(p.Id);
@@ -115,7 +127,7 @@ public sealed partial class PartitionState : IDisposable
             IndexText(p.Id);
         }
         PromoteIfLarge();
-        return applied;
+        return admitted.Count;
     }
 
     /// <summary>
@@ -456,14 +468,18 @@ public sealed partial class PartitionState : IDisposable
     /// <inheritdoc />
     public void Dispose() => Index.Dispose();
 
-    // Past the threshold a graph pays for itself; the points move over once, in id order for determinism.
+    // Past the threshold a graph pays for itself; the points move over once, in id order: up to the threshold one by one
+    // (the graph of a partition that grew by small batches, the same on every replay), the rest of a large batch in parallel.
     private void PromoteIfLarge()
     {
         if (Index is not FlatIndex flat || flat.Count < Spec.FlatThreshold) return;
         var graph = new HnswIndex(Spec.Dimension, Spec.Metric, Spec.Hnsw);
         var ids = flat.Ids().ToArray();
         Array.Sort(ids);
-        foreach (var id in ids) graph.Upsert(id, flat.GetVector(id)!);
+        int oneByOne = ids.Length - Spec.FlatThreshold >= ParallelInsertBatch ? Spec.FlatThreshold : ids.Length;
+        for (int i = 0; i < oneByOne; i++) graph.Upsert(ids[i], flat.GetVector(ids[i])!);
+        if (oneByOne < ids.Length)
+            graph.UpsertMany(ids[oneByOne..], [.. ids[oneByOne..].Select(id => (ReadOnlyMemory<float>)flat.GetVector(id)!)], Environment.ProcessorCount);
         Index = graph;
         flat.Dispose();
     }

@@ -36,6 +36,11 @@ public static class VLinkMetrics
         "vlink.journal.write.duration", "s", "Time from a partition's persist call until its write is journalled", tags: null,
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
 
+    /// <summary>Time a partition spends applying one journalled write to its index and payloads (tag: operation).</summary>
+    public static readonly Histogram<double> ApplyDuration = Meter.CreateHistogram(
+        "vlink.partition.apply.duration", "s", "Time a partition spends applying one journalled write to its index and payloads", tags: null,
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+
     /// <summary>Entries a replica took from its siblings while catching up (tag: kind = point or tombstone).</summary>
     public static readonly Counter<long> ReplicaRepaired = Meter.CreateCounter<long>(
         "vlink.replica.repaired", "{entry}", "Points and tombstones a partition replica took from its siblings while catching up");
@@ -75,6 +80,10 @@ public static class VLinkMetrics
     /// <summary>Records one journalled write of a partition.</summary>
     public static void RecordJournalWrite(string operation, TimeSpan elapsed) =>
         JournalWriteDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("operation", operation));
+
+    /// <summary>Records one journalled write applied by a partition.</summary>
+    public static void RecordApply(string operation, TimeSpan elapsed) =>
+        ApplyDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("operation", operation));
 
     /// <summary>
     /// Counts a partition as hosted here until the returned handle is disposed; <paramref name="count"/> tells its
