@@ -107,9 +107,13 @@ public sealed class ReplicatedReadWriteTests
         var data = ClusterData.Clustered(60, 8, 3, seed: 5);
         var written = await node.UpsertAsync("one", ClusterData.Points(data));
         Assert.InRange(written.Acknowledged, 1, 2);
+        // A replica answers reads from what it has stored (reads never wait for its journal), so the replica that did not
+        // acknowledge may still be storing the batch: wait until both hold it.
+        var partition = entry.PartitionsOf([7UL]).Single().Partition;
+        foreach (var replica in entry.Spec.Replicas(partition))
+            await Eventually.Async(() => IdsOfReplica(node, replica), ids => ids.Contains(7UL) && ids.Contains(8UL), TimeSpan.FromSeconds(10));
 
         // Replica 1 of point 7's partition alone gets a newer write (as if replica 0 had missed it).
-        var partition = entry.PartitionsOf([7UL]).Single().Partition;
         var newer = new PointWrite(7UL, data[7], Encoding.UTF8.GetBytes("""{"n":"newer"}"""), Version: node.Clock.Next());
         var ack = await node.Partitions.Ask<IVLinkMessage>(new UpsertPoints(partition.WithReplica(1), entry.Spec, [newer]), Wait);
         Assert.IsType<WriteAck>(ack);
@@ -135,7 +139,9 @@ public sealed class ReplicatedReadWriteTests
             var result = await cluster.Node(i % 2).UpsertAsync("one", [new PointWrite((ulong)(500 + i), data[i], null)]);
             Assert.InRange(result.Acknowledged, 1, 2);
         }
-        var read = await node.GetPointsAsync(entry, [.. Enumerable.Range(500, 6).Select(i => (PointId)(ulong)i)], withVector: false);
+        // Each was acknowledged by one replica; a read of one replica sees it once that replica has stored it too.
+        var read = await Eventually.Async(() => node.GetPointsAsync(entry, [.. Enumerable.Range(500, 6).Select(i => (PointId)(ulong)i)], withVector: false),
+            found => found.Count == 6, TimeSpan.FromSeconds(10));
         Assert.Equal(6, read.Count);
 
         // Once node 2 is downed, its replicas come back on the two survivors, never both replicas of a partition on one

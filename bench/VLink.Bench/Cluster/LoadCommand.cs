@@ -209,7 +209,12 @@ public static class LoadCommand
         for (int start = 0; start < n; start += 1000)
         {
             int count = Math.Min(1000, n - start);
-            await SendAsync(http, HttpMethod.Put, new Uri(urls[start / 1000 % nodes], $"/collections/{Large}/points?wait=true"), UpsertBody(rows, start, count, 0));
+            string body = UpsertBody(rows, start, count, 0);
+            for (int attempt = 1; !await TryUpsertAsync(http, new Uri(urls[start / 1000 % nodes], $"/collections/{Large}/points?wait=true"), body); attempt++)
+            {
+                if (attempt == 5) throw new InvalidOperationException($"points {start}..{start + count - 1}: the cluster did not answer in time {attempt} times");
+                await Task.Delay(TimeSpan.FromSeconds(attempt));
+            }
             if (start % 20_000 == 0) Console.Error.Write($"\rload --mixed: {start + count}/{n} points   ");
         }
         Console.Error.WriteLine($"\rload --mixed: loaded {n} points in {clock.Elapsed.TotalSeconds:F1} s");
@@ -234,6 +239,7 @@ public static class LoadCommand
                 w.WriteRounded("search_p50_ms", GatherCommand.Percentile(result.Searches, 50), 2);
                 w.WriteRounded("search_p99_ms", GatherCommand.Percentile(result.Searches, 99), 2);
                 w.WriteNumber("incomplete_searches", result.Incomplete);
+                w.WriteNumber("writes_not_answered_in_time", result.Unanswered);
                 w.WriteRounded("write_points_per_s", result.Writes.Count * writeBatch / result.Seconds, 0);
                 w.WriteRounded("write_p50_ms", result.Writes.Count == 0 ? null : GatherCommand.Percentile(result.Writes, 50), 2);
                 w.WriteRounded("write_p99_ms", result.Writes.Count == 0 ? null : GatherCommand.Percentile(result.Writes, 99), 2);
@@ -247,7 +253,7 @@ public static class LoadCommand
         return 0;
     }
 
-    private sealed record Phase(List<double> Searches, List<double> Writes, int Incomplete, double Seconds);
+    private sealed record Phase(List<double> Searches, List<double> Writes, int Incomplete, int Unanswered, double Seconds);
 
     private static async Task<Phase> PhaseAsync(HttpClient http, Uri[] urls, string[] bodies, int searchers, int writers, int writeBatch,
         RowMatrix<float> rows, TimeSpan length)
@@ -255,7 +261,7 @@ public static class LoadCommand
         var clock = Stopwatch.StartNew();
         var searches = new List<double>[searchers];
         var writes = new List<double>[writers];
-        int incomplete = 0, next = 0, written = 0;
+        int incomplete = 0, unanswered = 0, next = 0, written = 0;
         var tasks = new List<Task>();
         for (int s = 0; s < searchers; s++)
         {
@@ -281,13 +287,15 @@ public static class LoadCommand
                     // Overwrites of existing points with their own vectors: the index's size stays the same across phases.
                     int start = Interlocked.Add(ref written, writeBatch) % Math.Max(1, rows.Count - writeBatch);
                     long started = Stopwatch.GetTimestamp();
-                    await SendAsync(http, HttpMethod.Put, new Uri(urls[start % urls.Length], $"/collections/{Large}/points?wait=true"), UpsertBody(rows, start, writeBatch, 0));
-                    mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    if (await TryUpsertAsync(http, new Uri(urls[start % urls.Length], $"/collections/{Large}/points?wait=true"), UpsertBody(rows, start, writeBatch, 0)))
+                        mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    else
+                        Interlocked.Increment(ref unanswered);
                 }
             }));
         }
         await Task.WhenAll(tasks);
-        return new Phase([.. searches.SelectMany(x => x)], [.. writes.SelectMany(x => x)], incomplete, clock.Elapsed.TotalSeconds);
+        return new Phase([.. searches.SelectMany(x => x)], [.. writes.SelectMany(x => x)], incomplete, unanswered, clock.Elapsed.TotalSeconds);
     }
 
     private static double InProcessBuildRate(RowMatrix<float> rows)
@@ -409,6 +417,19 @@ public static class LoadCommand
     }
 
     private static Task SendAsync(HttpClient http, HttpMethod method, Uri uri, string body) => HttpCommand.SendAsync(http, method, uri, body);
+
+    // An upsert; false when the cluster did not answer it in time (503), which on a busy machine happens to a write as
+    // it may to any (an upsert by id may be sent again); any other failure throws.
+    private static async Task<bool> TryUpsertAsync(HttpClient http, Uri uri, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, uri) { Content = new StringContent(body, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await http.SendAsync(request);
+        if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable) return false;
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"PUT {uri.AbsolutePath} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return true;
+    }
 
     private static string UpsertBody(RowMatrix<float> rows, int start, int count, long idOffset) => HttpCommand.UpsertBody(rows, start, count, idOffset);
 
