@@ -860,6 +860,7 @@ internal static class ProtocolSamples
             ["CatalogEntryAppended/begin regions"] = new CatalogEntryAppended(3, 9, new BeginRegions("regions", 4, [[1f, 2f, 3f, 4f]])),
             ["CatalogEntryAppended/finish regions"] = new CatalogEntryAppended(3, 10, new FinishRegions("regions", 4)),
             ["PartitionSealed"] = PartitionSealed.Instance,
+            ["ChunkedSnapshot"] = new ChunkedSnapshot(549, 2_302_000_000L),
 
             // Catch-up between replicas.
             ["GetReplicaDigest/bare"] = new GetReplicaDigest(new PartitionRef("docs", "p1", 3, 1)),
