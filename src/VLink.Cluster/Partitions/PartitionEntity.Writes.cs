@@ -43,12 +43,14 @@ public sealed partial class PartitionEntity
     }
 
     // One journalled event is done with (stored and applied, or refused): once none is in flight, the held commands run
-    // again in arrival order, ahead of anything that arrived since.
+    // again in arrival order, ahead of anything that arrived since. They go straight to the front of the mailbox:
+    // UnstashAll() would hand them to the persistent actor's internal stash, which releases one per message processed, so
+    // after a refused write they would wait for the next message to arrive, and that message would run first.
     private void Settled()
     {
         if (--_inFlight > 0 || _held == 0) return;
         _held = 0;
-        Stash.UnstashAll();
+        Stash.UnstashAll(_ => true);
     }
 
     /// <summary>
