@@ -91,7 +91,7 @@ public sealed class ReadsBesideWritesTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([1, 1, 1], acks.Select(a => a.Applied));
         Assert.True(acks[0].SequenceNr < acks[1].SequenceNr && acks[1].SequenceNr < acks[2].SequenceNr);
         var found = await partition.Ask<PointsFound>(new GetPoints(Partition, [7UL], WithVector: true), RemainingOrDefault);
-        Assert.Equal([5f, 5f], Assert.Single(found.Points).Vector);
+        Assert.Equal([5f, 5f], Assert.Single(found.Points).Vector!);
     }
 
     [Fact]
