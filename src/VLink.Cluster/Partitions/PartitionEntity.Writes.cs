@@ -45,7 +45,10 @@ public sealed partial class PartitionEntity
     }
 
     // One journalled event is done with (stored and applied, or refused): once none is in flight, a due snapshot's image
-    // starts, or else the held commands run again in arrival order, ahead of anything that arrived since.
+    // starts, or else the held commands run again in arrival order, ahead of anything that arrived since. They go
+    // straight to the front of the mailbox: UnstashAll() would hand them to the persistent actor's internal stash, which
+    // releases one per message processed, so after a refused write they would wait for the next message to arrive, and
+    // that message would run first.
     private void Settled()
     {
         if (--_inFlight > 0) return;
@@ -58,7 +61,7 @@ public sealed partial class PartitionEntity
     {
         if (_held == 0 || _inFlight > 0 || Imaging) return;
         _held = 0;
-        Stash.UnstashAll();
+        Stash.UnstashAll(_ => true);
     }
 
     /// <summary>
