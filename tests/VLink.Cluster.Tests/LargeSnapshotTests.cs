@@ -14,11 +14,16 @@ namespace VLink.Cluster.Tests;
 /// <summary>
 /// A partition above 2 GB (the cap of one .NET array, twice PostgreSQL's cap of one <c>bytea</c> value) snapshots into
 /// chunks, stores them in SQLite and in PostgreSQL, and comes back identical from them. Wide vectors (4,096-d, a cheap
-/// graph) make 2.2 GB of state quickly.
+/// graph) make 2.2 GB of state quickly. They take both cores and several GB for minutes, so they run alone, after the
+/// tests that run side by side (whose timeouts they would otherwise eat into).
 /// </summary>
+[Collection(Alone)]
 public sealed class LargeSnapshotTests(ITestOutputHelper output)
 {
     private const int Dim = 4096, Points = 140_000, Batch = 2_000;
+
+    /// <summary>The collection of tests that run with no other test beside them.</summary>
+    public const string Alone = "alone";
 
     [Fact]
     public async Task A_partition_above_2_GB_round_trips_through_sqlite_chunks()
@@ -98,3 +103,7 @@ public sealed class LargeSnapshotTests(ITestOutputHelper output)
         await store.DeleteBeforeAsync("partition-large", 43);
     }
 }
+
+/// <summary>Tests that run with no other test beside them (<see cref="LargeSnapshotTests.Alone"/>).</summary>
+[CollectionDefinition(LargeSnapshotTests.Alone, DisableParallelization = true)]
+public sealed class AloneCollection;
