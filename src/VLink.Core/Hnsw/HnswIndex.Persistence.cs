@@ -7,8 +7,11 @@ namespace VLink.Core.Hnsw;
 
 public sealed unsafe partial class HnswIndex
 {
-    /// <summary>3 adds scalar quantization (its options, the code centre, the originals after the graph); 2 still loads.</summary>
-    private const int FileVersion = 3;
+    /// <summary>
+    /// 3 adds scalar quantization (its options, the code centre, the originals after the graph); 4 may flag nodes held
+    /// but not yet linked (<see cref="HnswStorage.UnlinkedFlag"/>). 2 and 3 still load.
+    /// </summary>
+    private const int FileVersion = 4;
     private const int OldestFileVersion = 2;
     private const string FileKind = "HNSW index";
     private static ReadOnlySpan<byte> Magic => "VLNKHNSW"u8;
@@ -194,17 +197,23 @@ public sealed unsafe partial class HnswIndex
             string text = r.ReadString();
             if (!(node >= 0 && node < count && text.Length > 0 && s.Texts.TryAdd(node, text))) Fail($"string id entry {i} is invalid");
         }
-        int deletedCount = 0;
+        int deletedCount = 0, unlinked = 0, firstUnlinked = count;
         for (int node = 0; node < count; node++)
         {
             byte flags = s.Flags[node >> s.BlockShift][node & s.BlockMask];
-            if (!((flags & ~(HnswStorage.DeletedFlag | HnswStorage.TextFlag)) == 0)) Fail($"node {node} has unknown flags {flags}");
+            byte known = version >= 4 ? (byte)(HnswStorage.DeletedFlag | HnswStorage.TextFlag | HnswStorage.UnlinkedFlag) : (byte)(HnswStorage.DeletedFlag | HnswStorage.TextFlag);
+            if (!((flags & ~known) == 0)) Fail($"node {node} has unknown flags {flags}");
             if (!(((flags & HnswStorage.TextFlag) != 0) == s.Texts.ContainsKey(node))) Fail($"node {node} has an inconsistent string id");
             if (s.Level(node) > 30) Fail($"node {node} has level {s.Level(node)}");
             if ((flags & HnswStorage.DeletedFlag) != 0)
             {
+                if ((flags & HnswStorage.UnlinkedFlag) != 0) Fail($"deleted node {node} is flagged unlinked");
                 deletedCount++;
                 continue;
+            }
+            if ((flags & HnswStorage.UnlinkedFlag) != 0)
+            {
+                if (unlinked++ == 0) firstUnlinked = node;
             }
             var id = s.Label(node);
             if (index._ids.TryGet(id, s, out _)) Fail($"point id {id} appears twice");
@@ -247,13 +256,15 @@ public sealed unsafe partial class HnswIndex
         }
         if (entry >= 0 && (s.Level((int)entry) != (int)(entry >> 32) || s.IsDeleted((int)entry)))
             Fail("the entry point does not match its node");
-        if (entry < 0 && live != 0)
+        if (entry < 0 && live != unlinked)
             Fail("a non-empty index has no entry point");
         index._storage = s;
         index._count = count;
         index._live = live;
         index._entry = entry;
         index._rng = rng;
+        index._unlinked = unlinked;
+        index._linkedBelow = firstUnlinked;
         return index;
     }
 }

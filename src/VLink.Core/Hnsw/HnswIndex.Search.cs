@@ -55,15 +55,20 @@ public sealed unsafe partial class HnswIndex
     private IReadOnlyList<SearchHit> SearchCore<TK>(TK kernel, float* q, int k, SearchOptions options, SearchScratch scratch)
         where TK : struct, IDistanceKernel
     {
+        // Nodes from here on may not be linked yet: read first, so a node linked since is scanned all the same.
+        int linkedBelow = Volatile.Read(ref _linkedBelow);
         var (s, count, entry) = ReadLayout();
-        if (entry < 0 || count == 0) return [];
+        if (count == 0) return [];
         var filter = options.Filter;
-        if (options.Exact || (filter is not null && PlanScan(s, count, filter)))
+        if (entry < 0 || options.Exact || (filter is not null && PlanScan(s, count, filter)))
             return Scan(kernel, s, count, q, k, filter);
 
         int ef = Math.Max(options.Ef ?? Options.EfSearch, k);
         if (s.Center is not null && !TK.OnCodes)
-            return SearchCoded(kernel, s, q, k, ef, entry, filter, count, scratch);
+        {
+            var coded = SearchCoded(kernel, s, q, k, ef, entry, filter, count, scratch);
+            return linkedBelow < count ? WithUnlinked(kernel, s, linkedBelow, count, q, k, filter, coded) : coded;
+        }
         int current = (int)entry;
         float currentDistance = kernel.Distance(q, s.Vector(current), Dimension);
         for (int layer = (int)(entry >> 32); layer > 0; layer--)
@@ -85,6 +90,7 @@ public sealed unsafe partial class HnswIndex
             // scan guarantees k answers whenever k points qualify.
             return Scan(kernel, s, count, q, k, filter);
         }
+        if (linkedBelow < count) return WithUnlinked(kernel, s, linkedBelow, count, q, k, filter, hits);
         return hits.Length <= k ? hits : hits[..k];
     }
 
@@ -92,7 +98,7 @@ public sealed unsafe partial class HnswIndex
     /// A quantized search: the graph is walked on int8 codes, then the ⌈k·oversampling⌉ best candidates are
     /// re-scored on their full-precision vectors with <paramref name="exact"/>, which ranks the answer.
     /// </summary>
-    private IReadOnlyList<SearchHit> SearchCoded<TK>(TK exact, HnswStorage s, float* q, int k, int ef, long entry,
+    private SearchHit[] SearchCoded<TK>(TK exact, HnswStorage s, float* q, int k, int ef, long entry,
         IPointFilter? filter, int count, SearchScratch scratch)
         where TK : struct, IDistanceKernel
     {

@@ -35,7 +35,13 @@ public sealed unsafe partial class HnswIndex
         lock (_writeLock)
         {
             int tombstones = _count - _live;
-            if (tombstones > 0) Compact();
+            if (tombstones == 0) return 0;
+            // Renumbering keeps no unlinked nodes: they are linked first (and nothing is held unlinked meanwhile).
+            bool deferring = _deferLinking;
+            _deferLinking = false;
+            LinkAll();
+            _deferLinking = deferring;
+            if (_count - _live > 0) Compact();
             return tombstones;
         }
     }
@@ -43,7 +49,8 @@ public sealed unsafe partial class HnswIndex
     /// <summary>Vacuums when tombstones hold more than <see cref="MaxTombstoneShare"/> of the slots. Caller holds the write lock.</summary>
     private void VacuumIfDue()
     {
-        if (_count - _live > _count * MaxTombstoneShare) Compact();
+        // Unlinked nodes wait for their links before any renumbering (LinkChunk vacuums once they have them).
+        if (_unlinked == 0 && !_deferLinking && _count - _live > _count * MaxTombstoneShare) Compact();
     }
 
     /// <summary>
@@ -89,6 +96,7 @@ public sealed unsafe partial class HnswIndex
         Volatile.Write(ref _storage, fresh);
         Volatile.Write(ref _count, live);
         Volatile.Write(ref _entry, entry);
+        Volatile.Write(ref _linkedBelow, live);
         Interlocked.Increment(ref _layout);
         _ids = ids;
     }

@@ -131,16 +131,21 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             storage.Level(node) = (byte)level;
             storage.SetDeleted(node, false);
             storage.SetUpperLinks(node, level > 0 ? new int[level * (Options.M + 1)] : null);
+            storage.SetUnlinked(node, false);
             _ids.Add(id, node, storage);
-            switch (Metric)
-            {
-                case DistanceMetric.Euclidean: Insert(new SquaredEuclideanKernel(), storage, node, level); break;
-                case DistanceMetric.Custom: Insert(new CustomKernel(_custom!), storage, node, level); break;
-                default: Insert(new InnerProductKernel(), storage, node, level); break;
-            }
+            if (_deferLinking)
+                HoldUnlinked(storage, node);
+            else
+                switch (Metric)
+                {
+                    case DistanceMetric.Euclidean: Insert(new SquaredEuclideanKernel(), storage, node, level); break;
+                    case DistanceMetric.Custom: Insert(new CustomKernel(_custom!), storage, node, level); break;
+                    default: Insert(new InnerProductKernel(), storage, node, level); break;
+                }
             Volatile.Write(ref _count, node + 1);
             Volatile.Write(ref _live, _live + 1);
-            if (storage.Quantized && storage.Center is null && _live >= Options.Quantization!.TrainingPoints) LearnCenter();
+            AdvanceLinked();
+            if (_unlinked == 0 && storage.Quantized && storage.Center is null && _live >= Options.Quantization!.TrainingPoints) LearnCenter();
             VacuumIfDue();
         }
     }
@@ -189,8 +194,12 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
     /// <param name="ids">The points' ids; when one repeats, its last vector wins.</param>
     /// <param name="vectors">One vector per id.</param>
     /// <param name="threads">Threads inserting at once; 0 means one per core.</param>
+    /// <param name="link">
+    /// False to hold the points without linking them, as while <see cref="DeferLinking"/> is on: searches scan them until
+    /// <see cref="LinkPending"/> links them.
+    /// </param>
     /// <exception cref="ArgumentException">Counts differ, or a vector is invalid (nothing is inserted).</exception>
-    public void UpsertMany(IReadOnlyList<PointId> ids, IReadOnlyList<ReadOnlyMemory<float>> vectors, int threads = 0)
+    public void UpsertMany(IReadOnlyList<PointId> ids, IReadOnlyList<ReadOnlyMemory<float>> vectors, int threads = 0, bool link = true)
     {
         ArgumentNullException.ThrowIfNull(ids);
         ArgumentNullException.ThrowIfNull(vectors);
@@ -222,7 +231,8 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             }
             // A batch that would leave tombstones past their share removes the points it replaces and vacuums
             // first, so it never holds the old and the new copies of most of its points at once.
-            if (replaced > 0 && _count - _live + replaced > (_count + writes.Count) * MaxTombstoneShare)
+            bool hold = _deferLinking || !link;
+            if (replaced > 0 && !hold && _unlinked == 0 && _count - _live + replaced > (_count + writes.Count) * MaxTombstoneShare)
             {
                 foreach (int i in writes)
                     if (_ids.TryGet(ids[i], _storage, out int previous)) RemoveNode(previous);
@@ -248,8 +258,17 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
                 storage.Level(node) = (byte)level;
                 storage.SetDeleted(node, false);
                 storage.SetUpperLinks(node, level > 0 ? new int[level * (Options.M + 1)] : null);
+                storage.SetUnlinked(node, false);
                 _ids.Add(ids[i], node, storage);
                 nodes.Add((node, level));
+            }
+            if (hold)
+            {
+                // Held, not linked: searches scan them until LinkPending links them.
+                foreach (var (node, _) in nodes) HoldUnlinked(storage, node);
+                Volatile.Write(ref _count, first + nodes.Count);
+                Volatile.Write(ref _live, _live + nodes.Count);
+                return;
             }
             // Until linked, the new nodes are reachable only by a scan, which sees complete records.
             Volatile.Write(ref _count, first + nodes.Count);
@@ -278,7 +297,8 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
                 Parallel.For(start, nodes.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, Link);
             }
             Volatile.Write(ref _live, _live + nodes.Count);
-            if (storage.Quantized && storage.Center is null && _live >= Options.Quantization!.TrainingPoints) LearnCenter();
+            AdvanceLinked();
+            if (_unlinked == 0 && storage.Quantized && storage.Center is null && _live >= Options.Quantization!.TrainingPoints) LearnCenter();
             VacuumIfDue();
         }
     }
@@ -504,6 +524,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         var s = _storage;
         _ids.Remove(s.Label(node), s);
         s.SetDeleted(node, true);
+        ForgetUnlinked(s, node);
         Volatile.Write(ref _live, _live - 1);
         switch (Metric)
         {

@@ -59,11 +59,13 @@ internal sealed unsafe class HnswStorage
     /// <summary>String ids by node (shared by every storage generation of one index).</summary>
     public readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> Texts;
     public readonly byte[][] Levels;
-    /// <summary>Per node: <see cref="DeletedFlag"/> | <see cref="TextFlag"/>.</summary>
+    /// <summary>Per node: <see cref="DeletedFlag"/> | <see cref="TextFlag"/> | <see cref="UnlinkedFlag"/>.</summary>
     public readonly byte[][] Flags;
 
     public const byte DeletedFlag = 1;
     public const byte TextFlag = 2;
+    /// <summary>A node held (its vector, id and level) but not yet linked into the graph: searches scan it.</summary>
+    public const byte UnlinkedFlag = 4;
     /// <summary>
     /// Per node with level ≥ 1 (about 1 in M): for each upper layer, [count, M links]. A map rather than a
     /// per-node reference saves 8 bytes on every level-0-only node; only the greedy descent reads it.
@@ -231,6 +233,15 @@ internal sealed unsafe class HnswStorage
         ref byte flags = ref Flags[node >> BlockShift][node & BlockMask];
         Volatile.Write(ref flags, deleted ? (byte)(flags | DeletedFlag) : (byte)(flags & ~DeletedFlag));
     }
+
+    public void SetUnlinked(int node, bool unlinked)
+    {
+        ref byte flags = ref Flags[node >> BlockShift][node & BlockMask];
+        Volatile.Write(ref flags, unlinked ? (byte)(flags | UnlinkedFlag) : (byte)(flags & ~UnlinkedFlag));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsUnlinked(int node) => (Volatile.Read(ref Flags[node >> BlockShift][node & BlockMask]) & UnlinkedFlag) != 0;
 
     /// <summary>The bytes of the records of nodes [0, count), block by block, in node order.</summary>
     public IEnumerable<Memory<byte>> RecordBytes(int count)
