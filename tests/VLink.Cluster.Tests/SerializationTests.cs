@@ -447,8 +447,9 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         var stats = new PartitionStats(new PartitionRef("c", "k", 4, 1), 5, "flat", 10, 3, 0, 0xABCDEFUL, new PointVersion(99, 2));
         byte[] current = _serializer.ToBinary(stats);
         Assert.Equal(stats, _serializer.FromBinary(current, "PS"));
-        // Version 10 added the digest (8 bytes) and the high water (12 bytes); version 11 the history flag (1 byte).
-        var v9 = (PartitionStats)_serializer.FromBinary([9, .. current[1..^21]], "PS");
+        // Version 10 added the digest (8 bytes) and the high water (12 bytes); version 11 the history flag (1 byte);
+        // version 12 the unlinked points (4 bytes).
+        var v9 = (PartitionStats)_serializer.FromBinary([9, .. current[1..^25]], "PS");
         Assert.Equal(stats with { Digest = 0, HighWater = PointVersion.None }, v9);
     }
 
@@ -456,11 +457,21 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
     public void Version_10_partition_stats_read_as_not_having_lost_history()
     {
         var stats = new PartitionStats(new PartitionRef("c", "k", 4, 1), 5, "flat", 10, 3, 0, 0xABCDEFUL, new PointVersion(99, 2)) { HistoryLost = true };
-        byte[] v11 = _serializer.ToBinary(stats);
-        Assert.Equal(stats, _serializer.FromBinary(v11, "PS"));
-        Assert.Equal(1, v11[^1]);
-        var v10 = (PartitionStats)_serializer.FromBinary([10, .. v11[1..^1]], "PS");
+        byte[] current = _serializer.ToBinary(stats);
+        Assert.Equal(stats, _serializer.FromBinary(current, "PS"));
+        Assert.Equal(1, current[^5]);
+        var v10 = (PartitionStats)_serializer.FromBinary([10, .. current[1..^5]], "PS");
         Assert.Equal(stats with { HistoryLost = false }, v10);
+    }
+
+    [Fact]
+    public void Version_11_partition_stats_read_as_holding_every_point_linked()
+    {
+        var stats = new PartitionStats(new PartitionRef("c", "k", 4, 1), 5000, "hnsw", 10, 3, 0, 1UL, new PointVersion(9, 2)) { HistoryLost = true, Unlinked = 1234 };
+        byte[] current = _serializer.ToBinary(stats);
+        Assert.Equal(stats, _serializer.FromBinary(current, "PS"));
+        var v11 = (PartitionStats)_serializer.FromBinary([11, .. current[1..^4]], "PS");
+        Assert.Equal(stats with { Unlinked = 0 }, v11);
     }
 
     [Fact]

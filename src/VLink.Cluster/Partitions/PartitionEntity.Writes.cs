@@ -51,15 +51,17 @@ public sealed partial class PartitionEntity
     // that message would run first.
     private void Settled()
     {
+        EnsureLinking();
         if (--_inFlight > 0) return;
         if (_snapshotDue) StartSnapshot();
         ReleaseHeld();
     }
 
-    // The held commands run again, unless a write is in flight or a snapshot image is being taken.
+    // The held commands run again, unless a write is in flight, a snapshot image is being taken or too many points wait
+    // to be linked (the linking task's progress releases them then, PartitionEntity.Linking.cs).
     private void ReleaseHeld()
     {
-        if (_held == 0 || _inFlight > 0 || Imaging) return;
+        if (_held == 0 || _inFlight > 0 || Imaging || Backlogged) return;
         _held = 0;
         Stash.UnstashAll(_ => true);
     }
@@ -72,9 +74,10 @@ public sealed partial class PartitionEntity
 
     /// <summary>
     /// For an upsert: true when it must wait (it is stashed) behind an earlier command that waits, for a due snapshot's
-    /// image, or, on a partition not created yet, behind the write that creates it (its spec decides whether this one fits).
+    /// image, for linking to catch up with the points held unlinked, or, on a partition not created yet, behind the write
+    /// that creates it (its spec decides whether this one fits).
     /// </summary>
-    private bool HoldUpsert() => Hold(_held > 0 || _snapshotDue || Imaging || (_state is null && _inFlight > 0));
+    private bool HoldUpsert() => Hold(_held > 0 || _snapshotDue || Imaging || Backlogged || (_state is null && _inFlight > 0));
 
     private bool Hold(bool wait)
     {

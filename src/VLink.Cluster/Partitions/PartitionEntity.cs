@@ -34,6 +34,21 @@ public sealed record PartitionSettings(int SnapshotEvery = 10_000)
     public TimeSpan SnapshotIdle { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// Points replayed after a restart are held unlinked and linked in the background this many at a time
+    /// (<c>vlink.link-chunk</c>, 500); a write waits for at most one chunk.
+    /// </summary>
+    public int LinkChunk { get; init; } = 500;
+
+    /// <summary>How long after its replay a partition starts linking the points it holds unlinked (<c>vlink.link-delay</c>, 0).</summary>
+    public TimeSpan LinkDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Large batches are held unlinked and linked behind the writes, at most this many points waiting (writes beyond
+    /// wait): <c>vlink.link-backlog</c>, 10,000; 0 links every write before it is acknowledged.
+    /// </summary>
+    public int LinkBacklog { get; init; } = 10_000;
+
+    /// <summary>
     /// Time between two catch-up rounds of a replica of a collection with more than one replica
     /// (<c>vlink.replication.anti-entropy-interval</c>, 5 s by default).
     /// </summary>
@@ -62,7 +77,20 @@ public sealed record PartitionSettings(int SnapshotEvery = 10_000)
         var idle = vlink.GetTimeSpan("snapshot-idle", TimeSpan.FromSeconds(10));
         if (idle < TimeSpan.Zero)
             throw new Akka.Configuration.ConfigurationException($"vlink.snapshot-idle must not be negative, got {idle}.");
-        return new PartitionSettings(snapshotEvery) { AntiEntropyInterval = interval, SnapshotTailFraction = fraction, SnapshotIdle = idle };
+        int linkChunk = vlink.GetInt("link-chunk", 500);
+        if (linkChunk <= 0)
+            throw new Akka.Configuration.ConfigurationException($"vlink.link-chunk must be positive, got {linkChunk}.");
+        var linkDelay = vlink.GetTimeSpan("link-delay", TimeSpan.Zero);
+        if (linkDelay < TimeSpan.Zero)
+            throw new Akka.Configuration.ConfigurationException($"vlink.link-delay must not be negative, got {linkDelay}.");
+        int linkBacklog = vlink.GetInt("link-backlog", 10_000);
+        if (linkBacklog < 0)
+            throw new Akka.Configuration.ConfigurationException($"vlink.link-backlog must not be negative, got {linkBacklog}.");
+        return new PartitionSettings(snapshotEvery)
+        {
+            AntiEntropyInterval = interval, SnapshotTailFraction = fraction, SnapshotIdle = idle,
+            LinkChunk = linkChunk, LinkDelay = linkDelay, LinkBacklog = linkBacklog,
+        };
     }
 }
 
@@ -119,8 +147,8 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         _nodeAgent = nodeAgent;
         _settings = settings;
 
-        Recover<SnapshotOffer>(RecoverSnapshot);
-        Recover<PartitionInitialized>(e => _state ??= PartitionState.Create(e.Spec));
+        Recover<SnapshotOffer>(offer => { RecoverSnapshot(offer); DeferLinkingWhileReplaying(); });
+        Recover<PartitionInitialized>(e => { _state ??= PartitionState.Create(e.Spec); DeferLinkingWhileReplaying(); });
         Recover<PointsUpserted>(e => { _state?.Apply(e); CountTail(e); });
         Recover<PointsDeleted>(e => { _state?.Apply(e); CountTail(e); });
         Recover<PayloadChanged>(e => { _state?.Apply(e); CountTail(e); });
@@ -132,6 +160,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
             if (!_catchingUp) _nodeAgent.Tell(new NodeAgent.Register(_partition, Self));
             _gauge ??= VLinkMetrics.TrackPartition(_partition.EntityId, () => _state?.Count ?? 0, () => _state?.MemoryBytes ?? 0);
             _log.Debug("Partition {0} recovered: {1} points ({2}) at sequence {3}", _partition, _state?.Count ?? 0, _state?.IndexKind ?? "empty", LastSequenceNr);
+            StartLinkingAfterRecovery();
             StartHistoryCheck();
             KeepSyncing(now: true);
         });
@@ -189,6 +218,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         Command<GetReplicaEntries>(q => Sender.Tell(_state?.EntriesPage(_partition, q.Buckets, q.After, ReplicaPageBytes)
             ?? new ReplicaEntries(_partition, [], [], [], null)));
         SnapshotCommands();
+        LinkingCommands();
     }
 
     /// <inheritdoc />
@@ -592,7 +622,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
     private PartitionStats Stats() => _state is null
         ? new PartitionStats(_partition, 0, "empty", 0, LastSequenceNr) { HistoryLost = HistoryLost }
         : new PartitionStats(_partition, _state.Count, _state.IndexKind, _state.MemoryBytes, LastSequenceNr, _state.MappedBytes,
-            _state.Versions.CombinedDigest, _state.Versions.HighWater) { HistoryLost = HistoryLost };
+            _state.Versions.CombinedDigest, _state.Versions.HighWater) { HistoryLost = HistoryLost, Unlinked = _state.Unlinked };
 
     /// <inheritdoc />
     protected override void PostStop()
@@ -601,6 +631,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         ReportWatermark();
         _gauge?.Dispose();
         StopSnapshot();
+        StopLinking();
         _state?.Dispose();
         base.PostStop();
     }

@@ -114,7 +114,7 @@ public sealed partial class PartitionState : IDisposable
             if (_versions.AdmitUpsert(p.Id, p.Version)) admitted.Add(p);
         if (_sortedIds is not null && admitted.Exists(p => !Index.Contains(p.Id))) _sortedIds = null;
         if (Index is HnswIndex graph && admitted.Count >= ParallelInsertBatch)
-            graph.UpsertMany([.. admitted.Select(p => p.Id)], [.. admitted.Select(p => (ReadOnlyMemory<float>)p.Vector)], Environment.ProcessorCount);
+            graph.UpsertMany([.. admitted.Select(p => p.Id)], [.. admitted.Select(p => (ReadOnlyMemory<float>)p.Vector)], Environment.ProcessorCount, link: !LinkLater);
         else
             foreach (var p in admitted) Index.Upsert(p.Id, p.Vector);
         foreach (var p in admitted)
@@ -468,12 +468,41 @@ public sealed partial class PartitionState : IDisposable
     /// <inheritdoc />
     public void Dispose() => Index.Dispose();
 
+    private bool _deferLinking;
+
+    /// <summary>
+    /// While true, points written into a graph are held without links (a copy instead of an insert) and searches scan
+    /// them beside the graph walk: a partition replaying its journal turns it on, so it answers as soon as the replay
+    /// ends, and links the held points afterwards (<see cref="LinkPending"/>).
+    /// </summary>
+    public bool DeferLinking
+    {
+        get => _deferLinking;
+        set
+        {
+            _deferLinking = value;
+            if (Index is HnswIndex graph) graph.DeferLinking = value;
+        }
+    }
+
+    /// <summary>
+    /// When true, a large batch written into a graph is held without links like a replayed one (see
+    /// <see cref="DeferLinking"/>) and linked by <see cref="LinkPending"/> behind the writes; small ones link at once.
+    /// </summary>
+    public bool LinkLater { get; set; }
+
+    /// <summary>Points held but not yet linked into the graph.</summary>
+    public int Unlinked => Index is HnswIndex graph ? graph.Unlinked : 0;
+
+    /// <summary>Links up to <paramref name="maxPoints"/> held points on every core; returns how many stay unlinked. Safe beside reads and writes.</summary>
+    public int LinkPending(int maxPoints) => Index is HnswIndex graph ? graph.LinkPending(maxPoints) : 0;
+
     // Past the threshold a graph pays for itself; the points move over once, in id order: up to the threshold one by one
     // (the graph of a partition that grew by small batches, the same on every replay), the rest of a large batch in parallel.
     private void PromoteIfLarge()
     {
         if (Index is not FlatIndex flat || flat.Count < Spec.FlatThreshold) return;
-        var graph = new HnswIndex(Spec.Dimension, Spec.Metric, Spec.Hnsw);
+        var graph = new HnswIndex(Spec.Dimension, Spec.Metric, Spec.Hnsw) { DeferLinking = _deferLinking };
         var ids = flat.Ids().ToArray();
         Array.Sort(ids);
         int oneByOne = ids.Length - Spec.FlatThreshold >= ParallelInsertBatch ? Spec.FlatThreshold : ids.Length;

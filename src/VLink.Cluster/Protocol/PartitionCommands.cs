@@ -50,6 +50,9 @@ public sealed record PartitionStats(PartitionRef Partition, int Points, string I
 {
     /// <summary>The partition's journal ends below its confirmed watermark: it refuses reads and writes.</summary>
     public bool HistoryLost { get; init; }
+
+    /// <summary>Points held but not yet linked into the graph (replayed after a restart; searches scan them meanwhile).</summary>
+    public int Unlinked { get; init; }
 }
 
 /// <summary>

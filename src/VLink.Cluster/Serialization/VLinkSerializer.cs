@@ -49,7 +49,8 @@ namespace VLink.Cluster.Serialization;
 /// hybrid) end with the replica choice (factor and offset, two int32); older ones read replica 0. 10 — partition
 /// statistics end with the replica digest folded into one number (uint64) and the high-water version; older ones read
 /// as 0 and none. 11 — partition statistics end with whether the partition lost history (a bool); older ones read as
-/// false. Watermark messages appear (a partition reference and a sequence number; the catalog's event is a list of them).</para>
+/// false. Watermark messages appear (a partition reference and a sequence number; the catalog's event is a list of them).
+/// 12 — partition statistics end with the points held but not yet linked into the graph (an int32); older ones read as 0.</para>
 /// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
 /// increments, each unsigned LEB128 (64-bit); a tick is its time as the zigzag LEB128 step from the previous tick's
 /// (from 0 for the first), price (double), a presence byte (bit 0 size as a double, bit 3 size as LEB128 when it is a
@@ -62,7 +63,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public const int SerializerId = 4711;
 
     /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 11;
+    public const byte FormatVersion = 12;
 
     /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
     public const byte OldestReadableVersion = 1;
@@ -546,6 +547,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.UInt64(m.Digest);
         WritePointVersion(w, m.HighWater);
         w.Bool(m.HistoryLost);
+        w.Int32(m.Unlinked);
     }
 
     private static PartitionStats ReadPartitionStats(Reader r) =>
@@ -553,6 +555,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             r.Version >= 10 ? r.UInt64() : 0, r.Version >= 10 ? ReadPointVersion(r) : PointVersion.None)
         {
             HistoryLost = r.Version >= 11 && r.Bool(),
+            Unlinked = r.Version >= 12 ? r.Int32() : 0,
         };
 
     // ---- WatermarkMessages.cs ----

@@ -244,10 +244,11 @@ public static class CollectionEndpoints
         var clock = Stopwatch.StartNew();
         var entry = await FindAsync(node, name).ConfigureAwait(false);
         var spec = entry.Spec;
-        var (points, indexed) = await CountPointsAsync(node, entry).ConfigureAwait(false);
+        var (points, indexed, unlinked) = await CountPointsAsync(node, entry).ConfigureAwait(false);
         var result = new JsonObject
         {
-            ["status"] = "green",
+            // Qdrant's yellow: answers are complete, while points replayed after a restart are still being linked.
+            ["status"] = unlinked > 0 ? "yellow" : "green",
             ["optimizer_status"] = "ok",
             ["points_count"] = points,
             ["indexed_vectors_count"] = indexed,
@@ -293,20 +294,22 @@ public static class CollectionEndpoints
 
     /// <summary>
     /// Sums the points of every partition, and those of partitions indexed by a graph (Qdrant's indexed vectors:
-    /// small partitions are scanned exactly and index nothing); nulls when some partition does not answer in time or lost history.
+    /// small partitions are scanned exactly and index nothing, and points held but not yet linked are not indexed either),
+    /// and the points not yet linked; nulls when some partition does not answer in time or lost history.
     /// </summary>
-    private static async Task<(long? Points, long? Indexed)> CountPointsAsync(VLinkNode node, CollectionEntry entry)
+    private static async Task<(long? Points, long? Indexed, long Unlinked)> CountPointsAsync(VLinkNode node, CollectionEntry entry)
     {
         try
         {
             var stats = await node.PartitionStatsAsync(entry).ConfigureAwait(false);
             // A partition that lost history holds fewer points than were acknowledged: the sum is not known.
-            if (stats.Any(s => s.HistoryLost)) return (null, null);
-            return (stats.Sum(s => (long)s.Points), stats.Where(s => s.IndexKind == "hnsw").Sum(s => (long)s.Points));
+            if (stats.Any(s => s.HistoryLost)) return (null, null, 0);
+            long unlinked = stats.Sum(s => (long)s.Unlinked);
+            return (stats.Sum(s => (long)s.Points), stats.Where(s => s.IndexKind == "hnsw").Sum(s => (long)s.Points) - unlinked, unlinked);
         }
         catch (AskTimeoutException)
         {
-            return (null, null);
+            return (null, null, 0);
         }
     }
 
