@@ -1,4 +1,5 @@
 using Akka.Actor;
+using VLink.Cluster.Gather;
 using VLink.Cluster.Journal;
 using VLink.Cluster.Protocol;
 using VLink.Core.Indexing;
@@ -94,7 +95,42 @@ public sealed partial class VLinkNode
         int needed = consistency.Needed(entry.Spec.ReplicationFactor);
         var answers = await Task.WhenAll(entry.PartitionsOf(ids).Select(b =>
             ReadReplicasAsync<PointsFound>(entry.Spec, b.Partition, r => new GetPoints(r, b.Ids, withVector), needed, wait))).ConfigureAwait(false);
-        foreach (var answer in answers.SelectMany(a => a))
+        KeepLatest(found, answers.SelectMany(a => a));
+        return found;
+    }
+
+    /// <summary>
+    /// Reads points by id like <see cref="GetPointsAsync"/>, but a partition of which too few replicas answer in time (or
+    /// that refuses) is named in the answer instead of failing the read: the points of the others are returned.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <param name="entry">The collection read.</param>
+    /// <param name="ids">The points wanted.</param>
+    /// <param name="withVector">Whether the points carry their vectors.</param>
+    /// <param name="consistency">How many replicas of each partition must answer.</param>
+    /// <param name="timeout">How long each partition may take; the gather timeout by default.</param>
+    /// <param name="cancellationToken">Cancels the read and its asks.</param>
+    /// <param name="skip">Partitions (entity ids) not to ask — known not to answer (a search just named them) — named missing at once.</param>
+    public async Task<ReadResult<Dictionary<PointId, PointRecord>>> ReadPointsAsync(CollectionEntry entry, IReadOnlyList<PointId> ids, bool withVector, ReadConsistency consistency = default, TimeSpan? timeout = null, CancellationToken cancellationToken = default, IReadOnlyCollection<string>? skip = null)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(ids);
+        var found = new Dictionary<PointId, PointRecord>();
+        if (ids.Count == 0) return new(found, []);
+        var wait = timeout ?? Settings.Gather.Timeout;
+        int needed = consistency.Needed(entry.Spec.ReplicationFactor);
+        var batches = entry.PartitionsOf(ids).ToList();
+        var answers = await Task.WhenAll(batches.Select(b => skip?.Contains(b.Partition.EntityId) == true
+            ? Task.FromResult<List<PointsFound>?>(null)
+            : TryReadReplicasAsync<PointsFound>(entry.Spec, b.Partition, r => new GetPoints(r, b.Ids, withVector), needed, wait, cancellationToken))).ConfigureAwait(false);
+        KeepLatest(found, answers.Where(a => a is not null).SelectMany(a => a!));
+        return new(found, [.. batches.Where((_, i) => answers[i] is null).Select(b => b.Partition.EntityId)]);
+    }
+
+    // Of each point, the copy with the highest version.
+    private void KeepLatest(Dictionary<PointId, PointRecord> found, IEnumerable<PointsFound> answers)
+    {
+        foreach (var answer in answers)
             foreach (var point in answer.Points)
             {
                 // A write this node stamps after reading a point is later than the version it read, whatever the clocks.
@@ -102,7 +138,22 @@ public sealed partial class VLinkNode
                 if (!found.TryGetValue(point.Id, out var held) || point.Version.CompareTo(held.Version) > 0)
                     found[point.Id] = point;
             }
-        return found;
+    }
+
+    /// <summary>
+    /// <see cref="ReadReplicasAsync{T}"/>, with a partition that cannot be read (too few replicas in time, or refusals)
+    /// answered as null; only the read's cancellation is thrown.
+    /// </summary>
+    private async Task<List<T>?> TryReadReplicasAsync<T>(CollectionSpec spec, PartitionRef partition, Func<PartitionRef, IPartitionMessage> message, int needed, TimeSpan wait, CancellationToken cancel)
+    {
+        try
+        {
+            return await ReadReplicasAsync<T>(spec, partition, message, needed, wait, cancel).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancel.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     /// <summary>The statistics of each partition of a collection, from one replica of each (another after the hedge delay).</summary>
@@ -123,14 +174,14 @@ public sealed partial class VLinkNode
     /// </summary>
     /// <exception cref="AskTimeoutException">Fewer than <paramref name="needed"/> replicas answered in time.</exception>
     /// <exception cref="PartitionUnavailableException">Too few replicas answered, and one refused (it lost history, or is catching up).</exception>
-    private async Task<List<T>> ReadReplicasAsync<T>(CollectionSpec spec, PartitionRef partition, Func<PartitionRef, IPartitionMessage> message, int needed, TimeSpan wait)
+    private async Task<List<T>> ReadReplicasAsync<T>(CollectionSpec spec, PartitionRef partition, Func<PartitionRef, IPartitionMessage> message, int needed, TimeSpan wait, CancellationToken cancel = default)
     {
         int factor = spec.ReplicationFactor;
-        if (factor <= 1) return [await AskRefusableAsync<T>(message(partition), wait).ConfigureAwait(false)];
+        if (factor <= 1) return [await AskRefusableAsync<T>(message(partition), wait, cancel).ConfigureAwait(false)];
         needed = Math.Clamp(needed, 1, factor);
         int first = (Interlocked.Increment(ref _readRotation) & int.MaxValue) % factor;
         var order = Enumerable.Range(0, factor).Select(i => partition.WithReplica((first + i) % factor)).ToList();
-        var pending = order.Take(needed).Select(r => Partitions.Ask<T>(message(r), wait)).ToList();
+        var pending = order.Take(needed).Select(r => Partitions.Ask<T>(message(r), wait, cancel)).ToList();
         var later = order.Skip(needed).ToList();
         var answers = new List<T>(needed);
         var hedge = ReadHedgeDelay > TimeSpan.Zero ? Task.Delay(ReadHedgeDelay) : null;
@@ -144,7 +195,7 @@ public sealed partial class VLinkNode
             if (pending.Count == 0 || (hedge is not null && hedge.IsCompleted))
             {
                 // Hedge (or replace a failed ask): every replica not asked yet.
-                pending.AddRange(later.Select(r => Partitions.Ask<T>(message(r), wait)));
+                pending.AddRange(later.Select(r => Partitions.Ask<T>(message(r), wait, cancel)));
                 later.Clear();
                 hedge = null;
                 continue;
@@ -155,6 +206,7 @@ public sealed partial class VLinkNode
             if (done == hedge) continue;
             var answered = (Task<T>)done;
             pending.Remove(answered);
+            cancel.ThrowIfCancellationRequested();
             if (answered.IsCompletedSuccessfully) answers.Add(answered.Result);
             else
             {
@@ -169,11 +221,11 @@ public sealed partial class VLinkNode
     /// Asks a partition; a refusal (the partition fails the ask: it lost history, or is catching up) becomes a
     /// <see cref="PartitionUnavailableException"/> naming it.
     /// </summary>
-    private async Task<T> AskRefusableAsync<T>(IPartitionMessage message, TimeSpan wait)
+    private async Task<T> AskRefusableAsync<T>(IPartitionMessage message, TimeSpan wait, CancellationToken cancel = default)
     {
         try
         {
-            return await Partitions.Ask<T>(message, wait).ConfigureAwait(false);
+            return await Partitions.Ask<T>(message, wait, cancel).ConfigureAwait(false);
         }
         catch (InvalidOperationException e)
         {

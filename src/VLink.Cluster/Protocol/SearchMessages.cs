@@ -32,7 +32,11 @@ public sealed record PartitionHits(PartitionRef Partition, IReadOnlyList<SearchH
 /// <param name="Request">The query.</param>
 /// <param name="Generation">The collection's generation: partitions of a dropped collection of the same name are not searched.</param>
 /// <param name="Replicas">Which replica of each partition the node searches (replica 0 by default).</param>
-public sealed record NodeSearch(string Collection, SearchRequest Request, long Generation, ReplicaChoice Replicas = default) : IVLinkMessage;
+/// <param name="Budget">
+/// The time the coordinator still waits: the agent answers with what its partitions gave within the budget less a
+/// margin (<see cref="Gather.ReadDeadline.ForPartitions"/>), naming the others; zero for the agent's own timeout.
+/// </param>
+public sealed record NodeSearch(string Collection, SearchRequest Request, long Generation, ReplicaChoice Replicas = default, TimeSpan Budget = default) : IVLinkMessage;
 
 /// <summary>
 /// The hedge of a search of a replicated collection, to every node: search each local replica — whichever replica it
@@ -44,13 +48,23 @@ public sealed record NodeSearch(string Collection, SearchRequest Request, long G
 /// <param name="Request">The query.</param>
 /// <param name="Generation">The collection's generation.</param>
 /// <param name="Keys">The keys of the partitions still missing.</param>
-public sealed record NodeSearchPartitions(string Collection, SearchRequest Request, long Generation, IReadOnlyList<string> Keys) : IVLinkMessage;
+/// <param name="Budget">The time the coordinator still waits (see <see cref="NodeSearch.Budget"/>).</param>
+public sealed record NodeSearchPartitions(string Collection, SearchRequest Request, long Generation, IReadOnlyList<string> Keys, TimeSpan Budget = default) : IVLinkMessage;
 
 /// <summary>A node's answer to <see cref="NodeSearchPartitions"/>: one answer per local replica searched.</summary>
 public sealed record NodePartitionHits(string Node, IReadOnlyList<PartitionHits> Answers) : IVLinkMessage;
 
 /// <summary>A node's merged top-k' and which partitions answered, with per-partition timings for the trace.</summary>
-public sealed record NodeHits(string Node, IReadOnlyList<SearchHit> Hits, IReadOnlyList<PartitionTiming> Partitions, long ElapsedMicros) : IVLinkMessage;
+/// <param name="Node">The answering node's address.</param>
+/// <param name="Hits">The merged top-k' of the partitions that answered.</param>
+/// <param name="Partitions">The partitions that answered (entity ids), with their timings.</param>
+/// <param name="ElapsedMicros">Time the node spent.</param>
+/// <param name="Missing">The local partitions (entity ids) asked that did not answer within the budget, or refused.</param>
+public sealed record NodeHits(string Node, IReadOnlyList<SearchHit> Hits, IReadOnlyList<PartitionTiming> Partitions, long ElapsedMicros, IReadOnlyList<string>? Missing = null) : IVLinkMessage
+{
+    /// <summary>The local partitions (entity ids) asked that did not answer within the budget, or refused.</summary>
+    public IReadOnlyList<string> Missing { get; init; } = Missing ?? [];
+}
 
 /// <summary>How one partition did inside a node's answer.</summary>
 public sealed record PartitionTiming(string Partition, int Candidates, long ElapsedMicros);
@@ -70,7 +84,8 @@ public sealed record PartitionHitsBatch(PartitionRef Partition, IReadOnlyList<Pa
 /// <param name="Requests">The queries, answered in this order.</param>
 /// <param name="Generation">The collection's generation: partitions of a dropped collection of the same name are not searched.</param>
 /// <param name="Replicas">Which replica of each partition the node searches (replica 0 by default).</param>
-public sealed record NodeSearchBatch(string Collection, IReadOnlyList<SearchRequest> Requests, long Generation, ReplicaChoice Replicas = default) : IVLinkMessage;
+/// <param name="Budget">The time the coordinator still waits (see <see cref="NodeSearch.Budget"/>).</param>
+public sealed record NodeSearchBatch(string Collection, IReadOnlyList<SearchRequest> Requests, long Generation, ReplicaChoice Replicas = default, TimeSpan Budget = default) : IVLinkMessage;
 
 /// <summary>A node's answer to a <see cref="NodeSearchBatch"/>: one <see cref="NodeHits"/> per query, in request order.</summary>
 /// <param name="Node">The answering node's address.</param>

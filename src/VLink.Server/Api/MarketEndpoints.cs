@@ -290,6 +290,7 @@ public static class MarketEndpoints
     private static async Task<IResult> SearchAsync(HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        var options = ReadOptions.Of(request);
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var root = document.RootElement;
         RequestJson.OnlyFields(root, "", "collection", "vector", "reference", "k", "limit", "markets", "from", "to", "exact");
@@ -325,12 +326,13 @@ public static class MarketEndpoints
         RegimeSearchResult result;
         try
         {
-            result = await new RegimeSearch(node).SearchAsync(new RegimeQuery(collection, vector, market, at, k, markets, from, to, exact), cancellationToken).ConfigureAwait(false);
+            result = await new RegimeSearch(node).SearchAsync(new RegimeQuery(collection, vector, market, at, k, markets, from, to, exact), cancellationToken, options.Timeout).ConfigureAwait(false);
         }
         catch (RegimeQueryException e)
         {
             throw new ApiException(e.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest, e.Field, e.Message);
         }
+        options.Check(result.MissingPartitions);
         var body = new JsonObject
         {
             ["reference"] = result.Reference is { } r ? WindowJson(r, withDistance: false) : null,
