@@ -228,3 +228,77 @@ public sealed class SlowPartitionTests : IAsyncLifetime
         Assert.True((await _cluster.Node(2).Gather.SearchAsync("slow", _vectors[3], 10, exact: true)).Complete);
     }
 }
+
+/// <summary>
+/// Batch and hybrid searches of a replicated collection hedge like single ones: a partition no node reported is asked
+/// of every replica through the shard region and of every node's agent for its local replicas (here the region, a
+/// probe, never answers: only the agents' hedge can make the answer complete).
+/// </summary>
+public sealed class GatherHedgeTests : OneNodeKit
+{
+    private readonly CollectionEntry _entry = new(ClusterData.HashSpec("docs", 2, 2, 100) with { ReplicationFactor = 2 }, [], 1);
+
+    private async Task<(GatherEngine Engine, Akka.TestKit.TestProbe Agent, Akka.TestKit.TestProbe Region)> StartAsync()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        cluster.Join(cluster.SelfAddress);
+        await AwaitAssertAsync(() => Assert.Contains(cluster.State.Members, m => m.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(10));
+        var agent = CreateTestProbe();
+        Sys.ActorOf(Props.Create(() => new Forward(agent.Ref)), NodeAgent.Name);
+        var region = CreateTestProbe();
+        var snapshot = new CatalogSnapshot(1, 1, new List<CollectionEntry> { _entry });
+        var catalog = Sys.ActorOf(Props.Create(() => new CatalogStandIn(snapshot)));
+        return (new GatherEngine(Sys, region.Ref, catalog, new GatherSettings(TimeSpan.FromSeconds(3))), agent, region);
+    }
+
+    [Fact]
+    public async Task A_batch_search_hedges_through_the_node_agents()
+    {
+        var (engine, agent, region) = await StartAsync();
+        var p0 = _entry.Partition("p0");
+        var p1 = _entry.Partition("p1");
+        var search = engine.SearchBatchAsync("docs", [[1f, 0f], [0f, 1f]], 2);
+
+        var asked = agent.ExpectMsg<NodeSearchBatch>();
+        NodeHits Only(ulong id) => new("n", [new SearchHit(id, 0.5f)], [new PartitionTiming(p0.EntityId, 1, 10)], 10);
+        agent.LastSender.Tell(new NodeHitsBatch("n", [Only(1UL), Only(2UL)], 10));
+
+        var hedge = agent.ExpectMsg<NodeAskPartitions>();
+        Assert.Equal(["p1"], hedge.Keys);
+        var template = Assert.IsType<SearchPartitionBatch>(hedge.Ask);
+        Assert.Equal(2, template.Requests.Count);
+        // Every replica of p1 through the region too; it stays silent.
+        Assert.Equal([0, 1], new[] { region.ExpectMsg<SearchPartitionBatch>().Partition.Replica, region.ExpectMsg<SearchPartitionBatch>().Partition.Replica }.Order());
+        var replica = p1.WithReplica(1);
+        agent.LastSender.Tell(new NodePartitionAnswers("n",
+            [new PartitionHitsBatch(replica, [new PartitionHits(replica, [new SearchHit(11UL, 0.1f)], 1, 5), new PartitionHits(replica, [new SearchHit(12UL, 0.2f)], 1, 5)])]));
+
+        var results = await search;
+        Assert.All(results, r => Assert.True(r.Complete, string.Join(",", r.MissingPartitions)));
+        Assert.Equal([11UL, 1UL], results[0].Hits.Select(h => h.Id.Number));
+        Assert.Equal([12UL, 2UL], results[1].Hits.Select(h => h.Id.Number));
+    }
+
+    [Fact]
+    public async Task A_hybrid_search_hedges_through_the_node_agents()
+    {
+        var (engine, agent, region) = await StartAsync();
+        var p0 = _entry.Partition("p0");
+        var p1 = _entry.Partition("p1");
+        var search = engine.HybridSearchAsync("docs", new HybridRequest("token", null, VLink.Core.Hybrid.HybridMethods.Keyword, 2, 10));
+
+        agent.ExpectMsg<NodeHybridSearch>();
+        agent.LastSender.Tell(new NodeHybridHits("n",
+            [new VLink.Core.Hybrid.MethodRanking(VLink.Core.Hybrid.HybridMethods.Keyword, [new(1UL, 2.0)])], [p0.EntityId], false, 10));
+
+        var hedge = agent.ExpectMsg<NodeAskPartitions>();
+        Assert.IsType<SearchPartitionHybrid>(hedge.Ask);
+        region.ExpectMsg<SearchPartitionHybrid>();
+        agent.LastSender.Tell(new NodePartitionAnswers("n",
+            [new PartitionHybridHits(p1.WithReplica(1), [new VLink.Core.Hybrid.MethodRanking(VLink.Core.Hybrid.HybridMethods.Keyword, [new(11UL, 3.0)])], 5)]));
+
+        var result = await search;
+        Assert.True(result.Complete, string.Join(",", result.MissingPartitions));
+        Assert.Equal([11UL, 1UL], result.Hits.Select(h => h.Id.Number));
+    }
+}

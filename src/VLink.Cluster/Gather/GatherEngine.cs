@@ -248,14 +248,15 @@ public sealed class GatherEngine
         var left = deadline.Left;
         if (gaps.Count > 0 && left > TimeSpan.Zero)
         {
-            var viaAgents = spec.ReplicationFactor > 1 && read.AgentHedge([.. gaps.Select(g => g.Partition.Key)], left) is { } hedge
-                ? members.Select(address => AskNodeAsync<IVLinkMessage>(address, hedge, deadline)).ToList()
+            var hedge = read.AgentHedge([.. gaps.Select(g => g.Partition.Key)], left);
+            var viaAgents = spec.ReplicationFactor > 1
+                ? members.Select(address => AskNodeAsync<NodePartitionAnswers>(address, hedge, deadline)).ToList()
                 : [];
             await CollectAsync(gaps, async gap =>
             {
                 var asks = spec.Replicas(gap.Partition)
                     .Select(r => AskPartitionAsync<TPartition>(read.PartitionMessage(r, gap.Queries), left, cancel))
-                    .Concat(viaAgents.Select(async a => (await a.ConfigureAwait(false)).Answer is { } answer ? read.FromAgentHedge(answer, gap.Partition.Key) : null));
+                    .Concat(viaAgents.Select(async a => (await a.ConfigureAwait(false)).Answer is { } answer ? read.FromAgentHedge(answer, gap) : null));
                 return (Gap: gap, Answer: await FirstAsync(asks).ConfigureAwait(false));
             }, left, answer =>
             {

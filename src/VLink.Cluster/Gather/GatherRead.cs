@@ -50,14 +50,26 @@ internal abstract class GatherRead<TNode, TPartition>
     /// <summary>Folds in one partition's answer to the queries of <paramref name="gap"/>.</summary>
     public abstract void AddPartition(Gap gap, TPartition answer);
 
+    /// <summary>The partition an answer came from.</summary>
+    protected abstract PartitionRef PartitionOf(TPartition answer);
+
+    /// <summary>An answer to every query of the read narrowed to those of <paramref name="gap"/>; null when it does not fit.</summary>
+    protected virtual TPartition? ForGap(TPartition answer, Gap gap) => answer;
+
     /// <summary>
     /// The message asking every node's agent for its local replicas of the partitions with these keys (the hedge of a
-    /// replicated collection that works while this node's shard region cannot locate a shard); null when the read has none.
+    /// replicated collection that works while this node's shard region cannot locate a shard): each is asked for every
+    /// query of the read.
     /// </summary>
-    public virtual IVLinkMessage? AgentHedge(IReadOnlyList<string> keys, TimeSpan budget) => null;
+    public IVLinkMessage AgentHedge(IReadOnlyList<string> keys, TimeSpan budget) =>
+        new NodeAskPartitions(Entry.Spec.Name, Entry.Generation, keys, PartitionMessage(Entry.Partition(keys[0]), [.. Enumerable.Range(0, Queries)]), budget);
 
-    /// <summary>The answer of partition <paramref name="key"/> in an agent's answer to <see cref="AgentHedge"/>, or null.</summary>
-    public virtual TPartition? FromAgentHedge(IVLinkMessage answer, string key) => null;
+    /// <summary>The answer for <paramref name="gap"/> in an agent's answer to <see cref="AgentHedge"/>, or null.</summary>
+    public TPartition? FromAgentHedge(IVLinkMessage answer, Gap gap) =>
+        (answer as NodePartitionAnswers)?.Answers.OfType<TPartition>()
+            .Where(a => PartitionOf(a).Key == gap.Partition.Key)
+            .Select(a => ForGap(a, gap))
+            .FirstOrDefault(a => a is not null);
 
     /// <summary>
     /// The partitions still missing: for each, the queries it has not answered. Partitions a node named as not answering

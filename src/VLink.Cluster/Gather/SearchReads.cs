@@ -36,11 +36,7 @@ internal sealed class SearchRead(CollectionEntry entry, SearchRequest request)
         _woken.Add(answer.Partition.EntityId);
     }
 
-    public override IVLinkMessage? AgentHedge(IReadOnlyList<string> keys, TimeSpan budget) =>
-        new NodeSearchPartitions(Entry.Spec.Name, request, Entry.Generation, keys, budget);
-
-    public override PartitionHits? FromAgentHedge(IVLinkMessage answer, string key) =>
-        (answer as NodePartitionHits)?.Answers.FirstOrDefault(h => h.Partition.Key == key);
+    protected override PartitionRef PartitionOf(PartitionHits answer) => answer.Partition;
 
     public GlobalSearchResult Result(int messages, TimeSpan elapsed)
     {
@@ -93,6 +89,11 @@ internal sealed class BatchSearchRead(CollectionEntry entry, IReadOnlyList<Searc
         }
     }
 
+    protected override PartitionRef PartitionOf(PartitionHitsBatch answer) => answer.Partition;
+
+    protected override PartitionHitsBatch? ForGap(PartitionHitsBatch answer, Gap gap) =>
+        answer.Answers.Count == requests.Count ? answer with { Answers = [.. gap.Queries.Select(q => answer.Answers[q])] } : null;
+
     public GlobalSearchResult[] Results(int messages, TimeSpan elapsed)
     {
         var results = new GlobalSearchResult[requests.Count];
@@ -134,6 +135,8 @@ internal sealed class HybridSearchRead(CollectionEntry entry, HybridRequest requ
         _rankings = request.Merge([_rankings, answer.Rankings]);
         Answered(0, answer.Partition.EntityId);
     }
+
+    protected override PartitionRef PartitionOf(PartitionHybridHits answer) => answer.Partition;
 
     public HybridSearchResult Result()
     {

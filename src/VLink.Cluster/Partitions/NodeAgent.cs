@@ -66,18 +66,18 @@ public sealed class NodeAgent : ReceiveActor
         Receive<NodeSearch>(HandleSearch);
         Receive<NodeSearchBatch>(HandleSearchBatch);
         Receive<NodeHybridSearch>(HandleHybridSearch);
-        Receive<NodeSearchPartitions>(HandleSearchPartitions);
+        Receive<NodeAskPartitions>(HandleAskPartitions);
     }
 
-    // The hedge of a replicated search: every local replica of the partitions named, each answer apart.
-    private void HandleSearchPartitions(NodeSearchPartitions search)
+    // The hedge of a replicated read: every local replica of the partitions named, asked the read's partition message,
+    // each answer apart.
+    private void HandleAskPartitions(NodeAskPartitions ask)
     {
-        var keys = search.Keys.ToHashSet(StringComparer.Ordinal);
-        var targets = Local(search.Collection, search.Generation, p => keys.Contains(p.Key) && search.Request.Visits(p.Key));
+        var keys = ask.Keys.ToHashSet(StringComparer.Ordinal);
+        var targets = Local(ask.Collection, ask.Generation, p => keys.Contains(p.Key));
         string node = SelfNode;
-        var request = new SearchPartition(default, search.Request);
-        AskAll<PartitionHits>(targets, p => request with { Partition = p }, search.Budget)
-            .ContinueWith(all => new NodePartitionHits(node, all.Result.Answered), TaskScheduler.Default)
+        AskAll<IVLinkMessage>(targets, p => NodeAskPartitions.Readdress(ask.Ask, p), ask.Budget)
+            .ContinueWith(all => new NodePartitionAnswers(node, all.Result.Answered), TaskScheduler.Default)
             .PipeTo(Sender);
     }
 

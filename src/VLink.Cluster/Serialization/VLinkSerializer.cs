@@ -167,28 +167,25 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             },
             static r => new CatalogStateSnapshot(ReadCatalogSnapshot(r), r.List(ReadPartitionWatermark))),
 
-        // The hedge of a replicated search through the node agents.
-        Codec.Of<NodeSearchPartitions>("NP",
+        // The hedge of a replicated read through the node agents ("NP" and "NQ", the search-only hedge of format 11, are
+        // retired): the partition message asked, and each answer, nested as manifest then fields.
+        Codec.Of<NodeAskPartitions>("NA",
             static (w, m) =>
             {
                 w.String(m.Collection);
-                WriteSearchRequest(w, m.Request);
                 w.Int64(m.Generation);
                 w.List(m.Keys, static (w2, key) => w2.String(key));
+                WriteNested(w, m.Ask);
                 WriteBudget(w, m.Budget);
             },
-            static r => new NodeSearchPartitions(r.String(), ReadSearchRequest(r), r.Int64(), r.List(static r2 => r2.String()), ReadBudget(r))),
-        Codec.Of<NodePartitionHits>("NQ",
+            static r => new NodeAskPartitions(r.String(), r.Int64(), r.List(static r2 => r2.String()), ReadNested<IPartitionMessage>(r), ReadBudget(r))),
+        Codec.Of<NodePartitionAnswers>("NR",
             static (w, m) =>
             {
                 w.String(m.Node);
-                w.List(m.Answers, static (w2, a) =>
-                {
-                    Writer.Require(a);
-                    WritePartitionHits(w2, a);
-                });
+                w.List(m.Answers, static (w2, a) => WriteNested(w2, a));
             },
-            static r => new NodePartitionHits(r.String(), r.List(ReadPartitionHits))),
+            static r => new NodePartitionAnswers(r.String(), r.List(static r2 => ReadNested<IVLinkMessage>(r2)))),
     ];
 
     private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);
@@ -1257,6 +1254,23 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         var change = CodecOf(m.Change);
         w.String(change.Manifest);
         change.Write(w, m.Change);
+    }
+
+    // A message inside another: its manifest, then its fields.
+    private static void WriteNested(Writer w, IVLinkMessage message)
+    {
+        Writer.Require(message);
+        var codec = CodecOf(message);
+        w.String(codec.Manifest);
+        codec.Write(w, message);
+    }
+
+    private static T ReadNested<T>(Reader r)
+    {
+        string manifest = r.String();
+        if (!ByManifest.TryGetValue(manifest, out var codec))
+            throw Reader.Damaged($"unknown manifest '{manifest}' of a nested message");
+        return codec.Read(r) is T message ? message : throw Reader.Damaged($"the nested '{manifest}' is a {codec.Type.Name}, not a {typeof(T).Name}");
     }
 
     private static CatalogEntryAppended ReadCatalogEntryAppended(Reader r)
