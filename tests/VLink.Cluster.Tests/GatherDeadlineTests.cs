@@ -6,6 +6,7 @@ using Microsoft.Data.Sqlite;
 using VLink.Cluster.Gather;
 using VLink.Cluster.Partitions;
 using VLink.Cluster.Protocol;
+using VLink.Cluster.Replication;
 using VLink.Cluster.Sharding;
 using VLink.Core.Indexing;
 
@@ -300,5 +301,48 @@ public sealed class GatherHedgeTests : OneNodeKit
         var result = await search;
         Assert.True(result.Complete, string.Join(",", result.MissingPartitions));
         Assert.Equal([11UL, 1UL], result.Hits.Select(h => h.Id.Number));
+    }
+}
+
+/// <summary>The one replica policy: the replica asked first turns, the others are asked after the hedge delay (half the wait when hedging is off) or at once after a refusal.</summary>
+public sealed class ReplicaPolicyTests : OneNodeKit
+{
+    private static readonly CollectionSpec Spec = ClusterData.HashSpec("docs", 2, 2, 100) with { ReplicationFactor = 2 };
+    private static readonly PartitionRef P0 = new("docs", "p0", 1);
+
+    [Theory]
+    [InlineData(100, 100)]
+    [InlineData(0, 1000)]
+    public async Task A_silent_replica_is_hedged_after_the_hedge_delay_or_half_the_wait(int hedgeMs, int expectedMs)
+    {
+        var region = CreateTestProbe();
+        var policy = new ReplicaPolicy(region.Ref, new GatherSettings(TimeSpan.FromSeconds(5), HedgeDelay: TimeSpan.FromMilliseconds(hedgeMs)));
+        var read = policy.ReadAsync<PartitionStats>(Spec, P0, r => new GetPartitionStats(r), 1, TimeSpan.FromSeconds(2));
+
+        var first = region.ExpectMsg<GetPartitionStats>();
+        var clock = Stopwatch.StartNew();
+        var second = region.ExpectMsg<GetPartitionStats>(TimeSpan.FromSeconds(3));
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(expectedMs * 0.7), TimeSpan.FromMilliseconds(expectedMs + 400));
+        Assert.NotEqual(first.Partition.Replica, second.Partition.Replica);
+        region.LastSender.Tell(new PartitionStats(second.Partition, 3, "flat", 0, 1));
+        Assert.Equal(second.Partition, Assert.Single(await read).Partition);
+    }
+
+    [Fact]
+    public async Task A_refusal_asks_the_other_replica_at_once_and_the_first_replica_turns()
+    {
+        var region = CreateTestProbe();
+        var policy = new ReplicaPolicy(region.Ref, new GatherSettings(TimeSpan.FromSeconds(5), HedgeDelay: TimeSpan.FromSeconds(10)));
+        var read = policy.ReadAsync<PartitionStats>(Spec, P0, r => new GetPartitionStats(r), 1, TimeSpan.FromSeconds(20));
+        var first = region.ExpectMsg<GetPartitionStats>();
+        region.LastSender.Tell(new Status.Failure(new InvalidOperationException("catching up")));
+        var second = region.ExpectMsg<GetPartitionStats>(TimeSpan.FromSeconds(1));
+        region.LastSender.Tell(new PartitionStats(second.Partition, 3, "flat", 0, 1));
+        await read;
+
+        var next = policy.ReadAsync<PartitionStats>(Spec, P0, r => new GetPartitionStats(r), 1, TimeSpan.FromSeconds(20));
+        Assert.NotEqual(first.Partition.Replica, region.ExpectMsg<GetPartitionStats>().Partition.Replica);
+        region.LastSender.Tell(new PartitionStats(P0, 3, "flat", 0, 1));
+        await next;
     }
 }

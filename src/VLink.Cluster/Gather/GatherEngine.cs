@@ -7,6 +7,7 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using VLink.Cluster.Partitions;
 using VLink.Cluster.Protocol;
+using VLink.Cluster.Replication;
 using VLink.Core.Indexing;
 
 namespace VLink.Cluster.Gather;
@@ -38,10 +39,16 @@ public sealed record GatherSettings(TimeSpan Timeout, double OverFetch = 2.0, Ti
     public TimeSpan FirstPhase(int replicationFactor, TimeSpan? timeout = null)
     {
         var whole = timeout ?? Timeout;
-        return replicationFactor <= 1 ? whole
-            : (HedgeDelay ?? DefaultHedgeDelay) is { } hedge && hedge > TimeSpan.Zero ? (hedge < whole ? hedge : whole)
-            : whole / 2;
+        return replicationFactor <= 1 ? whole : HedgeAfter(HedgeDelay, whole);
     }
+
+    /// <summary>
+    /// The one meaning of the hedge delay, for every read of replicas: how long the replicas asked first get before the
+    /// others are asked — <paramref name="hedgeDelay"/> (<see cref="DefaultHedgeDelay"/> when null) but at most
+    /// <paramref name="wait"/>, or half of <paramref name="wait"/> when hedging is off (zero).
+    /// </summary>
+    public static TimeSpan HedgeAfter(TimeSpan? hedgeDelay, TimeSpan wait) =>
+        (hedgeDelay ?? DefaultHedgeDelay) is { } hedge && hedge > TimeSpan.Zero ? (hedge < wait ? hedge : wait) : wait / 2;
 }
 
 /// <summary>What one node contributed to a search.</summary>
@@ -97,7 +104,6 @@ public sealed class GatherEngine
     private volatile CachedCatalog? _catalogCache;
     private volatile CatalogSnapshot? _lastCatalog;
     private long _catalogSilentSince;
-    private int _rotation;
     private int _refreshing;
 
     // The catalog snapshot searches reuse and when it was read: one immutable object, swapped whole.
@@ -111,10 +117,14 @@ public sealed class GatherEngine
         _catalog = catalog;
         _settings = settings ?? GatherSettings.Default;
         _materializer = system.Materializer();
+        Replicas = new ReplicaPolicy(shardRegion, _settings);
     }
 
     /// <summary>The engine's settings.</summary>
     public GatherSettings Settings => _settings;
+
+    /// <summary>The node's one replica policy (ordering, hedging, quorum), which the engine's reads follow too.</summary>
+    public ReplicaPolicy Replicas { get; }
 
     /// <summary>Searches a collection across the cluster.</summary>
     /// <exception cref="UnknownCollectionException">No such collection.</exception>
@@ -238,7 +248,7 @@ public sealed class GatherEngine
         var spec = read.Entry.Spec;
         var cancel = deadline.Cancellation;
         var members = Members(spec);
-        var message = read.NodeMessage(Choose(spec), deadline.Left);
+        var message = read.NodeMessage(Replicas.Choose(spec), deadline.Left);
         var firstPhase = _settings.FirstPhase(spec.ReplicationFactor, deadline.Timeout) - deadline.Elapsed;
         await CollectAsync(members, address => AskNodeAsync<TNode>(address, message, deadline), firstPhase,
             answer => read.AddNode(answer.Address, answer.Answer), cancel).ConfigureAwait(false);
@@ -315,10 +325,6 @@ public sealed class GatherEngine
             .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp && !unreachable.Contains(m))
             .Select(m => m.Address)];
     }
-
-    /// <summary>The replica choice of the next search of a collection: turns with every search, so replicas share the reads.</summary>
-    private ReplicaChoice Choose(CollectionSpec spec) =>
-        spec.ReplicationFactor <= 1 ? default : new ReplicaChoice(spec.ReplicationFactor, Interlocked.Increment(ref _rotation) & int.MaxValue);
 
     /// <summary>The first answer (not null) of several asks, or null when none answered.</summary>
     private static async Task<T?> FirstAsync<T>(IEnumerable<Task<T?>> asks)

@@ -236,7 +236,7 @@ public sealed partial class VLinkNode
         var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
         var wait = timeout ?? Settings.Gather.Timeout;
         // Each partition returns one more than the page, so the merged (limit+1)-th id is the next page's start.
-        var pages = await Task.WhenAll(entry.Partitions().Select(p => ReadReplicasAsync<PointsFound>(
+        var pages = await Task.WhenAll(entry.Partitions().Select(p => Gather.Replicas.ReadAsync<PointsFound>(
             entry.Spec, p, r => new ScrollPartition(r, filter, from, limit + 1, withPayload, withVector), 1, wait))).ConfigureAwait(false);
         return Page(pages.Select(p => p[0]), limit);
     }
@@ -255,7 +255,7 @@ public sealed partial class VLinkNode
         var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
         var wait = timeout ?? Settings.Gather.Timeout;
         var partitions = entry.Partitions().ToList();
-        var pages = await Task.WhenAll(partitions.Select(p => TryReadReplicasAsync<PointsFound>(
+        var pages = await Task.WhenAll(partitions.Select(p => Gather.Replicas.TryReadAsync<PointsFound>(
             entry.Spec, p, r => new ScrollPartition(r, filter, from, limit + 1, withPayload, withVector), 1, wait, cancellationToken))).ConfigureAwait(false);
         return Page(pages.Where(p => p is not null).Select(p => p![0]), limit) with
         {
@@ -279,7 +279,7 @@ public sealed partial class VLinkNode
         var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
         var wait = timeout ?? Settings.Gather.Timeout;
         var counts = await Task.WhenAll(entry.Partitions().Select(p =>
-            ReadReplicasAsync<PointCount>(entry.Spec, p, r => new CountPartition(r, filter), 1, wait))).ConfigureAwait(false);
+            Gather.Replicas.ReadAsync<PointCount>(entry.Spec, p, r => new CountPartition(r, filter), 1, wait))).ConfigureAwait(false);
         return counts.Sum(c => c[0].Count);
     }
 
@@ -294,7 +294,7 @@ public sealed partial class VLinkNode
         var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
         var wait = timeout ?? Settings.Gather.Timeout;
         var partitions = entry.Partitions().ToList();
-        var counts = await Task.WhenAll(partitions.Select(p => TryReadReplicasAsync<PointCount>(
+        var counts = await Task.WhenAll(partitions.Select(p => Gather.Replicas.TryReadAsync<PointCount>(
             entry.Spec, p, r => new CountPartition(r, filter), 1, wait, cancellationToken))).ConfigureAwait(false);
         return new(counts.Sum(c => c?[0].Count ?? 0), [.. partitions.Where((_, i) => counts[i] is null).Select(p => p.EntityId)]);
     }
