@@ -108,20 +108,21 @@ public sealed class ReadDeadlineApiTests : IAsyncDisposable
         var pointInSlow = Api.Send(http, HttpMethod.Get, $"/collections/{Name}/points/7?timeout=1");
         var pointElsewhere = Api.Send(http, HttpMethod.Get, $"/collections/{Name}/points/{fast}?timeout=1");
         await Task.WhenAll([.. answers, required, pointInSlow, pointElsewhere]);
+        var done = await Task.WhenAll(answers);
 
-        foreach (var (path, body, elapsed) in answers.Select(a => a.Result))
+        foreach (var (path, body, elapsed) in done)
         {
             Assert.False((bool)body["complete"]!, path);
             Assert.Equal(missing, body["missing_partitions"]!.AsArray().Select(p => (string)p!));
             Assert.True(elapsed < TimeSpan.FromMilliseconds(1100), $"{path} answered after {elapsed}");
         }
-        var search = answers[0].Result.Body["result"]!.AsArray();
+        var search = done[0].Body["result"]!.AsArray();
         Assert.Equal(5, search.Count);
         Assert.All(search, p => Assert.NotEqual(slow.Key, HashPartitioner.KeyOf(new PointId((ulong)p!["id"]!), 4)));
         Assert.All(search, p => Assert.NotNull(p!["payload"]));
-        long count = (long)answers[4].Result.Body["result"]!["count"]!;
+        long count = (long)done[4].Body["result"]!["count"]!;
         Assert.InRange(count, 1, 39);
-        Assert.Equal(count, answers[3].Result.Body["result"]!["points"]!.AsArray().Count);
+        Assert.Equal(count, done[3].Body["result"]!["points"]!.AsArray().Count);
 
         var problem = JsonNode.Parse(await (await required).Content.ReadAsStringAsync())!;
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await required).StatusCode);
