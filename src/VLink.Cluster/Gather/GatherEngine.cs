@@ -383,11 +383,16 @@ public sealed class GatherEngine
         }
     }
 
-    // A search uses the cached catalog while it is fresh (the TTL); once stale, a search of a collection the cache knows
-    // still uses it and refreshes it in the background (one refresh at a time), so no search waits on the singleton —
-    // which matters while the singleton moves after its node died. A collection the cache does not know is asked for.
-    private async Task<CollectionEntry> CollectionAsync(string collection, ReadDeadline deadline)
+    /// <summary>
+    /// The catalog entry a search of <paramref name="collection"/> uses: the cached catalog while it is fresh (the TTL);
+    /// once stale, a collection the cache knows is still taken from it and the cache refreshed in the background (one
+    /// refresh at a time), so no search waits on the singleton — which matters while the singleton moves after its node
+    /// died. A collection the cache does not know is asked for, within the deadline.
+    /// </summary>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    public async Task<CollectionEntry> CollectionAsync(string collection, ReadDeadline? deadline = null)
     {
+        deadline ??= Deadline();
         var ttl = _settings.CatalogTtl ?? TimeSpan.FromSeconds(1);
         if (_catalogCache is { } cached && cached.Snapshot.Find(collection) is { } hit)
         {

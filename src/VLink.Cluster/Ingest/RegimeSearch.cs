@@ -133,7 +133,7 @@ public sealed class RegimeSearch(VLinkNode node)
     {
         ArgumentNullException.ThrowIfNull(query);
         var deadline = node.Gather.Deadline(timeout, cancellationToken);
-        var entry = (await node.CatalogAsync(deadline.Left).ConfigureAwait(false)).Find(query.Collection) ?? throw new UnknownCollectionException(query.Collection);
+        var entry = await node.Gather.CollectionAsync(query.Collection, deadline).ConfigureAwait(false);
         var regime = entry.Spec.Regime ?? throw new RegimeQueryException("collection", $"collection '{query.Collection}' is not a regime collection");
         var features = regime.Features();
         var horizons = features.OutcomeHorizons;

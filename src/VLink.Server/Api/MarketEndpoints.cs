@@ -295,7 +295,7 @@ public static class MarketEndpoints
         var root = document.RootElement;
         RequestJson.OnlyFields(root, "", "collection", "vector", "reference", "k", "limit", "markets", "from", "to", "exact");
         string collection = RequestJson.TryGet(root, "collection", out var cv) ? StringOf(cv, "collection") : RegimeSpec.DefaultCollection;
-        var entry = (await node.CatalogAsync().ConfigureAwait(false)).Find(collection) ?? throw new UnknownCollectionException(collection);
+        var entry = await node.Gather.CollectionAsync(collection).ConfigureAwait(false);
         var regime = entry.Spec.Regime ?? throw ApiException.BadField("collection", $"'{collection}' is not a regime collection");
         bool hasVector = RequestJson.TryGet(root, "vector", out _);
         bool hasReference = RequestJson.TryGet(root, "reference", out var reference);

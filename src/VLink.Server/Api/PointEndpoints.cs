@@ -73,7 +73,7 @@ public static class PointEndpoints
     {
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
-        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindForSearchAsync(node, name).ConfigureAwait(false);
         var query = SearchRequests.ParseSearch(document.RootElement, "", entry.Spec);
         var answers = await SearchRequests.ExecuteAsync(node, entry, [query], cancellationToken, ReadOptions.Of(request)).ConfigureAwait(false);
         return Envelope.Ok(answers[0].Points, clock, SearchRequests.Completeness(answers));
@@ -83,7 +83,7 @@ public static class PointEndpoints
     {
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
-        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindForSearchAsync(node, name).ConfigureAwait(false);
         var queries = await SearchRequests.ParseBatchAsync(document.RootElement,
             (item, path) => Task.FromResult(SearchRequests.ParseSearch(item, path, entry.Spec))).ConfigureAwait(false);
         var answers = await SearchRequests.ExecuteAsync(node, entry, queries, cancellationToken, ReadOptions.Of(request)).ConfigureAwait(false);
@@ -94,7 +94,7 @@ public static class PointEndpoints
     {
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
-        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindForSearchAsync(node, name).ConfigureAwait(false);
         var query = await SearchRequests.ParseQueryAsync(document.RootElement, "", entry, node).ConfigureAwait(false);
         var answers = await SearchRequests.ExecuteAsync(node, entry, [query], cancellationToken, ReadOptions.Of(request)).ConfigureAwait(false);
         return Envelope.Ok(new JsonObject { ["points"] = answers[0].Points }, clock, SearchRequests.Completeness(answers));
@@ -104,7 +104,7 @@ public static class PointEndpoints
     {
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
-        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindForSearchAsync(node, name).ConfigureAwait(false);
         var queries = await SearchRequests.ParseBatchAsync(document.RootElement,
             (item, path) => SearchRequests.ParseQueryAsync(item, path, entry, node)).ConfigureAwait(false);
         var answers = await SearchRequests.ExecuteAsync(node, entry, queries, cancellationToken, ReadOptions.Of(request)).ConfigureAwait(false);

@@ -48,7 +48,7 @@ public static class TextSearchEndpoints
         var deadline = options.Deadline(node, cancellationToken);
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var root = document.RootElement;
-        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindForSearchAsync(node, name).ConfigureAwait(false);
         var spec = entry.Spec;
         RequestJson.OnlyFields(root, "", "query", "methods", "weights", "limit", "filter", "with_payload");
         if (!RequestJson.TryGet(root, "query", out var queryElement) || queryElement.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(queryElement.GetString()))
