@@ -249,7 +249,9 @@ public sealed class GatherHedgeTests : OneNodeKit
         var region = CreateTestProbe();
         var snapshot = new CatalogSnapshot(1, 1, new List<CollectionEntry> { _entry });
         var catalog = Sys.ActorOf(Props.Create(() => new CatalogStandIn(snapshot)));
-        return (new GatherEngine(Sys, region.Ref, catalog, new GatherSettings(TimeSpan.FromSeconds(3))), agent, region);
+        // A hedge delay long enough that resolving the agent on a busy machine stays within the first phase: the node's
+        // answer, not the delay, ends it.
+        return (new GatherEngine(Sys, region.Ref, catalog, new GatherSettings(TimeSpan.FromSeconds(5), HedgeDelay: TimeSpan.FromSeconds(2))), agent, region);
     }
 
     [Fact]
