@@ -174,7 +174,7 @@ public static class Replicas
                 ["with_payload"] = true,
                 ["with_vector"] = true,
             };
-            var answer = await Rest.Ok(await client.PostAsync($"{url}/collections/{collection}/points?consistency={consistency}", Rest.Json(body)));
+            var answer = await Rest.Ok(await client.PostAsync($"{url}/collections/{collection}/points?consistency={consistency}&require_complete=true", Rest.Json(body)));
             foreach (var point in answer["result"]!.AsArray()) found[(ulong)point!["id"]!] = point.AsObject();
         }
         return found;

@@ -285,7 +285,7 @@ public sealed class ReplicationTests(ITestOutputHelper output)
             {
                 readBack = await Replicas.ReadAsync(cluster.Admin, cluster.Url(victim), collection, deleted, "all");
             }
-            catch (Exception e) when (e.Message.Contains("catching up", StringComparison.Ordinal) && DateTime.UtcNow < readUntil)
+            catch (Exception e) when (e.Message.StartsWith("503 ", StringComparison.Ordinal) && DateTime.UtcNow < readUntil)
             {
                 await Task.Delay(250);
             }
