@@ -123,7 +123,7 @@ public sealed class ChunkedSnapshotTests
         string dir = Directory.CreateTempSubdirectory("vlink-chunks-").FullName;
         try
         {
-            await StoreRoundTrip(new SqliteChunkStoreFactory(VLinkConfig.SqliteConnection(dir)).Create());
+            await StoreRoundTrip(TestChunkStores.Sqlite(VLinkConfig.SqliteConnection(dir)));
         }
         finally
         {
@@ -136,11 +136,7 @@ public sealed class ChunkedSnapshotTests
     public async Task The_postgres_chunk_store_gives_back_each_chunk_and_deletes_older_snapshots()
     {
         await using var database = await PostgresDatabase.CreateAsync();
-        await StoreRoundTrip(SnapshotChunkStore.Of(Akka.Configuration.ConfigurationFactory.ParseString($$"""
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.sql"
-            akka.persistence.snapshot-store.sql.provider-name = "PostgreSQL.15"
-            akka.persistence.snapshot-store.sql.connection-string = "{{database.ConnectionString}}"
-            """)));
+        await StoreRoundTrip(TestChunkStores.Postgres(database.ConnectionString));
     }
 
     private static async Task StoreRoundTrip(SnapshotChunkStore store)
@@ -210,11 +206,11 @@ public sealed class ChunkedSnapshotTests
                 Assert.True(reads > 0);
                 Assert.Equal(batches * perBatch - 50, await node.CountAsync("busy", null));
                 before = [.. (await node.Gather.SearchAsync("busy", vectors[17], 10)).Hits];
-                // Let the last snapshot reach the store.
-                await Task.Delay(1500);
+                // The partition snapshotted along the way: its chunks reached the store.
+                long rows = await Eventually.Async(() => ChunkRows(data, database?.ConnectionString), n => n > 0, TimeSpan.FromSeconds(30));
+                Assert.True(rows > 0, "no snapshot chunk was stored");
             }
 
-            Assert.True(await ChunkRows(data, database?.ConnectionString) > 0, "no snapshot chunk was stored");
             await using (var restarted = await TestCluster.StartAsync(1, data, hocon, database?.ConnectionString))
             {
                 var node = restarted.Node(0);
@@ -323,12 +319,18 @@ public sealed class ChunkedSnapshotTests
         return (long)(await sqlite.ExecuteScalarAsync())!;
     }
 
-    private sealed class SqliteChunkStoreFactory(string connection)
-    {
-        public SnapshotChunkStore Create() => SnapshotChunkStore.Of(Akka.Configuration.ConfigurationFactory.ParseString($$"""
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.sql"
-            akka.persistence.snapshot-store.sql.provider-name = "SQLite.MS"
-            akka.persistence.snapshot-store.sql.connection-string = "{{connection}}"
-            """));
-    }
+}
+
+/// <summary>Chunk stores as a node's snapshot store settings make them (SQLite file or PostgreSQL database).</summary>
+internal static class TestChunkStores
+{
+    public static SnapshotChunkStore Sqlite(string connection) => Of("SQLite.MS", connection);
+
+    public static SnapshotChunkStore Postgres(string connection) => Of("PostgreSQL.15", connection);
+
+    private static SnapshotChunkStore Of(string provider, string connection) => SnapshotChunkStore.Of(Akka.Configuration.ConfigurationFactory.ParseString($$"""
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.sql"
+        akka.persistence.snapshot-store.sql.provider-name = "{{provider}}"
+        akka.persistence.snapshot-store.sql.connection-string = "{{connection}}"
+        """));
 }

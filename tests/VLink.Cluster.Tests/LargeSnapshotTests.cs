@@ -31,11 +31,7 @@ public sealed class LargeSnapshotTests(ITestOutputHelper output)
         string dir = Directory.CreateTempSubdirectory("vlink-large-").FullName;
         try
         {
-            await RoundTrip(SnapshotChunkStore.Of(Akka.Configuration.ConfigurationFactory.ParseString($$"""
-                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.sql"
-                akka.persistence.snapshot-store.sql.provider-name = "SQLite.MS"
-                akka.persistence.snapshot-store.sql.connection-string = "{{VLinkConfig.SqliteConnection(dir)}}"
-                """)));
+            await RoundTrip(TestChunkStores.Sqlite(VLinkConfig.SqliteConnection(dir)));
         }
         finally
         {
@@ -48,11 +44,7 @@ public sealed class LargeSnapshotTests(ITestOutputHelper output)
     public async Task A_partition_above_2_GB_round_trips_through_postgres_chunks()
     {
         await using var database = await PostgresDatabase.CreateAsync();
-        await RoundTrip(SnapshotChunkStore.Of(Akka.Configuration.ConfigurationFactory.ParseString($$"""
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.sql"
-            akka.persistence.snapshot-store.sql.provider-name = "PostgreSQL.15"
-            akka.persistence.snapshot-store.sql.connection-string = "{{database.ConnectionString}}"
-            """)));
+        await RoundTrip(TestChunkStores.Postgres(database.ConnectionString));
     }
 
     private static float[] VectorOf(int i)

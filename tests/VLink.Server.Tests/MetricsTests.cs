@@ -25,9 +25,9 @@ public sealed class MetricsTests(ServerFixture server)
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
         Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
 
-        // ASP.NET Core's request histogram, per route.
-        // Other tests' refused searches have lines of their own (status 400), which may come first.
-        Assert.True(Value(text, "http_server_request_duration_seconds_count", "http_route=\"/collections/{name}/points/search\"", "http_response_status_code=\"200\"") >= 3, text);
+        // ASP.NET Core's request histogram. Every test server of this process has its own ASP.NET Core meter and the
+        // exporter keeps the first instrument of a name, so its counts per route are checked on a real node process
+        // (VLink.Cli.Tests' NodeMetricsTests); here, that it is exported.
         Assert.Contains("http_server_request_duration_seconds_bucket{", text);
         // VLink's own meter.
         Assert.True(Value(text, "vlink_searches_total", "collection=\"metrics\"", "complete=\"true\"") >= 3, text);

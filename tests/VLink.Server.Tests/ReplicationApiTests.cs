@@ -23,11 +23,23 @@ public sealed class ReplicationApiTests(ServerFixture server)
         var upsert = await Api.Ok(await Api.Send(client, HttpMethod.Put, "/collections/replicated/points",
             """{"points":[{"id":1,"vector":[1,0],"payload":{"a":1}},{"id":2,"vector":[0,1]},{"id":3,"vector":[1,1]}]}"""));
         Assert.InRange((int)upsert["result"]!["acknowledged"]!, 2, 3);
-        // Each point is counted once, not once per replica.
-        Assert.Equal(3, (long)(await Api.Ok(await Api.Send(client, HttpMethod.Post, "/collections/replicated/points/count", "{}")))["result"]!["count"]!);
-        var info = (await Api.Ok(await client.GetAsync("/collections/replicated")))["result"]!;
-        Assert.Equal(3, (long)info["points_count"]!);
-        var search = await Api.Ok(await Api.Send(client, HttpMethod.Post, "/collections/replicated/points/search", """{"vector":[1,0],"limit":10}"""));
+        // Each point is counted once, not once per replica. A replica answers from what it has stored, and with W = 2 of
+        // 3 the third may still be storing the write (read-your-writes takes W = all), so the answers may lag a moment
+        // (each read turns to the next replica); they never exceed 3.
+        long count = 0, pointsCount = 0;
+        System.Text.Json.Nodes.JsonObject search = null!;
+        for (var until = DateTime.UtcNow.AddSeconds(10); ; await Task.Delay(50))
+        {
+            count = (long)(await Api.Ok(await Api.Send(client, HttpMethod.Post, "/collections/replicated/points/count", "{}")))["result"]!["count"]!;
+            pointsCount = (long)(await Api.Ok(await client.GetAsync("/collections/replicated")))["result"]!["points_count"]!;
+            search = await Api.Ok(await Api.Send(client, HttpMethod.Post, "/collections/replicated/points/search", """{"vector":[1,0],"limit":10}"""));
+            Assert.InRange(count, 0, 3);
+            Assert.InRange(pointsCount, 0, 3);
+            Assert.InRange(search["result"]!.AsArray().Count, 0, 3);
+            if ((count == 3 && pointsCount == 3 && search["result"]!.AsArray().Count == 3) || DateTime.UtcNow > until) break;
+        }
+        Assert.Equal(3, count);
+        Assert.Equal(3, pointsCount);
         Assert.Equal(3, search["result"]!.AsArray().Count);
         Assert.True((bool)search["complete"]!);
 
