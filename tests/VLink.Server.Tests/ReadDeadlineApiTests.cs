@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Akka.Actor;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using VLink.Cluster.Hosting;
 using VLink.Cluster.Protocol;
@@ -12,9 +11,10 @@ using VLink.Core.Indexing;
 namespace VLink.Server.Tests;
 
 /// <summary>
-/// The read routes' <c>timeout</c> and <c>require_complete</c> parameters against a node with one slow partition (its
-/// journal write held: the test takes the SQLite file's write lock, then writes one point to that partition, which
-/// holds every message behind the write). Every read answers by its timeout with the other partitions' points,
+/// The read routes' <c>timeout</c> and <c>require_complete</c> parameters against a node with one slow partition. Reads
+/// never wait behind a partition's writes, but its seal is journalled with <c>Persist</c>, which holds every message until
+/// the journal answers: the test holds the journal's answers to that partition (<see cref="HeldJournal"/>), seals it, and
+/// the partition answers nothing until the test lets the journal answer. Every read answers by its timeout with the other partitions' points,
 /// <c>complete: false</c> and the slow partition named; with <c>require_complete=true</c> it is a 503 naming it.
 /// </summary>
 public sealed class ReadDeadlineApiTests : IAsyncDisposable
@@ -25,7 +25,13 @@ public sealed class ReadDeadlineApiTests : IAsyncDisposable
     private static readonly Dictionary<string, string?> Settings = new()
     {
         ["VLink:AuthEnabled"] = "false",
-        ["VLink:ExtraHocon"] = "akka.loglevel = WARNING\nvlink.gather.timeout = 5s",
+        // The journal's breaker does not fail the held seal while the test holds it.
+        ["VLink:ExtraHocon"] = """
+            akka.loglevel = WARNING
+            vlink.gather.timeout = 5s
+            akka.persistence.journal.sql.class = "VLink.Server.Tests.HeldJournal, VLink.Server.Tests"
+            akka.persistence.journal.sql.circuit-breaker.call-timeout = 60s
+            """,
     };
 
     public ValueTask DisposeAsync()
@@ -77,17 +83,10 @@ public sealed class ReadDeadlineApiTests : IAsyncDisposable
         // Warm: every partition started, the catalog cached.
         Assert.True((bool)(await DataApi.Ok(http, $"/collections/{Name}/points/search", """{"vector":[1,0],"limit":3}"""))["complete"]!);
 
-        await using var db = new SqliteConnection($"Data Source={Path.Combine(_data, "vlink.db")};Pooling=False");
-        await db.OpenAsync();
-        await using (var begin = db.CreateCommand())
-        {
-            begin.CommandText = "BEGIN IMMEDIATE";
-            await begin.ExecuteNonQueryAsync();
-        }
-        var held = node.Partitions.Ask<IVLinkMessage>(new UpsertPoints(slow, entry.Spec, [new PointWrite(7UL, [7f, 0f], null)]), TimeSpan.FromSeconds(30));
+        using var journal = HeldJournal.Hold(slow.PersistenceId);
+        var held = node.Partitions.Ask<IVLinkMessage>(new SealPartition(slow), TimeSpan.FromSeconds(60));
         await Assert.ThrowsAsync<AskTimeoutException>(() => node.Partitions.Ask<PartitionStats>(new GetPartitionStats(slow), TimeSpan.FromSeconds(1)));
 
-        // All at once: the journal is held a few seconds only.
         string[] missing = [slow.EntityId];
         var partial = new (string Path, string Body)[]
         {
@@ -133,11 +132,7 @@ public sealed class ReadDeadlineApiTests : IAsyncDisposable
         var elsewhere = await Api.Ok(await pointElsewhere);
         Assert.True((bool)elsewhere["complete"]!);
 
-        await using (var rollback = db.CreateCommand())
-        {
-            rollback.CommandText = "ROLLBACK";
-            await rollback.ExecuteNonQueryAsync();
-        }
+        journal.Dispose();
         Assert.IsType<WriteAck>(await held);
         Assert.True((bool)(await DataApi.Ok(http, $"/collections/{Name}/points/count?timeout=1&require_complete=true", "{}"))["complete"]!);
     }
