@@ -29,7 +29,7 @@ public sealed class ReadDeadlineApiTests : IAsyncDisposable
         ["VLink:ExtraHocon"] = """
             akka.loglevel = WARNING
             vlink.gather.timeout = 5s
-            akka.persistence.journal.sql.class = "VLink.Server.Tests.HeldJournal, VLink.Server.Tests"
+            akka.persistence.journal.sql.class = "VLink.Testing.HeldJournal, VLink.Testing"
             akka.persistence.journal.sql.circuit-breaker.call-timeout = 60s
             """,
     };

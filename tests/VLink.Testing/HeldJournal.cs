@@ -3,13 +3,13 @@ using Akka.Configuration;
 using Akka.Persistence;
 using VLink.Cluster.Journal;
 
-namespace VLink.Server.Tests;
+namespace VLink.Testing;
 
 /// <summary>
 /// VLink's journal, whose answer to the writes of one persistence id a test can hold back (<see cref="Hold"/>): the events
 /// are stored, but the entity hears so only once the test lets them go. An entity waiting on a <c>Persist</c> answers
 /// nothing meanwhile, and no thread waits (as one would on a SQLite lock). Configured with
-/// <c>akka.persistence.journal.sql.class = "VLink.Server.Tests.HeldJournal, VLink.Server.Tests"</c>.
+/// <c>akka.persistence.journal.sql.class = "VLink.Testing.HeldJournal, VLink.Testing"</c>.
 /// </summary>
 public sealed class HeldJournal(Config journalConfig) : VLinkSqlJournal(journalConfig)
 {
