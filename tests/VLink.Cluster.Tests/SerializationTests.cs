@@ -330,7 +330,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         Assert.Equal(RegionPhase.Staging, back.Collections[0].Phase);
 
         var search = new NodeSearch("c", new SearchRequest([1f], 1, 1, null, false), 3);
-        byte[] searchBytes = _serializer.ToBinary(search)[..^8]; // less the replica choice (format 9)
+        byte[] searchBytes = _serializer.ToBinary(search)[..^16]; // less the budget (format 12) and the replica choice (format 9)
         // The request's last byte is its absent key list; the generation (8 bytes) follows it.
         byte[] searchV4 = [4, .. searchBytes[1..^9], .. searchBytes[^8..]];
         var read = (NodeSearch)_serializer.FromBinary(searchV4, "NS");
@@ -353,7 +353,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         Assert.Equal(choice, ((NodeSearchBatch)_serializer.FromBinary(_serializer.ToBinary(batch), "NB")).Replicas);
 
         byte[] bytes = _serializer.ToBinary(search);
-        byte[] v8 = [8, .. bytes[1..^8]];
+        byte[] v8 = [8, .. bytes[1..^16]]; // less the budget (format 12) and the replica choice (format 9)
         var read = (NodeSearch)_serializer.FromBinary(v8, "NS");
         Assert.Equal(default, read.Replicas);
         Assert.True(read.Replicas.Reads(new PartitionRef("c", "p1", 3)));
@@ -448,7 +448,7 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
         byte[] current = _serializer.ToBinary(stats);
         Assert.Equal(stats, _serializer.FromBinary(current, "PS"));
         // Version 10 added the digest (8 bytes) and the high water (12 bytes); version 11 the history flag (1 byte);
-        // version 12 the unlinked points (4 bytes).
+        // version 13 the unlinked points (4 bytes).
         var v9 = (PartitionStats)_serializer.FromBinary([9, .. current[1..^25]], "PS");
         Assert.Equal(stats with { Digest = 0, HighWater = PointVersion.None }, v9);
     }
@@ -465,13 +465,13 @@ public sealed class SerializationTests(SerializationSystemFixture fixture) : ICl
     }
 
     [Fact]
-    public void Version_11_partition_stats_read_as_holding_every_point_linked()
+    public void Version_12_partition_stats_read_as_holding_every_point_linked()
     {
         var stats = new PartitionStats(new PartitionRef("c", "k", 4, 1), 5000, "hnsw", 10, 3, 0, 1UL, new PointVersion(9, 2)) { HistoryLost = true, Unlinked = 1234 };
         byte[] current = _serializer.ToBinary(stats);
         Assert.Equal(stats, _serializer.FromBinary(current, "PS"));
-        var v11 = (PartitionStats)_serializer.FromBinary([11, .. current[1..^4]], "PS");
-        Assert.Equal(stats with { Unlinked = 0 }, v11);
+        var v12 = (PartitionStats)_serializer.FromBinary([12, .. current[1..^4]], "PS");
+        Assert.Equal(stats with { Unlinked = 0 }, v12);
     }
 
     [Fact]
@@ -752,11 +752,17 @@ internal static class ProtocolSamples
             ["NodeHits"] = new NodeHits("akka.tcp://vlink@10.0.0.7:4053", hits,
                 [new PartitionTiming("docs.v2_en-GB/p3", 20, 1500), new PartitionTiming("markets/ETH", 0, long.MaxValue)], 3_333),
             ["NodeHits/empty"] = new NodeHits("", [], [], 0),
+            ["ChunkedSnapshot"] = new ChunkedSnapshot(3, 12_345_678),
+            ["NodeHits/missing"] = new NodeHits("akka.tcp://vlink@10.0.0.7:4053", hits, [new PartitionTiming("docs@4/p3", 20, 1500)], 3_333, ["docs@4/p5", "docs@4#2/p7"]),
             ["NodeSearch/replica choice"] = new NodeSearch("docs", new SearchRequest(Vector(rng, 3), 5, 10, null, false), 4, new ReplicaChoice(3, 17)),
-            ["NodeSearchPartitions"] = new NodeSearchPartitions("docs", new SearchRequest(Vector(rng, 3), 5, 10, 32, false, filter), 4, ["p0", "p11"]),
-            ["NodeSearchPartitions/none"] = new NodeSearchPartitions("docs", new SearchRequest(Vector(rng, 3), 5, 10, null, true), 4, []),
-            ["NodePartitionHits"] = new NodePartitionHits("akka.tcp://vlink@10.0.0.7:4053", [new PartitionHits(p3, hits, 2_001, 12_345), new PartitionHits(p3 with { Replica = 2 }, [], 0, 7)]),
-            ["NodePartitionHits/empty"] = new NodePartitionHits("", []),
+            ["NodeSearch/budget"] = new NodeSearch("docs", new SearchRequest(Vector(rng, 3), 5, 10, null, false), 4, new ReplicaChoice(3, 17), TimeSpan.FromMilliseconds(4_750)),
+            ["NodeAskPartitions"] = new NodeAskPartitions("docs", 4, ["p0", "p11"], new SearchPartition(p3, new SearchRequest(Vector(rng, 3), 5, 10, 32, false, filter)), TimeSpan.FromSeconds(2)),
+            ["NodeAskPartitions/batch"] = new NodeAskPartitions("docs", 4, ["p1"], new SearchPartitionBatch(p3, [new SearchRequest(Vector(rng, 3), 5, 10, null, true)])),
+            ["NodeAskPartitions/hybrid"] = new NodeAskPartitions("docs", 4, [], new SearchPartitionHybrid(p3, new HybridRequest("x", null, VLink.Core.Hybrid.HybridMethods.Keyword, 1, 1))),
+            ["NodePartitionAnswers"] = new NodePartitionAnswers("akka.tcp://vlink@10.0.0.7:4053",
+                [new PartitionHits(p3, hits, 2_001, 12_345), new PartitionHitsBatch(p3 with { Replica = 2 }, [new PartitionHits(p3, [], 0, 7)]),
+                 new PartitionHybridHits(p3, [new VLink.Core.Hybrid.MethodRanking(VLink.Core.Hybrid.HybridMethods.Keyword, [new(7UL, 3.25)])], 9)]),
+            ["NodePartitionAnswers/empty"] = new NodePartitionAnswers("", []),
             ["SearchPartitionBatch"] = new SearchPartitionBatch(market,
                 [new SearchRequest(Vector(rng, 1537), 10, 25, 300, false), new SearchRequest(Vector(rng, 1537), 1, 1, null, true)]),
             ["SearchPartitionBatch/empty"] = new SearchPartitionBatch(p3, []),
@@ -765,6 +771,7 @@ internal static class ProtocolSamples
             ["NodeSearchBatch"] = new NodeSearchBatch("markets",
                 [new SearchRequest(Vector(rng, 1), 5, 10, 64, true), new SearchRequest([-0f], 1, 2, null, false)], 9),
             ["NodeSearchBatch/empty"] = new NodeSearchBatch("", [], 0),
+            ["NodeSearchBatch/budget"] = new NodeSearchBatch("docs", [new SearchRequest([-0f], 1, 2, null, false)], 9, new ReplicaChoice(2, 1), TimeSpan.FromTicks(1)),
             ["NodeHitsBatch"] = new NodeHitsBatch("akka.tcp://vlink@10.0.0.7:4053",
             [
                 new NodeHits("akka.tcp://vlink@10.0.0.7:4053", hits, [new PartitionTiming("docs.v2_en-GB/p3", 20, 1500)], 3_333),
@@ -785,6 +792,8 @@ internal static class ProtocolSamples
             ["NodeHybridHits"] = new NodeHybridHits("akka.tcp://vlink@10.0.0.1:4053",
                 [new VLink.Core.Hybrid.MethodRanking(VLink.Core.Hybrid.HybridMethods.Exact, [new(1UL, 2), new("id", 1)])], ["docs@3/p0", "docs@3/p1"], true, 17),
             ["NodeHybridHits/empty"] = new NodeHybridHits("", [], [], false, 0),
+            ["NodeHybridHits/missing"] = new NodeHybridHits("akka.tcp://vlink@10.0.0.1:4053", [], ["docs@1/p0"], true, 12, ["docs@1/p1"]),
+            ["NodeHybridSearch/budget"] = new NodeHybridSearch("docs", new HybridRequest("q", null, VLink.Core.Hybrid.HybridMethods.Keyword, 3, 9), 42, default, TimeSpan.FromMilliseconds(900)),
 
             // CatalogMessages.cs
             ["CreateCollection/hash"] = create,
@@ -871,7 +880,6 @@ internal static class ProtocolSamples
             ["CatalogEntryAppended/begin regions"] = new CatalogEntryAppended(3, 9, new BeginRegions("regions", 4, [[1f, 2f, 3f, 4f]])),
             ["CatalogEntryAppended/finish regions"] = new CatalogEntryAppended(3, 10, new FinishRegions("regions", 4)),
             ["PartitionSealed"] = PartitionSealed.Instance,
-            ["ChunkedSnapshot"] = new ChunkedSnapshot(549, 2_302_000_000L),
 
             // Catch-up between replicas.
             ["GetReplicaDigest/bare"] = new GetReplicaDigest(new PartitionRef("docs", "p1", 3, 1)),

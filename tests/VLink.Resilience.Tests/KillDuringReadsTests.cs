@@ -35,7 +35,7 @@ public sealed class KillDuringReadsTests(ITestOutputHelper output)
         for (int b = 0; b < Count; b += 500)
         {
             var points = new JsonArray([.. Enumerable.Range(b, 500).Select(i => (JsonNode)new JsonObject { ["id"] = i, ["vector"] = Rest.Array(vectors[i]) })]);
-            await Rest.AcknowledgedAsync(() => cluster.Admin.PutAsync($"{cluster.Url(b / 500 % 3)}/collections/{Collection}/points", Rest.Json(new JsonObject { ["points"] = points })), cluster.Logs);
+            await Rest.AcknowledgedAsync(() => cluster.Admin.PutAsync($"{cluster.Url(b / 500 % 3)}/collections/{Collection}/points", Rest.Json(new JsonObject { ["points"] = points.DeepClone() })), cluster.Logs);
         }
 
         // The victim holds the catalog singleton too when it holds partitions (the harder case: until the catalog moves,

@@ -174,7 +174,7 @@ public static class Replicas
                 ["with_payload"] = true,
                 ["with_vector"] = true,
             };
-            var answer = await Rest.Ok(await client.PostAsync($"{url}/collections/{collection}/points?consistency={consistency}", Rest.Json(body)));
+            var answer = await Rest.Ok(await client.PostAsync($"{url}/collections/{collection}/points?consistency={consistency}&require_complete=true", Rest.Json(body)));
             foreach (var point in answer["result"]!.AsArray()) found[(ulong)point!["id"]!] = point.AsObject();
         }
         return found;
@@ -205,12 +205,20 @@ public sealed class SearchLoad
     private readonly int _dimension;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
+    private readonly bool _batches;
 
-    public SearchLoad(LocalCluster cluster, string collection, int dimension, int clients, Func<Random, JsonObject>? request = null)
+    /// <param name="cluster">The cluster searched.</param>
+    /// <param name="collection">The collection searched.</param>
+    /// <param name="dimension">Its dimension.</param>
+    /// <param name="clients">Search loops.</param>
+    /// <param name="request">The search body, or null for a random vector and limit 10.</param>
+    /// <param name="batches">Every other request a batch of two searches (<c>/points/search/batch</c>), judged alike.</param>
+    public SearchLoad(LocalCluster cluster, string collection, int dimension, int clients, Func<Random, JsonObject>? request = null, bool batches = false)
     {
         _cluster = cluster;
         _collection = collection;
         _dimension = dimension;
+        _batches = batches;
         for (int c = 0; c < clients; c++)
         {
             int client = c;
@@ -264,11 +272,15 @@ public sealed class SearchLoad
                 ["vector"] = Rest.Array([.. Enumerable.Range(0, _dimension).Select(_ => (float)(rng.NextDouble() * 2 - 1))]),
                 ["limit"] = 10,
             };
+            bool batch = _batches && n % 2 == 1;
             long sent = Stopwatch.GetTimestamp();
             SearchAnswer answer;
             try
             {
-                using var response = await http.PostAsync($"{_cluster.Url(node)}/collections/{_collection}/points/search", Rest.Json(body));
+                using var response = batch
+                    ? await http.PostAsync($"{_cluster.Url(node)}/collections/{_collection}/points/search/batch",
+                        Rest.Json(new JsonObject { ["searches"] = new JsonArray(body.DeepClone(), body.DeepClone()) }))
+                    : await http.PostAsync($"{_cluster.Url(node)}/collections/{_collection}/points/search", Rest.Json(body));
                 string text = await response.Content.ReadAsStringAsync();
                 double millis = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
                 if (response.StatusCode != HttpStatusCode.OK)
@@ -277,11 +289,12 @@ public sealed class SearchLoad
                 {
                     var json = JsonNode.Parse(text)!;
                     bool complete = (bool)json["complete"]!;
-                    var hits = json["result"]!.AsArray().Select(h => (ulong)h!["id"]!).ToList();
+                    var lists = batch ? json["result"]!.AsArray().Select(a => a!.AsArray()).ToList() : [json["result"]!.AsArray()];
+                    var hits = lists[0].Select(h => (ulong)h!["id"]!).ToList();
                     int limit = (int)body["limit"]!;
                     // The collections searched hold far more than limit points: a complete answer has limit hits.
-                    string? error = !complete ? $"complete: false from node {node}, missing {json["missing_partitions"]?.ToJsonString()}"
-                        : hits.Count != limit ? $"complete: true from node {node} with {hits.Count} hits of {limit}" : null;
+                    string? error = !complete ? $"complete: false from node {node}{(batch ? " (batch)" : "")}, missing {json["missing_partitions"]?.ToJsonString()}"
+                        : lists.Any(l => l.Count != limit) ? $"complete: true from node {node}{(batch ? " (batch)" : "")} with {string.Join("/", lists.Select(l => l.Count))} hits of {limit}" : null;
                     answer = new SearchAnswer(sent, millis, node, error is null, error, false, hits);
                 }
             }

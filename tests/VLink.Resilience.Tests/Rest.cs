@@ -68,7 +68,7 @@ public static class Rest
         {
             var request = new JsonObject { ["limit"] = 1000, ["with_payload"] = true, ["with_vector"] = true };
             if (offset is not null) request["offset"] = offset.DeepClone();
-            var page = (await Ok(await client.PostAsync($"{url}/collections/{collection}/points/scroll", Json(request))))["result"]!;
+            var page = (await Ok(await client.PostAsync($"{url}/collections/{collection}/points/scroll?require_complete=true", Json(request))))["result"]!;
             all.AddRange(page["points"]!.AsArray().Select(p => p!.AsObject()));
             offset = page["next_page_offset"];
         }
@@ -76,9 +76,9 @@ public static class Rest
         return all;
     }
 
-    /// <summary>The exact number of points in a collection.</summary>
+    /// <summary>The exact number of points in a collection; fails when any partition does not answer.</summary>
     public static async Task<long> CountAsync(HttpClient client, string url, string collection) =>
-        (long)(await Ok(await client.PostAsync($"{url}/collections/{collection}/points/count", Json("""{"exact":true}"""))))["result"]!["count"]!;
+        (long)(await Ok(await client.PostAsync($"{url}/collections/{collection}/points/count?require_complete=true", Json("""{"exact":true}"""))))["result"]!["count"]!;
 
     /// <summary>The index of the node holding the catalog singleton, from <c>GET /cluster/singleton</c> of a live node.</summary>
     public static async Task<int> SingletonNodeAsync(LocalCluster cluster)

@@ -7,6 +7,7 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using VLink.Cluster.Partitions;
 using VLink.Cluster.Protocol;
+using VLink.Cluster.Replication;
 using VLink.Core.Indexing;
 
 namespace VLink.Cluster.Gather;
@@ -33,10 +34,21 @@ public sealed record GatherSettings(TimeSpan Timeout, double OverFetch = 2.0, Ti
     /// How long the first phase of a search of a collection with <paramref name="replicationFactor"/> replicas waits for
     /// the nodes: the whole timeout with one replica, else the hedge delay (half the timeout when hedging is off).
     /// </summary>
-    public TimeSpan FirstPhase(int replicationFactor) =>
-        replicationFactor <= 1 ? Timeout
-        : (HedgeDelay ?? DefaultHedgeDelay) is { } hedge && hedge > TimeSpan.Zero ? (hedge < Timeout ? hedge : Timeout)
-        : Timeout / 2;
+    /// <param name="replicationFactor">The collection's replicas.</param>
+    /// <param name="timeout">The read's own timeout; <see cref="Timeout"/> when null.</param>
+    public TimeSpan FirstPhase(int replicationFactor, TimeSpan? timeout = null)
+    {
+        var whole = timeout ?? Timeout;
+        return replicationFactor <= 1 ? whole : HedgeAfter(HedgeDelay, whole);
+    }
+
+    /// <summary>
+    /// The one meaning of the hedge delay, for every read of replicas: how long the replicas asked first get before the
+    /// others are asked — <paramref name="hedgeDelay"/> (<see cref="DefaultHedgeDelay"/> when null) but at most
+    /// <paramref name="wait"/>, or half of <paramref name="wait"/> when hedging is off (zero).
+    /// </summary>
+    public static TimeSpan HedgeAfter(TimeSpan? hedgeDelay, TimeSpan wait) =>
+        (hedgeDelay ?? DefaultHedgeDelay) is { } hedge && hedge > TimeSpan.Zero ? (hedge < wait ? hedge : wait) : wait / 2;
 }
 
 /// <summary>What one node contributed to a search.</summary>
@@ -71,12 +83,15 @@ public sealed class UnknownCollectionException(string collection) : Exception($"
 }
 
 /// <summary>
-/// Scatters a k-NN search to every node (one message per node, Akka.Streams with bounded parallelism), where
-/// each node's agent merges its local partitions (stage 1); reduces the node answers into the global top-k
-/// (stage 2) with the deterministic (distance, id) order. Partitions that did not answer through their node
-/// are asked through their shard region, which wakes a passivated or re-homed partition; whatever is still
-/// missing at the deadline is named in the answer instead of silently shrinking it. A partition that refuses (a replica
-/// catching up, a partition that lost history) counts as not answering, the same.
+/// The Gather Engine: every search — single, batch, hybrid, and the regime searches built on them — runs the same
+/// stages, each an Akka.Streams graph the engine materializes per request: scatter one request per node (each node's
+/// agent merges its local partitions, stage one) and reduce the answers as they arrive into the result (stage two, the
+/// (distance, id) top-k or the per-method rankings), until the first phase ends; then hedge the partitions still
+/// missing through their shard regions (every replica, and each node's agent for its local replicas), first answer per
+/// partition. What is still missing at the deadline is named in the answer instead of silently shrinking it; a
+/// partition that refuses (a replica catching up, a partition that lost history) counts as not answering, the same.
+/// Each request carries its deadline to every stage (node agents answer by it less a margin) and its cancellation (a
+/// kill switch on each stream, and a token on every outstanding ask).
 /// </summary>
 public sealed class GatherEngine
 {
@@ -86,11 +101,13 @@ public sealed class GatherEngine
     private readonly GatherSettings _settings;
     private readonly IMaterializer _materializer;
     private readonly ConcurrentDictionary<Address, IActorRef> _agents = new();
-    private (CatalogSnapshot Snapshot, long Stamp)? _catalogCache;
+    private volatile CachedCatalog? _catalogCache;
     private volatile CatalogSnapshot? _lastCatalog;
     private long _catalogSilentSince;
-    private int _rotation;
     private int _refreshing;
+
+    // The catalog snapshot searches reuse and when it was read: one immutable object, swapped whole.
+    private sealed record CachedCatalog(CatalogSnapshot Snapshot, long Stamp);
 
     /// <summary>Creates the engine for a node.</summary>
     public GatherEngine(ActorSystem system, IActorRef shardRegion, IActorRef catalog, GatherSettings? settings = null)
@@ -100,73 +117,43 @@ public sealed class GatherEngine
         _catalog = catalog;
         _settings = settings ?? GatherSettings.Default;
         _materializer = system.Materializer();
+        Replicas = new ReplicaPolicy(shardRegion, _settings);
     }
+
+    /// <summary>The engine's settings.</summary>
+    public GatherSettings Settings => _settings;
+
+    /// <summary>The node's one replica policy (ordering, hedging, quorum), which the engine's reads follow too.</summary>
+    public ReplicaPolicy Replicas { get; }
 
     /// <summary>Searches a collection across the cluster.</summary>
     /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the outstanding asks are too.</exception>
     /// <param name="collection">Collection to search.</param>
     /// <param name="vector">Query vector.</param>
     /// <param name="k">Results wanted.</param>
     /// <param name="ef">HNSW ef, or null for the collection's default.</param>
     /// <param name="exact">Exact scan everywhere.</param>
-    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <param name="cancellationToken">Cancels the search and its outstanding asks.</param>
     /// <param name="filter">A Qdrant-style payload filter as UTF-8 JSON (validated by the caller), or null.</param>
     /// <param name="probes">
     /// Region collections: how many regions the search visits (those of the centroids nearest the query); null for the
     /// collection's default. Exact searches visit every region. Ignored by the other schemes, which visit every partition.
     /// </param>
-    public async Task<GlobalSearchResult> SearchAsync(string collection, float[] vector, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default, byte[]? filter = null, int? probes = null)
+    /// <param name="timeout">How long the search may take before it answers with what it has; the configured timeout when null.</param>
+    public async Task<GlobalSearchResult> SearchAsync(string collection, float[] vector, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default, byte[]? filter = null, int? probes = null, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(vector);
         if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be positive, got {k}.");
         CheckProbes(probes);
-        var clock = Stopwatch.StartNew();
-        var entry = await CollectionAsync(collection).ConfigureAwait(false);
+        var deadline = Deadline(timeout, cancellationToken);
+        var entry = await CollectionAsync(collection, deadline).ConfigureAwait(false);
         Core.Vectors.VectorValidation.Validate(vector, entry.Spec.Dimension, nameof(vector));
-        var request = Route(entry, new SearchRequest(vector, k, FetchK(k), ef, exact, filter), probes);
-        var deadline = clock.Elapsed + _settings.Timeout;
-
-        var members = Members(entry.Spec);
-        var message = new NodeSearch(collection, request, entry.Generation, Choose(entry.Spec));
-        var nodeAnswers = await ScatterAsync(members, address => AskNode(address, message, _settings.Timeout), _settings.FirstPhase(entry.Spec.ReplicationFactor)).ConfigureAwait(false);
-
-        var lists = new List<IReadOnlyList<SearchHit>>();
-        var answered = new HashSet<string>();
-        var traces = new List<NodeTrace>();
-        foreach (var (address, hits) in nodeAnswers)
-        {
-            traces.Add(new NodeTrace(address.ToString(), hits is not null, hits?.ElapsedMicros ?? 0, hits?.Partitions ?? []));
-            if (hits is null) continue;
-            lists.Add(hits.Hits);
-            foreach (var p in hits.Partitions) answered.Add(PrimaryId(p.Partition));
-        }
-
-        // Partitions no node reported: wake them (every replica of each) through their shard region within the time left.
-        var expected = entry.Partitions().Where(p => request.Visits(p.Key)).ToList();
-        var missing = expected.Where(p => !answered.Contains(p.EntityId)).ToList();
-        var woken = new List<string>();
-        if (missing.Count > 0)
-        {
-            var left = deadline - clock.Elapsed;
-            if (left > TimeSpan.Zero)
-            {
-                var asks = entry.Spec.ReplicationFactor > 1
-                    ? HedgeAsync(entry, collection, request, missing, members, left)
-                    : missing.Select(p => AskPartition(p, request, left)).ToList();
-                foreach (var hits in await Task.WhenAll(asks).ConfigureAwait(false))
-                {
-                    if (hits is null) continue;
-                    lists.Add(hits.Hits);
-                    answered.Add(hits.Partition.Primary().EntityId);
-                    woken.Add(hits.Partition.EntityId);
-                }
-            }
-        }
-        var stillMissing = expected.Select(p => p.EntityId).Where(p => !answered.Contains(p)).ToList();
-        var merged = lists.Count == 0 ? [] : TopK.Merge(lists, k);
-        var trace = new SearchTrace(traces, members.Count + missing.Count, woken, (long)clock.Elapsed.TotalMicroseconds);
-        Telemetry.VLinkMetrics.RecordSearch(collection, stillMissing.Count == 0, clock.Elapsed);
-        return new GlobalSearchResult(merged, stillMissing.Count == 0, stillMissing, trace);
+        var read = new SearchRead(entry, Route(entry, new SearchRequest(vector, k, FetchK(k), ef, exact, filter), probes));
+        int messages = await GatherAsync(read, deadline).ConfigureAwait(false);
+        var result = read.Result(messages, deadline.Elapsed);
+        Telemetry.VLinkMetrics.RecordSearch(collection, result.Complete, deadline.Elapsed);
+        return result;
     }
 
     /// <summary>
@@ -176,13 +163,14 @@ public sealed class GatherEngine
     /// Every answer's trace counts the request messages of the whole batch.
     /// </summary>
     /// <exception cref="UnknownCollectionException">No such collection.</exception>
-    public async Task<GlobalSearchResult[]> SearchBatchAsync(string collection, IReadOnlyList<float[]> vectors, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default, int? probes = null)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<GlobalSearchResult[]> SearchBatchAsync(string collection, IReadOnlyList<float[]> vectors, int k, int? ef = null, bool exact = false, CancellationToken cancellationToken = default, int? probes = null, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(vectors);
         if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be positive, got {k}.");
         CheckProbes(probes);
-        var clock = Stopwatch.StartNew();
-        var entry = await CollectionAsync(collection).ConfigureAwait(false);
+        var deadline = Deadline(timeout, cancellationToken);
+        var entry = await CollectionAsync(collection, deadline).ConfigureAwait(false);
         for (int q = 0; q < vectors.Count; q++)
         {
             ArgumentNullException.ThrowIfNull(vectors[q], $"{nameof(vectors)}[{q}]");
@@ -190,79 +178,41 @@ public sealed class GatherEngine
         }
         if (vectors.Count == 0) return [];
         int fetchK = FetchK(k);
-        var requests = vectors.Select(v => Route(entry, new SearchRequest(v, k, fetchK, ef, exact), probes)).ToList();
-        var deadline = clock.Elapsed + _settings.Timeout;
-
-        var members = Members(entry.Spec);
-        var message = new NodeSearchBatch(collection, requests, entry.Generation, Choose(entry.Spec));
-        var nodeAnswers = await ScatterAsync(members, address => AskNodeBatch(address, message, _settings.Timeout), _settings.FirstPhase(entry.Spec.ReplicationFactor)).ConfigureAwait(false);
-
-        int count = requests.Count;
-        var lists = Enumerable.Range(0, count).Select(_ => new List<IReadOnlyList<SearchHit>>()).ToArray();
-        var answered = Enumerable.Range(0, count).Select(_ => new HashSet<string>()).ToArray();
-        var traces = Enumerable.Range(0, count).Select(_ => new List<NodeTrace>()).ToArray();
-        foreach (var (address, batch) in nodeAnswers)
-        {
-            // An answer of the wrong length is not trusted: the node counts as not answering.
-            var perQuery = batch is not null && batch.Answers.Count == count ? batch.Answers : null;
-            for (int q = 0; q < count; q++)
-            {
-                var hits = perQuery?[q];
-                traces[q].Add(new NodeTrace(address.ToString(), hits is not null, hits?.ElapsedMicros ?? 0, hits?.Partitions ?? []));
-                if (hits is null) continue;
-                lists[q].Add(hits.Hits);
-                foreach (var p in hits.Partitions) answered[q].Add(PrimaryId(p.Partition));
-            }
-        }
-
-        // Partitions no node reported for some query: wake each through its shard region once, for those queries.
-        var expected = entry.Partitions().ToList();
-        var woken = Enumerable.Range(0, count).Select(_ => new List<string>()).ToArray();
-        var missing = expected
-            .Select(p => (Partition: p, Queries: Enumerable.Range(0, count)
-                .Where(q => requests[q].Visits(p.Key) && !answered[q].Contains(p.EntityId)).ToList()))
-            .Where(m => m.Queries.Count > 0)
-            .ToList();
-        if (missing.Count > 0)
-        {
-            var left = deadline - clock.Elapsed;
-            if (left > TimeSpan.Zero)
-            {
-                var asks = missing.Select(m =>
-                {
-                    SearchRequest[] asked = [.. m.Queries.Select(q => requests[q])];
-                    return FirstAsync(entry.Spec.Replicas(m.Partition).Select(r => AskPartitionBatch(r, asked, left)));
-                }).ToList();
-                var results = await Task.WhenAll(asks).ConfigureAwait(false);
-                for (int i = 0; i < missing.Count; i++)
-                {
-                    var batch = results[i];
-                    var queries = missing[i].Queries;
-                    if (batch is null || batch.Answers.Count != queries.Count) continue;
-                    for (int j = 0; j < queries.Count; j++)
-                    {
-                        int q = queries[j];
-                        lists[q].Add(batch.Answers[j].Hits);
-                        answered[q].Add(missing[i].Partition.EntityId);
-                        woken[q].Add(missing[i].Partition.EntityId);
-                    }
-                }
-            }
-        }
-
-        int messages = members.Count + missing.Count;
-        long elapsed = (long)clock.Elapsed.TotalMicroseconds;
-        var answers = new GlobalSearchResult[count];
-        for (int q = 0; q < count; q++)
-        {
-            var stillMissing = expected.Where(p => requests[q].Visits(p.Key)).Select(p => p.EntityId).Where(p => !answered[q].Contains(p)).ToList();
-            var merged = lists[q].Count == 0 ? [] : TopK.Merge(lists[q], k);
-            var trace = new SearchTrace(traces[q], messages, woken[q], elapsed);
-            answers[q] = new GlobalSearchResult(merged, stillMissing.Count == 0, stillMissing, trace);
-            Telemetry.VLinkMetrics.RecordSearch(collection, stillMissing.Count == 0, clock.Elapsed);
-        }
-        return answers;
+        var read = new BatchSearchRead(entry, [.. vectors.Select(v => Route(entry, new SearchRequest(v, k, fetchK, ef, exact), probes))]);
+        int messages = await GatherAsync(read, deadline).ConfigureAwait(false);
+        var results = read.Results(messages, deadline.Elapsed);
+        foreach (var result in results) Telemetry.VLinkMetrics.RecordSearch(collection, result.Complete, deadline.Elapsed);
+        return results;
     }
+
+    /// <summary>
+    /// A hybrid search across the cluster (two stages): each node runs exact match, BM25 and vector search in its
+    /// partitions and merges each method's rankings (stage one); here the nodes' rankings are merged method by method
+    /// and fused with RRF (stage two), so ranks are global and the answer is RRF over the whole collection. The request
+    /// carries the query's embedding, made once by the caller. Partitions no node reported are asked through their
+    /// shard region; what is still missing is named.
+    /// </summary>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<HybridSearchResult> HybridSearchAsync(string collection, HybridRequest request, CancellationToken cancellationToken = default, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.K <= 0) throw new ArgumentOutOfRangeException(nameof(request), request.K, $"k must be positive, got {request.K}.");
+        var deadline = Deadline(timeout, cancellationToken);
+        var entry = await CollectionAsync(collection, deadline).ConfigureAwait(false);
+        if (request.Vector is not null) Core.Vectors.VectorValidation.Validate(request.Vector, entry.Spec.Dimension, "vector");
+        var read = new HybridSearchRead(entry, request);
+        await GatherAsync(read, deadline).ConfigureAwait(false);
+        var result = read.Result();
+        Telemetry.VLinkMetrics.RecordSearch(collection, result.Complete, deadline.Elapsed);
+        return result;
+    }
+
+    /// <summary>A read's deadline: <paramref name="timeout"/>, or the configured timeout.</summary>
+    public ReadDeadline Deadline(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        new(timeout ?? _settings.Timeout, cancellationToken);
+
+    private int FetchK(int k) => Math.Max(k, (int)Math.Ceiling(k * _settings.OverFetch));
 
     private static void CheckProbes(int? probes)
     {
@@ -286,111 +236,81 @@ public sealed class GatherEngine
     }
 
     /// <summary>
-    /// A hybrid search across the cluster (two stages): each node runs exact match, BM25 and vector search in its
-    /// partitions and merges each method's rankings (stage one); here the nodes' rankings are merged method by method
-    /// and fused with RRF (stage two), so ranks are global and the answer is RRF over the whole collection. The request
-    /// carries the query's embedding, made once by the caller. Partitions no node reported are asked through their
-    /// shard region; what is still missing is named.
+    /// The stages every read runs: scatter one request per node and fold the answers into the read as they arrive, for
+    /// the first phase (the whole deadline with one replica, the hedge delay with several); then, within what is left
+    /// of the deadline, ask the partitions still missing — every replica through the shard region, and with replicas
+    /// each node's agent for its local ones — and fold in the first answer of each. Returns the request messages sent.
     /// </summary>
-    /// <exception cref="UnknownCollectionException">No such collection.</exception>
-    public async Task<HybridSearchResult> HybridSearchAsync(string collection, HybridRequest request, CancellationToken cancellationToken = default)
+    private async Task<int> GatherAsync<TNode, TPartition>(GatherRead<TNode, TPartition> read, ReadDeadline deadline)
+        where TNode : class
+        where TPartition : class
     {
-        ArgumentNullException.ThrowIfNull(request);
-        if (request.K <= 0) throw new ArgumentOutOfRangeException(nameof(request), request.K, $"k must be positive, got {request.K}.");
-        var clock = Stopwatch.StartNew();
-        var entry = await CollectionAsync(collection).ConfigureAwait(false);
-        if (request.Vector is not null) Core.Vectors.VectorValidation.Validate(request.Vector, entry.Spec.Dimension, "vector");
-        var deadline = clock.Elapsed + _settings.Timeout;
-        var members = Members(entry.Spec);
-        var message = new NodeHybridSearch(collection, request, entry.Generation, Choose(entry.Spec));
-        var nodeAnswers = await ScatterAsync(members, async address =>
+        var spec = read.Entry.Spec;
+        var cancel = deadline.Cancellation;
+        var members = Members(spec);
+        var message = read.NodeMessage(Replicas.Choose(spec), deadline.Left);
+        var firstPhase = _settings.FirstPhase(spec.ReplicationFactor, deadline.Timeout) - deadline.Elapsed;
+        await CollectAsync(members, address => AskNodeAsync<TNode>(address, message, deadline), firstPhase,
+            answer => read.AddNode(answer.Address, answer.Answer), cancel).ConfigureAwait(false);
+
+        // With one replica, a partition its node named as not answering is the same slow partition through its shard.
+        var gaps = read.Gaps(includeNamed: spec.ReplicationFactor > 1);
+        var left = deadline.Left;
+        if (gaps.Count > 0 && left > TimeSpan.Zero)
+        {
+            var hedge = read.AgentHedge([.. gaps.Select(g => g.Partition.Key)], left);
+            var viaAgents = spec.ReplicationFactor > 1
+                ? members.Select(address => AskNodeAsync<NodePartitionAnswers>(address, hedge, deadline)).ToList()
+                : [];
+            await CollectAsync(gaps, async gap =>
+            {
+                var asks = spec.Replicas(gap.Partition)
+                    .Select(r => AskPartitionAsync<TPartition>(read.PartitionMessage(r, gap.Queries), left, cancel))
+                    .Concat(viaAgents.Select(async a => (await a.ConfigureAwait(false)).Answer is { } answer ? read.FromAgentHedge(answer, gap) : null));
+                return (Gap: gap, Answer: await FirstAsync(asks).ConfigureAwait(false));
+            }, left, answer =>
+            {
+                if (answer.Answer is not null) read.AddPartition(answer.Gap, answer.Answer);
+            }, cancel).ConfigureAwait(false);
+        }
+        return members.Count + gaps.Count;
+    }
+
+    /// <summary>
+    /// One stage as an Akka.Streams graph: every ask in flight at once, each answer folded in as it arrives (one at a
+    /// time) until all came or <paramref name="within"/> passed (later answers are dropped); a kill switch tied to
+    /// <paramref name="cancel"/> ends it at once.
+    /// </summary>
+    private async Task CollectAsync<TIn, TOut>(IReadOnlyList<TIn> items, Func<TIn, Task<TOut>> ask, TimeSpan within, Action<TOut> fold, CancellationToken cancel)
+    {
+        cancel.ThrowIfCancellationRequested();
+        if (items.Count == 0 || within <= TimeSpan.Zero) return;
+        var (killSwitch, done) = Source.From(items)
+            .SelectAsyncUnordered(items.Count, ask)
+            .TakeWithin(within)
+            .ViaMaterialized(KillSwitches.Single<TOut>(), Keep.Right)
+            .ToMaterialized(Sink.Aggregate<TOut, int>(0, (count, answer) =>
+            {
+                fold(answer);
+                return count + 1;
+            }), Keep.Both)
+            .Run(_materializer);
+        using (cancel.Register(() => killSwitch.Abort(new OperationCanceledException(cancel))))
         {
             try
             {
-                var agent = await AgentAsync(address, _settings.Timeout).ConfigureAwait(false);
-                return (address, (NodeHybridHits?)await agent.Ask<NodeHybridHits>(message, _settings.Timeout).ConfigureAwait(false));
+                await done.ConfigureAwait(false);
             }
-            catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException or TaskCanceledException)
+            catch (Exception) when (cancel.IsCancellationRequested)
             {
-                _agents.TryRemove(address, out _);
-                return (address, (NodeHybridHits?)null);
-            }
-        }, _settings.FirstPhase(entry.Spec.ReplicationFactor)).ConfigureAwait(false);
-
-        var lists = new List<IReadOnlyList<Core.Hybrid.MethodRanking>>();
-        var answered = new HashSet<string>();
-        bool semantic = request.RunsSemantic;
-        foreach (var (_, hits) in nodeAnswers)
-        {
-            if (hits is null) continue;
-            lists.Add(hits.Rankings);
-            semantic &= hits.SemanticRan || hits.Partitions.Count == 0;
-            foreach (var p in hits.Partitions) answered.Add(PrimaryId(p));
-        }
-        var missing = entry.Partitions().Where(p => !answered.Contains(p.EntityId)).ToList();
-        if (missing.Count > 0 && deadline - clock.Elapsed is { } left && left > TimeSpan.Zero)
-        {
-            var woken = await Task.WhenAll(missing.Select(p => FirstAsync(entry.Spec.Replicas(p).Select(async r =>
-            {
-                try
-                {
-                    return await _shardRegion.Ask<PartitionHybridHits>(new SearchPartitionHybrid(r, request), left).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or InvalidOperationException)
-                {
-                    return null;
-                }
-            })))).ConfigureAwait(false);
-            var found = woken.Where(w => w is not null).Select(w => w!).ToList();
-            foreach (var w in found)
-            {
-                lists.Add(w.Rankings);
-                answered.Add(w.Partition.Primary().EntityId);
+                throw new OperationCanceledException(cancel);
             }
         }
-        var stillMissing = entry.Partitions().Select(p => p.EntityId).Where(p => !answered.Contains(p)).ToList();
-        var merged = request.Fuse(request.Merge(lists));
-        Telemetry.VLinkMetrics.RecordSearch(collection, stillMissing.Count == 0, clock.Elapsed);
-        return new HybridSearchResult(merged, semantic && stillMissing.Count == 0, stillMissing.Count == 0, stillMissing);
     }
-
-    private int FetchK(int k) => Math.Max(k, (int)Math.Ceiling(k * _settings.OverFetch));
 
     private List<Address> UpMembers() => [.. Akka.Cluster.Cluster.Get(_system).State.Members
         .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp)
         .Select(m => m.Address)];
-
-    /// <summary>
-    /// One request per node, all in flight at once (Akka.Streams); the answers that arrived within
-    /// <paramref name="firstPhase"/>, in arrival order (later ones are dropped: the partitions they would have covered
-    /// are then asked of every replica instead, whose answers name one partition each and are never counted twice).
-    /// </summary>
-    private async Task<List<(Address Address, T? Hits)>> ScatterAsync<T>(List<Address> members, Func<Address, Task<(Address, T?)>> ask, TimeSpan firstPhase)
-        where T : class
-    {
-        var answers = new List<(Address Address, T? Hits)>(members.Count);
-        bool closed = false;
-        var run = Source.From(members)
-            .SelectAsyncUnordered(Math.Max(1, members.Count), ask)
-            .RunForeach(answer =>
-            {
-                lock (answers)
-                    if (!closed) answers.Add(answer);
-            }, _materializer);
-        try
-        {
-            await run.WaitAsync(firstPhase).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // The nodes still silent are hedged by the caller.
-        }
-        lock (answers)
-        {
-            closed = true;
-            return [.. answers];
-        }
-    }
 
     /// <summary>
     /// The nodes a search asks: the members that are up, less — for a collection with replicas — those the failure
@@ -404,45 +324,6 @@ public sealed class GatherEngine
         return [.. state.Members
             .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp && !unreachable.Contains(m))
             .Select(m => m.Address)];
-    }
-
-    /// <summary>The replica choice of the next search of a collection: turns with every search, so replicas share the reads.</summary>
-    private ReplicaChoice Choose(CollectionSpec spec) =>
-        spec.ReplicationFactor <= 1 ? default : new ReplicaChoice(spec.ReplicationFactor, Interlocked.Increment(ref _rotation) & int.MaxValue);
-
-    /// <summary>The partition (its replica 0's entity id) an answering replica's entity id belongs to.</summary>
-    private static string PrimaryId(string entityId) =>
-        entityId.Contains('#', StringComparison.Ordinal) ? PartitionRef.FromEntityId(entityId).Primary().EntityId : entityId;
-
-    /// <summary>
-    /// The hedge of a search of a replicated collection, for the partitions still missing: every replica of each through
-    /// the shard region (which also wakes replicas no node has started), and at once every reachable node's agent for
-    /// its local replicas of them (which works even while this node's shard region cannot locate a shard); per
-    /// partition, the first answer.
-    /// </summary>
-    private List<Task<PartitionHits?>> HedgeAsync(CollectionEntry entry, string collection, SearchRequest request, List<PartitionRef> missing, List<Address> members, TimeSpan left)
-    {
-        var message = new NodeSearchPartitions(collection, request, entry.Generation, [.. missing.Select(p => p.Key)]);
-        var viaAgents = members.Select(async address =>
-        {
-            try
-            {
-                var agent = await AgentAsync(address, left).ConfigureAwait(false);
-                return await agent.Ask<NodePartitionHits>(message, left).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException or TaskCanceledException)
-            {
-                return null;
-            }
-        }).ToList();
-        return [.. missing.Select(p => FirstAsync(entry.Spec.Replicas(p).Select(r => AskPartition(r, request, left))
-            .Concat(viaAgents.Select(a => AnswerOf(a, p.Key)))))];
-    }
-
-    private static async Task<PartitionHits?> AnswerOf(Task<NodePartitionHits?> node, string key)
-    {
-        var answer = await node.ConfigureAwait(false);
-        return answer?.Answers.FirstOrDefault(h => h.Partition.Key == key);
     }
 
     /// <summary>The first answer (not null) of several asks, or null when none answered.</summary>
@@ -479,9 +360,9 @@ public sealed class GatherEngine
         try
         {
             var snapshot = await _catalog.Ask<CatalogSnapshot>(GetCatalog.Instance, last is null ? wait : wait / 2).ConfigureAwait(false);
-            if (last is null || snapshot.Index >= last.Index) _lastCatalog = snapshot;
+            Remember(snapshot);
             Interlocked.Exchange(ref _catalogSilentSince, 0);
-            _catalogCache = (snapshot, Stopwatch.GetTimestamp());
+            _catalogCache = new CachedCatalog(snapshot, Stopwatch.GetTimestamp());
             return snapshot;
         }
         catch (AskTimeoutException) when (last is not null)
@@ -491,20 +372,35 @@ public sealed class GatherEngine
         }
     }
 
-    // A search uses the cached catalog while it is fresh (the TTL); once stale, a search of a collection the cache knows
-    // still uses it and refreshes it in the background (one refresh at a time), so no search waits on the singleton —
-    // which matters while the singleton moves after its node died. A collection the cache does not know is asked for.
-    private async Task<CollectionEntry> CollectionAsync(string collection)
+    // Keeps the newest catalog seen: answers of concurrent asks may arrive out of order.
+    private void Remember(CatalogSnapshot snapshot)
     {
-        var ttl = _settings.CatalogTtl ?? TimeSpan.FromSeconds(1);
-        var cached = _catalogCache;
-        if (cached is { } c && c.Snapshot.Find(collection) is { } hit)
+        while (true)
         {
-            if (Stopwatch.GetElapsedTime(c.Stamp) >= ttl && Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
+            var last = _lastCatalog;
+            if (last is not null && snapshot.Index < last.Index) return;
+            if (Interlocked.CompareExchange(ref _lastCatalog, snapshot, last) == last) return;
+        }
+    }
+
+    /// <summary>
+    /// The catalog entry a search of <paramref name="collection"/> uses: the cached catalog while it is fresh (the TTL);
+    /// once stale, a collection the cache knows is still taken from it and the cache refreshed in the background (one
+    /// refresh at a time), so no search waits on the singleton — which matters while the singleton moves after its node
+    /// died. A collection the cache does not know is asked for, within the deadline.
+    /// </summary>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    public async Task<CollectionEntry> CollectionAsync(string collection, ReadDeadline? deadline = null)
+    {
+        deadline ??= Deadline();
+        var ttl = _settings.CatalogTtl ?? TimeSpan.FromSeconds(1);
+        if (_catalogCache is { } cached && cached.Snapshot.Find(collection) is { } hit)
+        {
+            if (Stopwatch.GetElapsedTime(cached.Stamp) >= ttl && Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
                 _ = RefreshCatalogAsync();
             return hit;
         }
-        var snapshot = await CatalogAsync().ConfigureAwait(false);
+        var snapshot = await CatalogAsync(deadline.Left).WaitAsync(deadline.Cancellation).ConfigureAwait(false);
         return snapshot.Find(collection) ?? throw new UnknownCollectionException(collection);
     }
 
@@ -524,64 +420,52 @@ public sealed class GatherEngine
         }
     }
 
-    private async Task<(Address, NodeHits?)> AskNode(Address address, NodeSearch message, TimeSpan timeout)
+    /// <summary>
+    /// Asks a node's agent, giving it what is left of the deadline as its budget; null when it does not answer in time
+    /// or fails. Only the read's cancellation is thrown.
+    /// </summary>
+    private async Task<(Address Address, T? Answer)> AskNodeAsync<T>(Address address, IVLinkMessage message, ReadDeadline deadline)
+        where T : class
     {
+        var cancel = deadline.Cancellation;
         try
         {
-            var agent = await AgentAsync(address, timeout).ConfigureAwait(false);
-            return (address, await agent.Ask<NodeHits>(message, timeout).ConfigureAwait(false));
+            var wait = deadline.Left;
+            if (wait <= TimeSpan.Zero) return (address, null);
+            var agent = await AgentAsync(address, wait, cancel).ConfigureAwait(false);
+            return (address, await agent.Ask<T>(message, wait, cancel).ConfigureAwait(false));
         }
-        catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException or TaskCanceledException)
+        catch (Exception) when (!cancel.IsCancellationRequested)
         {
             _agents.TryRemove(address, out _);
             return (address, null);
         }
     }
 
-    private async Task<(Address, NodeHitsBatch?)> AskNodeBatch(Address address, NodeSearchBatch message, TimeSpan timeout)
+    /// <summary>
+    /// Asks a partition through its shard region (which wakes a passivated or re-homed one); null when it does not answer
+    /// in time or refuses (a Status.Failure: a replica catching up, a partition that lost history). Only the read's
+    /// cancellation is thrown.
+    /// </summary>
+    private async Task<T?> AskPartitionAsync<T>(IPartitionMessage message, TimeSpan timeout, CancellationToken cancel)
+        where T : class
     {
         try
         {
-            var agent = await AgentAsync(address, timeout).ConfigureAwait(false);
-            return (address, await agent.Ask<NodeHitsBatch>(message, timeout).ConfigureAwait(false));
+            return await _shardRegion.Ask<T>(message, timeout, cancel).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException or TaskCanceledException)
-        {
-            _agents.TryRemove(address, out _);
-            return (address, null);
-        }
-    }
-
-    private async Task<PartitionHitsBatch?> AskPartitionBatch(PartitionRef partition, IReadOnlyList<SearchRequest> requests, TimeSpan timeout)
-    {
-        try
-        {
-            return await _shardRegion.Ask<PartitionHitsBatch>(new SearchPartitionBatch(partition, requests), timeout).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or InvalidOperationException)
+        catch (Exception) when (!cancel.IsCancellationRequested)
         {
             return null;
         }
     }
 
-    private async Task<IActorRef> AgentAsync(Address address, TimeSpan timeout)
+    private async Task<IActorRef> AgentAsync(Address address, TimeSpan timeout, CancellationToken cancel)
     {
         if (_agents.TryGetValue(address, out var agent)) return agent;
         var path = new RootActorPath(address) / "user" / NodeAgent.Name;
-        agent = await _system.ActorSelection(path).ResolveOne(timeout).ConfigureAwait(false);
+        agent = await _system.ActorSelection(path).ResolveOne(timeout, cancel).ConfigureAwait(false);
         _agents[address] = agent;
         return agent;
-    }
-
-    private async Task<PartitionHits?> AskPartition(PartitionRef partition, SearchRequest request, TimeSpan timeout)
-    {
-        try
-        {
-            return await _shardRegion.Ask<PartitionHits>(new SearchPartition(partition, request), timeout).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or InvalidOperationException)
-        {
-            return null;
-        }
     }
 }

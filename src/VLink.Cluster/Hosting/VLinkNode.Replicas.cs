@@ -1,4 +1,5 @@
 using Akka.Actor;
+using VLink.Cluster.Gather;
 using VLink.Cluster.Journal;
 using VLink.Cluster.Protocol;
 using VLink.Core.Indexing;
@@ -74,11 +75,9 @@ public readonly record struct ReadConsistency
 
 // Replicas: every write goes to each replica of its partitions and is acknowledged once the write consistency's number
 // of them journalled it; reads ask one replica (another after the hedge delay) or, for a stronger read consistency,
-// several, keeping each point's latest version.
+// several, keeping each point's latest version — all through the node's one ReplicaPolicy (Gather.Replicas).
 public sealed partial class VLinkNode
 {
-    private int _readRotation;
-
     /// <summary>
     /// Reads points by id: from each partition that may hold them, <paramref name="consistency"/>'s number of replicas,
     /// keeping of each point the copy with the highest version.
@@ -93,8 +92,43 @@ public sealed partial class VLinkNode
         var wait = timeout ?? Settings.Gather.Timeout;
         int needed = consistency.Needed(entry.Spec.ReplicationFactor);
         var answers = await Task.WhenAll(entry.PartitionsOf(ids).Select(b =>
-            ReadReplicasAsync<PointsFound>(entry.Spec, b.Partition, r => new GetPoints(r, b.Ids, withVector), needed, wait))).ConfigureAwait(false);
-        foreach (var answer in answers.SelectMany(a => a))
+            Gather.Replicas.ReadAsync<PointsFound>(entry.Spec, b.Partition, r => new GetPoints(r, b.Ids, withVector), needed, wait))).ConfigureAwait(false);
+        KeepLatest(found, answers.SelectMany(a => a));
+        return found;
+    }
+
+    /// <summary>
+    /// Reads points by id like <see cref="GetPointsAsync"/>, but a partition of which too few replicas answer in time (or
+    /// that refuses) is named in the answer instead of failing the read: the points of the others are returned.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <param name="entry">The collection read.</param>
+    /// <param name="ids">The points wanted.</param>
+    /// <param name="withVector">Whether the points carry their vectors.</param>
+    /// <param name="consistency">How many replicas of each partition must answer.</param>
+    /// <param name="timeout">How long each partition may take; the gather timeout by default.</param>
+    /// <param name="cancellationToken">Cancels the read and its asks.</param>
+    /// <param name="skip">Partitions (entity ids) not to ask — known not to answer (a search just named them) — named missing at once.</param>
+    public async Task<ReadResult<Dictionary<PointId, PointRecord>>> ReadPointsAsync(CollectionEntry entry, IReadOnlyList<PointId> ids, bool withVector, ReadConsistency consistency = default, TimeSpan? timeout = null, CancellationToken cancellationToken = default, IReadOnlyCollection<string>? skip = null)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(ids);
+        var found = new Dictionary<PointId, PointRecord>();
+        if (ids.Count == 0) return new(found, []);
+        var wait = timeout ?? Settings.Gather.Timeout;
+        int needed = consistency.Needed(entry.Spec.ReplicationFactor);
+        var batches = entry.PartitionsOf(ids).ToList();
+        var answers = await Task.WhenAll(batches.Select(b => skip?.Contains(b.Partition.EntityId) == true
+            ? Task.FromResult<List<PointsFound>?>(null)
+            : Gather.Replicas.TryReadAsync<PointsFound>(entry.Spec, b.Partition, r => new GetPoints(r, b.Ids, withVector), needed, wait, cancellationToken))).ConfigureAwait(false);
+        KeepLatest(found, answers.Where(a => a is not null).SelectMany(a => a!));
+        return new(found, [.. batches.Where((_, i) => answers[i] is null).Select(b => b.Partition.EntityId)]);
+    }
+
+    // Of each point, the copy with the highest version.
+    private void KeepLatest(Dictionary<PointId, PointRecord> found, IEnumerable<PointsFound> answers)
+    {
+        foreach (var answer in answers)
             foreach (var point in answer.Points)
             {
                 // A write this node stamps after reading a point is later than the version it read, whatever the clocks.
@@ -102,7 +136,6 @@ public sealed partial class VLinkNode
                 if (!found.TryGetValue(point.Id, out var held) || point.Version.CompareTo(held.Version) > 0)
                     found[point.Id] = point;
             }
-        return found;
     }
 
     /// <summary>The statistics of each partition of a collection, from one replica of each (another after the hedge delay).</summary>
@@ -112,76 +145,9 @@ public sealed partial class VLinkNode
         ArgumentNullException.ThrowIfNull(entry);
         var wait = timeout ?? Settings.Gather.Timeout;
         var answers = await Task.WhenAll(entry.Partitions().Select(p =>
-            ReadReplicasAsync<PartitionStats>(entry.Spec, p, r => new GetPartitionStats(r), 1, wait))).ConfigureAwait(false);
+            Gather.Replicas.ReadAsync<PartitionStats>(entry.Spec, p, r => new GetPartitionStats(r), 1, wait))).ConfigureAwait(false);
         return [.. answers.Select(a => a[0])];
     }
-
-    /// <summary>
-    /// Asks <paramref name="needed"/> replicas of a partition (turning which first with every read), and the others too
-    /// when those have not all answered within the hedge delay or one failed; answers once <paramref name="needed"/>
-    /// answered. A collection with one replica asks it alone.
-    /// </summary>
-    /// <exception cref="AskTimeoutException">Fewer than <paramref name="needed"/> replicas answered in time.</exception>
-    /// <exception cref="PartitionUnavailableException">Too few replicas answered, and one refused (it lost history, or is catching up).</exception>
-    private async Task<List<T>> ReadReplicasAsync<T>(CollectionSpec spec, PartitionRef partition, Func<PartitionRef, IPartitionMessage> message, int needed, TimeSpan wait)
-    {
-        int factor = spec.ReplicationFactor;
-        if (factor <= 1) return [await AskRefusableAsync<T>(message(partition), wait).ConfigureAwait(false)];
-        needed = Math.Clamp(needed, 1, factor);
-        int first = (Interlocked.Increment(ref _readRotation) & int.MaxValue) % factor;
-        var order = Enumerable.Range(0, factor).Select(i => partition.WithReplica((first + i) % factor)).ToList();
-        var pending = order.Take(needed).Select(r => Partitions.Ask<T>(message(r), wait)).ToList();
-        var later = order.Skip(needed).ToList();
-        var answers = new List<T>(needed);
-        var hedge = ReadHedgeDelay > TimeSpan.Zero ? Task.Delay(ReadHedgeDelay) : null;
-        InvalidOperationException? refused = null;
-        while (answers.Count < needed)
-        {
-            if (pending.Count == 0 && later.Count == 0)
-                throw refused is not null
-                    ? new PartitionUnavailableException(partition, $"Only {answers.Count} of the {needed} replicas a read needs of partition {partition.Primary()} answered: {refused.Message}")
-                    : new AskTimeoutException($"Only {answers.Count} of the {needed} replicas a read needs of partition {partition} answered in time.");
-            if (pending.Count == 0 || (hedge is not null && hedge.IsCompleted))
-            {
-                // Hedge (or replace a failed ask): every replica not asked yet.
-                pending.AddRange(later.Select(r => Partitions.Ask<T>(message(r), wait)));
-                later.Clear();
-                hedge = null;
-                continue;
-            }
-            var done = hedge is null || later.Count == 0
-                ? await Task.WhenAny(pending).ConfigureAwait(false)
-                : await Task.WhenAny([.. pending, hedge]).ConfigureAwait(false);
-            if (done == hedge) continue;
-            var answered = (Task<T>)done;
-            pending.Remove(answered);
-            if (answered.IsCompletedSuccessfully) answers.Add(answered.Result);
-            else
-            {
-                refused = answered.Exception?.InnerException as InvalidOperationException ?? refused;
-                if (later.Count > 0) hedge = Task.CompletedTask;
-            }
-        }
-        return answers;
-    }
-
-    /// <summary>
-    /// Asks a partition; a refusal (the partition fails the ask: it lost history, or is catching up) becomes a
-    /// <see cref="PartitionUnavailableException"/> naming it.
-    /// </summary>
-    private async Task<T> AskRefusableAsync<T>(IPartitionMessage message, TimeSpan wait)
-    {
-        try
-        {
-            return await Partitions.Ask<T>(message, wait).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new PartitionUnavailableException(message.Partition, e.Message);
-        }
-    }
-
-    private TimeSpan ReadHedgeDelay => Settings.Gather.HedgeDelay ?? VLink.Cluster.Gather.GatherSettings.DefaultHedgeDelay;
 
     /// <summary>
     /// Sends each write to every replica of its partition and waits, per partition, for the collection's write
@@ -192,8 +158,7 @@ public sealed partial class VLinkNode
     {
         var sent = writes.ToList();
         int factor = Math.Max(1, spec.ReplicationFactor);
-        int required = Math.Clamp(spec.WriteConsistency, 1, factor);
-        var outcomes = await Task.WhenAll(sent.Select(w => QuorumAsync(spec, w, factor, required, wait))).ConfigureAwait(false);
+        var outcomes = await Task.WhenAll(sent.Select(w => Gather.Replicas.WriteAsync(spec, w, wait, (m, t) => JournalledAskAsync(Partitions, m, t)))).ConfigureAwait(false);
         int applied = 0, acknowledged = factor;
         bool sealedPartition = false;
         for (int i = 0; i < outcomes.Length; i++)
@@ -216,59 +181,4 @@ public sealed partial class VLinkNode
         }
         return (new WriteResult(applied, sent.Count == 0 ? factor : acknowledged), sealedPartition);
     }
-
-    // One partition's share of a write, to each of its replicas: the reply that decides (an acknowledgement with the
-    // most points applied among the first `required`, or a refusal) and how many replicas had acknowledged.
-    private async Task<(IVLinkMessage Reply, int Acks)> QuorumAsync(CollectionSpec spec, IPartitionMessage write, int factor, int required, TimeSpan wait)
-    {
-        if (factor == 1)
-        {
-            try
-            {
-                return (await JournalledAskAsync(Partitions, write, wait).ConfigureAwait(false), 1);
-            }
-            catch (InvalidOperationException e)
-            {
-                // The partition failed the ask: it lost history (or is catching up).
-                throw new PartitionUnavailableException(write.Partition, e.Message);
-            }
-        }
-        var pending = Enumerable.Range(0, factor).Select(i => JournalledAskAsync(Partitions, ForReplica(write, i), wait)).ToList();
-        WriteAck? best = null;
-        int acks = 0;
-        Exception? failure = null;
-        while (acks < required && pending.Count > 0)
-        {
-            var done = await Task.WhenAny(pending).ConfigureAwait(false);
-            pending.Remove(done);
-            if (!done.IsCompletedSuccessfully)
-            {
-                failure ??= done.Exception?.InnerException;
-                if (acks + pending.Count < required) break;
-                continue;
-            }
-            switch (done.Result)
-            {
-                case WriteAck ack:
-                    acks++;
-                    if (best is null || ack.Applied > best.Applied) best = ack;
-                    break;
-                default:
-                    return (done.Result, acks);
-            }
-        }
-        if (acks >= required) return (best!, acks);
-        if (failure is JournalUnavailableException down) throw new JournalUnavailableException(down.Message);
-        throw new WriteConsistencyException(spec.Name, write.Partition, acks, required, factor);
-    }
-
-    /// <summary>The same write addressed to replica <paramref name="replica"/> of its partition.</summary>
-    private static IPartitionMessage ForReplica(IPartitionMessage write, int replica) => write switch
-    {
-        UpsertPoints m => m with { Partition = m.Partition.WithReplica(replica) },
-        DeletePoints m => m with { Partition = m.Partition.WithReplica(replica) },
-        DeletePointsByFilter m => m with { Partition = m.Partition.WithReplica(replica) },
-        ChangePayload m => m with { Partition = m.Partition.WithReplica(replica) },
-        _ => throw new InvalidOperationException($"{write.GetType().Name} is not a write replicas share."),
-    };
 }

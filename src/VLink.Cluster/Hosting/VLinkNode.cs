@@ -236,9 +236,37 @@ public sealed partial class VLinkNode
         var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
         var wait = timeout ?? Settings.Gather.Timeout;
         // Each partition returns one more than the page, so the merged (limit+1)-th id is the next page's start.
-        var pages = await Task.WhenAll(entry.Partitions().Select(p => ReadReplicasAsync<PointsFound>(
+        var pages = await Task.WhenAll(entry.Partitions().Select(p => Gather.Replicas.ReadAsync<PointsFound>(
             entry.Spec, p, r => new ScrollPartition(r, filter, from, limit + 1, withPayload, withVector), 1, wait))).ConfigureAwait(false);
-        var merged = pages.SelectMany(p => p[0].Points).OrderBy(p => p.Id).Take(limit + 1).ToList();
+        return Page(pages.Select(p => p[0]), limit);
+    }
+
+    /// <summary>
+    /// One page like <see cref="ScrollAsync(string, byte[], PointId?, int, bool, bool, TimeSpan?)"/>, but from the
+    /// partitions that answer in time: those that do not (or refuse) are named in <see cref="ScrollPage.MissingPartitions"/>,
+    /// and the page holds the points of the others.
+    /// </summary>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<ScrollPage> ScrollPartialAsync(string collection, byte[]? filter, PointId? from, int limit, bool withVector, bool withPayload, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfEqual(limit, int.MaxValue);
+        var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
+        var wait = timeout ?? Settings.Gather.Timeout;
+        var partitions = entry.Partitions().ToList();
+        var pages = await Task.WhenAll(partitions.Select(p => Gather.Replicas.TryReadAsync<PointsFound>(
+            entry.Spec, p, r => new ScrollPartition(r, filter, from, limit + 1, withPayload, withVector), 1, wait, cancellationToken))).ConfigureAwait(false);
+        return Page(pages.Where(p => p is not null).Select(p => p![0]), limit) with
+        {
+            MissingPartitions = [.. partitions.Where((_, i) => pages[i] is null).Select(p => p.EntityId)],
+        };
+    }
+
+    // The first `limit` points of the partitions' pages, and the id after them.
+    private static ScrollPage Page(IEnumerable<PointsFound> pages, int limit)
+    {
+        var merged = pages.SelectMany(p => p.Points).OrderBy(p => p.Id).Take(limit + 1).ToList();
         PointId? next = merged.Count > limit ? merged[limit].Id : (PointId?)null;
         if (merged.Count > limit) merged.RemoveAt(limit);
         return new ScrollPage(merged, next);
@@ -251,8 +279,24 @@ public sealed partial class VLinkNode
         var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
         var wait = timeout ?? Settings.Gather.Timeout;
         var counts = await Task.WhenAll(entry.Partitions().Select(p =>
-            ReadReplicasAsync<PointCount>(entry.Spec, p, r => new CountPartition(r, filter), 1, wait))).ConfigureAwait(false);
+            Gather.Replicas.ReadAsync<PointCount>(entry.Spec, p, r => new CountPartition(r, filter), 1, wait))).ConfigureAwait(false);
         return counts.Sum(c => c[0].Count);
+    }
+
+    /// <summary>
+    /// Counts the collection's points matching a filter (null: all) in the partitions that answer in time; those that do
+    /// not (or refuse) are named in the answer.
+    /// </summary>
+    /// <exception cref="UnknownCollectionException">No such collection.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<ReadResult<long>> CountPartialAsync(string collection, byte[]? filter, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var entry = await FindAsync(collection, timeout).ConfigureAwait(false);
+        var wait = timeout ?? Settings.Gather.Timeout;
+        var partitions = entry.Partitions().ToList();
+        var counts = await Task.WhenAll(partitions.Select(p => Gather.Replicas.TryReadAsync<PointCount>(
+            entry.Spec, p, r => new CountPartition(r, filter), 1, wait, cancellationToken))).ConfigureAwait(false);
+        return new(counts.Sum(c => c?[0].Count ?? 0), [.. partitions.Where((_, i) => counts[i] is null).Select(p => p.EntityId)]);
     }
 
     /// <summary>Deletes the collection's points matching a filter (validated by the caller); returns how many were deleted.</summary>

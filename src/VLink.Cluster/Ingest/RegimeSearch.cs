@@ -117,21 +117,27 @@ public sealed class RegimeQueryException(string field, string problem, bool notF
 /// Answers regime queries through the Gather Engine: resolves a reference (market, time) to its vector, searches with
 /// the filter inside each partition — the markets and time range asked for, and never a window of the reference's
 /// market that overlaps the reference window (a moment is not its own best match) — then reads the matches' payloads
-/// and summarises their forward outcomes.
+/// and summarises their forward outcomes. One deadline covers the three steps (the search keeps a margin for the
+/// payloads); markets that do not answer in time are named in the answer, and the others' matches are returned.
 /// </summary>
 public sealed class RegimeSearch(VLinkNode node)
 {
     /// <summary>Answers <paramref name="query"/>.</summary>
+    /// <param name="query">The question.</param>
+    /// <param name="cancellationToken">Cancels the search and its asks.</param>
+    /// <param name="timeout">How long the whole answer may take; the gather timeout when null.</param>
     /// <exception cref="UnknownCollectionException">No such collection.</exception>
     /// <exception cref="RegimeQueryException">The query does not fit the collection or names an unknown market or time.</exception>
-    public async Task<RegimeSearchResult> SearchAsync(RegimeQuery query, CancellationToken cancellationToken = default)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<RegimeSearchResult> SearchAsync(RegimeQuery query, CancellationToken cancellationToken = default, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var entry = (await node.CatalogAsync().ConfigureAwait(false)).Find(query.Collection) ?? throw new UnknownCollectionException(query.Collection);
+        var deadline = node.Gather.Deadline(timeout, cancellationToken);
+        var entry = await node.Gather.CollectionAsync(query.Collection, deadline).ConfigureAwait(false);
         var regime = entry.Spec.Regime ?? throw new RegimeQueryException("collection", $"collection '{query.Collection}' is not a regime collection");
         var features = regime.Features();
         var horizons = features.OutcomeHorizons;
-        var timeout = node.Settings.Gather.Timeout;
+        var margin = ReadDeadline.Margin(deadline.Timeout);
 
         RegimeWindow? reference = null;
         float[] vector;
@@ -146,7 +152,7 @@ public sealed class RegimeSearch(VLinkNode node)
             string market = query.ReferenceMarket ?? throw new RegimeQueryException("reference.market", "is required");
             long at = query.ReferenceAt ?? throw new RegimeQueryException("reference.at", "is required");
             if (!entry.Keys.Contains(market)) throw new RegimeQueryException("reference.market", $"no market '{market}' in collection '{entry.Spec.Name}'", notFound: true);
-            var found = await node.Partitions.Ask<PointsFound>(new FindRegimeVector(entry.Partition(market), at), timeout, cancellationToken).ConfigureAwait(false);
+            var found = await node.Partitions.Ask<PointsFound>(new FindRegimeVector(entry.Partition(market), at), Max(deadline.Left, margin), cancellationToken).ConfigureAwait(false);
             if (found.Points.Count == 0 || found.Points[0].Vector is null)
                 throw new RegimeQueryException("reference.at", $"market '{market}' has no regime vector at or before {Iso(at)} (a window needs {features.BarsBeforeFirstVector} bars)", notFound: true);
             var point = found.Points[0];
@@ -155,15 +161,18 @@ public sealed class RegimeSearch(VLinkNode node)
         }
 
         var filter = Filter(query, reference, features.Window);
-        var result = await node.Gather.SearchAsync(entry.Spec.Name, vector, query.K, null, query.Exact, cancellationToken, filter).ConfigureAwait(false);
+        var result = await node.Gather.SearchAsync(entry.Spec.Name, vector, query.K, null, query.Exact, cancellationToken, filter,
+            timeout: Max(deadline.Left - margin, margin)).ConfigureAwait(false);
         var ids = result.Hits.Select(h => h.Id).ToList();
         var payloads = new Dictionary<PointId, byte[]?>();
+        var missing = new SortedSet<string>(result.MissingPartitions, StringComparer.Ordinal);
         if (ids.Count > 0)
         {
-            var answers = await Task.WhenAll(entry.Keys.Select(k =>
-                node.Partitions.Ask<PointsFound>(new GetPoints(entry.Partition(k), ids, false), timeout, cancellationToken))).ConfigureAwait(false);
-            foreach (var answer in answers)
-                foreach (var p in answer.Points) payloads[p.Id] = p.Payload;
+            // The markets the search did not hear from hold none of its matches: they are not asked again.
+            var read = await node.ReadPointsAsync(entry, ids, withVector: false, timeout: Max(deadline.Left, margin),
+                cancellationToken: cancellationToken, skip: result.MissingPartitions).ConfigureAwait(false);
+            foreach (var p in read.Value.Values) payloads[p.Id] = p.Payload;
+            missing.UnionWith(read.MissingPartitions);
         }
         var matches = new List<RegimeWindow>(result.Hits.Count);
         foreach (var hit in result.Hits)
@@ -178,8 +187,10 @@ public sealed class RegimeSearch(VLinkNode node)
                 Distribution.Of(known.Where(f => f.Volatility is not null).Select(f => f.Volatility!.Value)),
                 known.Count == 0 ? null : known.Count(f => f.Return > 0) / (double)known.Count);
         }).ToList();
-        return new RegimeSearchResult(reference, matches, Distribution.Of(matches.Select(m => (double)m.Distance)), summary, result.Complete, result.MissingPartitions);
+        return new RegimeSearchResult(reference, matches, Distribution.Of(matches.Select(m => (double)m.Distance)), summary, missing.Count == 0, [.. missing]);
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>The ISO 8601 form of UTC ticks.</summary>
     public static string Iso(long ticks) =>

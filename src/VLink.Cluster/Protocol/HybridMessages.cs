@@ -65,10 +65,15 @@ public sealed record PartitionHybridHits(PartitionRef Partition, IReadOnlyList<M
 /// <param name="Request">The query.</param>
 /// <param name="Generation">The collection's generation.</param>
 /// <param name="Replicas">Which replica of each partition the node searches (replica 0 by default).</param>
-public sealed record NodeHybridSearch(string Collection, HybridRequest Request, long Generation, ReplicaChoice Replicas = default) : IVLinkMessage;
+/// <param name="Budget">The time the coordinator still waits (see <see cref="NodeSearch.Budget"/>).</param>
+public sealed record NodeHybridSearch(string Collection, HybridRequest Request, long Generation, ReplicaChoice Replicas = default, TimeSpan Budget = default) : IVLinkMessage;
 
 /// <summary>
 /// A node's rankings per method over all its partitions (stage one: merged, best <see cref="HybridRequest.Depth"/> of
-/// each), the partitions that answered, and whether vector search ran.
+/// each), the partitions that answered, whether vector search ran, and the local partitions asked that did not answer.
 /// </summary>
-public sealed record NodeHybridHits(string Node, IReadOnlyList<MethodRanking> Rankings, IReadOnlyList<string> Partitions, bool SemanticRan, long ElapsedMicros) : IVLinkMessage;
+public sealed record NodeHybridHits(string Node, IReadOnlyList<MethodRanking> Rankings, IReadOnlyList<string> Partitions, bool SemanticRan, long ElapsedMicros, IReadOnlyList<string>? Missing = null) : IVLinkMessage
+{
+    /// <summary>The local partitions (entity ids) asked that did not answer within the budget, or refused.</summary>
+    public IReadOnlyList<string> Missing { get; init; } = Missing ?? [];
+}

@@ -15,4 +15,8 @@ public sealed record PointRecord(PointId Id, float[]? Vector, byte[]? Payload, s
 /// <summary>One page of a scroll through a collection in ascending id order.</summary>
 /// <param name="Points">The page's points, ids ascending.</param>
 /// <param name="NextOffset">The id the next page starts at, or null when this page is the last.</param>
-public sealed record ScrollPage(IReadOnlyList<PointRecord> Points, PointId? NextOffset);
+public sealed record ScrollPage(IReadOnlyList<PointRecord> Points, PointId? NextOffset)
+{
+    /// <summary>The partitions (replica 0's entity ids) that did not answer: their points are not in the page.</summary>
+    public IReadOnlyList<string> MissingPartitions { get; init; } = [];
+}

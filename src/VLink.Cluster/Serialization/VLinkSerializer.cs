@@ -50,7 +50,10 @@ namespace VLink.Cluster.Serialization;
 /// statistics end with the replica digest folded into one number (uint64) and the high-water version; older ones read
 /// as 0 and none. 11 — partition statistics end with whether the partition lost history (a bool); older ones read as
 /// false. Watermark messages appear (a partition reference and a sequence number; the catalog's event is a list of them).
-/// 12 — partition statistics end with the points held but not yet linked into the graph (an int32); older ones read as 0.</para>
+/// 12 — node searches (plain, batch, hybrid, and the hedge's) end with the coordinator's time budget (int64 ticks, 0 for
+/// none), node answers (plain and hybrid) with the local partitions that did not answer (a list of entity ids); older
+/// ones read without a budget and with none missing. 13 — partition statistics end with the points held but not yet
+/// linked into the graph (an int32); older ones read as 0.</para>
 /// <para>Market batches: source, row count, kind (0 ticks, 1 bars); sequence numbers as the first one then the
 /// increments, each unsigned LEB128 (64-bit); a tick is its time as the zigzag LEB128 step from the previous tick's
 /// (from 0 for the first), price (double), a presence byte (bit 0 size as a double, bit 3 size as LEB128 when it is a
@@ -63,7 +66,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     public const int SerializerId = 4711;
 
     /// <summary>The version byte every payload this build writes starts with; a reader refuses versions it does not know.</summary>
-    public const byte FormatVersion = 12;
+    public const byte FormatVersion = 13;
 
     /// <summary>The oldest format version this build still reads (journals and snapshots outlive builds).</summary>
     public const byte OldestReadableVersion = 1;
@@ -107,8 +110,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         // HybridMessages.cs
         Codec.Of<SearchPartitionHybrid>("HQ", (w, m) => { WritePartitionRef(w, m.Partition); WriteHybridRequest(w, m.Request); }, r => new SearchPartitionHybrid(ReadPartitionRef(r), ReadHybridRequest(r))),
         Codec.Of<PartitionHybridHits>("HP", WritePartitionHybridHits, ReadPartitionHybridHits),
-        Codec.Of<NodeHybridSearch>("HN", (w, m) => { w.String(m.Collection); WriteHybridRequest(w, m.Request); w.Int64(m.Generation); WriteReplicaChoice(w, m.Replicas); },
-            r => new NodeHybridSearch(r.String(), ReadHybridRequest(r), r.Int64(), ReadReplicaChoice(r))),
+        Codec.Of<NodeHybridSearch>("HN", (w, m) => { w.String(m.Collection); WriteHybridRequest(w, m.Request); w.Int64(m.Generation); WriteReplicaChoice(w, m.Replicas); WriteBudget(w, m.Budget); },
+            r => new NodeHybridSearch(r.String(), ReadHybridRequest(r), r.Int64(), ReadReplicaChoice(r), ReadBudget(r))),
         Codec.Of<NodeHybridHits>("HH", WriteNodeHybridHits, ReadNodeHybridHits),
         Codec.Of<SearchPartitionBatch>("SB", WriteSearchPartitionBatch, ReadSearchPartitionBatch),
         Codec.Of<PartitionHitsBatch>("PB", WritePartitionHitsBatch, ReadPartitionHitsBatch),
@@ -165,27 +168,25 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             },
             static r => new CatalogStateSnapshot(ReadCatalogSnapshot(r), r.List(ReadPartitionWatermark))),
 
-        // The hedge of a replicated search through the node agents.
-        Codec.Of<NodeSearchPartitions>("NP",
+        // The hedge of a replicated read through the node agents ("NP" and "NQ", the search-only hedge of format 11, are
+        // retired): the partition message asked, and each answer, nested as manifest then fields.
+        Codec.Of<NodeAskPartitions>("NA",
             static (w, m) =>
             {
                 w.String(m.Collection);
-                WriteSearchRequest(w, m.Request);
                 w.Int64(m.Generation);
                 w.List(m.Keys, static (w2, key) => w2.String(key));
+                WriteNested(w, m.Ask);
+                WriteBudget(w, m.Budget);
             },
-            static r => new NodeSearchPartitions(r.String(), ReadSearchRequest(r), r.Int64(), r.List(static r2 => r2.String()))),
-        Codec.Of<NodePartitionHits>("NQ",
+            static r => new NodeAskPartitions(r.String(), r.Int64(), r.List(static r2 => r2.String()), ReadNested<IPartitionMessage>(r), ReadBudget(r))),
+        Codec.Of<NodePartitionAnswers>("NR",
             static (w, m) =>
             {
                 w.String(m.Node);
-                w.List(m.Answers, static (w2, a) =>
-                {
-                    Writer.Require(a);
-                    WritePartitionHits(w2, a);
-                });
+                w.List(m.Answers, static (w2, a) => WriteNested(w2, a));
             },
-            static r => new NodePartitionHits(r.String(), r.List(ReadPartitionHits))),
+            static r => new NodePartitionAnswers(r.String(), r.List(static r2 => ReadNested<IVLinkMessage>(r2)))),
     ];
 
     private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);
@@ -555,7 +556,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
             r.Version >= 10 ? r.UInt64() : 0, r.Version >= 10 ? ReadPointVersion(r) : PointVersion.None)
         {
             HistoryLost = r.Version >= 11 && r.Bool(),
-            Unlinked = r.Version >= 12 ? r.Int32() : 0,
+            Unlinked = r.Version >= 13 ? r.Int32() : 0,
         };
 
     // ---- WatermarkMessages.cs ----
@@ -957,6 +958,7 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.List(m.Partitions, static (w2, p) => w2.String(p));
         w.Bool(m.SemanticRan);
         w.Int64(m.ElapsedMicros);
+        WriteMissing(w, m.Missing);
     }
 
     private static NodeHybridHits ReadNodeHybridHits(Reader r) => new(
@@ -964,7 +966,17 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         ReadRankings(r),
         r.List(static r2 => r2.String()),
         r.Bool(),
-        r.Int64());
+        r.Int64(),
+        ReadMissing(r));
+
+    // Format 12: the coordinator's budget of a node search, and the partitions a node answer misses.
+    private static void WriteBudget(Writer w, TimeSpan budget) => w.Int64(budget.Ticks);
+
+    private static TimeSpan ReadBudget(Reader r) => r.Version >= 12 ? TimeSpan.FromTicks(r.Int64()) : TimeSpan.Zero;
+
+    private static void WriteMissing(Writer w, IReadOnlyList<string> missing) => w.List(missing, static (w2, p) => w2.String(p));
+
+    private static IReadOnlyList<string> ReadMissing(Reader r) => r.Version >= 12 ? r.List(static r2 => r2.String()) : [];
 
     private static void WriteSearchHit(Writer w, SearchHit h)
     {
@@ -1008,9 +1020,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         WriteSearchRequest(w, m.Request);
         w.Int64(m.Generation);
         WriteReplicaChoice(w, m.Replicas);
+        WriteBudget(w, m.Budget);
     }
 
-    private static NodeSearch ReadNodeSearch(Reader r) => new(r.String(), ReadSearchRequest(r), r.Int64(), ReadReplicaChoice(r));
+    private static NodeSearch ReadNodeSearch(Reader r) => new(r.String(), ReadSearchRequest(r), r.Int64(), ReadReplicaChoice(r), ReadBudget(r));
 
     // Format 9 added the replica choice to node searches; before, every node searched replica 0.
     private static void WriteReplicaChoice(Writer w, ReplicaChoice c)
@@ -1027,9 +1040,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.List(m.Hits, WriteSearchHit);
         w.List(m.Partitions, WritePartitionTiming);
         w.Int64(m.ElapsedMicros);
+        WriteMissing(w, m.Missing);
     }
 
-    private static NodeHits ReadNodeHits(Reader r) => new(r.String(), r.List(ReadSearchHit), r.List(ReadPartitionTiming), r.Int64());
+    private static NodeHits ReadNodeHits(Reader r) => new(r.String(), r.List(ReadSearchHit), r.List(ReadPartitionTiming), r.Int64(), ReadMissing(r));
 
     private static void WriteSearchPartitionBatch(Writer w, SearchPartitionBatch m)
     {
@@ -1057,9 +1071,10 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         w.List(m.Requests, WriteSearchRequest);
         w.Int64(m.Generation);
         WriteReplicaChoice(w, m.Replicas);
+        WriteBudget(w, m.Budget);
     }
 
-    private static NodeSearchBatch ReadNodeSearchBatch(Reader r) => new(r.String(), r.List(ReadSearchRequest), r.Int64(), ReadReplicaChoice(r));
+    private static NodeSearchBatch ReadNodeSearchBatch(Reader r) => new(r.String(), r.List(ReadSearchRequest), r.Int64(), ReadReplicaChoice(r), ReadBudget(r));
 
     private static void WriteNodeHitsBatch(Writer w, NodeHitsBatch m)
     {
@@ -1242,6 +1257,23 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         var change = CodecOf(m.Change);
         w.String(change.Manifest);
         change.Write(w, m.Change);
+    }
+
+    // A message inside another: its manifest, then its fields.
+    private static void WriteNested(Writer w, IVLinkMessage message)
+    {
+        Writer.Require(message);
+        var codec = CodecOf(message);
+        w.String(codec.Manifest);
+        codec.Write(w, message);
+    }
+
+    private static T ReadNested<T>(Reader r)
+    {
+        string manifest = r.String();
+        if (!ByManifest.TryGetValue(manifest, out var codec))
+            throw Reader.Damaged($"unknown manifest '{manifest}' of a nested message");
+        return codec.Read(r) is T message ? message : throw Reader.Damaged($"the nested '{manifest}' is a {codec.Type.Name}, not a {typeof(T).Name}");
     }
 
     private static CatalogEntryAppended ReadCatalogEntryAppended(Reader r)

@@ -40,6 +40,16 @@ public static class CollectionEndpoints
     public static async Task<CollectionEntry> FindAsync(VLinkNode node, string name) =>
         (await node.CatalogAsync().ConfigureAwait(false)).Find(name) ?? throw new UnknownCollectionException(name);
 
+    /// <summary>
+    /// The collection a search route reads, as the Gather Engine sees it (its cached catalog: no wait on the catalog
+    /// singleton while it moves, so the search's deadline covers the whole request); 404 when unknown.
+    /// </summary>
+    public static Task<CollectionEntry> FindForSearchAsync(VLinkNode node, string name)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return node.Gather.CollectionAsync(name);
+    }
+
     private static async Task<IResult> CreateAsync(string name, HttpRequest request, VLinkNode node, Embeddings.EmbeddingProviders providers, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();

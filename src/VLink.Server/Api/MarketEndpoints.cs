@@ -290,11 +290,12 @@ public static class MarketEndpoints
     private static async Task<IResult> SearchAsync(HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        var options = ReadOptions.Of(request);
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var root = document.RootElement;
         RequestJson.OnlyFields(root, "", "collection", "vector", "reference", "k", "limit", "markets", "from", "to", "exact");
         string collection = RequestJson.TryGet(root, "collection", out var cv) ? StringOf(cv, "collection") : RegimeSpec.DefaultCollection;
-        var entry = (await node.CatalogAsync().ConfigureAwait(false)).Find(collection) ?? throw new UnknownCollectionException(collection);
+        var entry = await node.Gather.CollectionAsync(collection).ConfigureAwait(false);
         var regime = entry.Spec.Regime ?? throw ApiException.BadField("collection", $"'{collection}' is not a regime collection");
         bool hasVector = RequestJson.TryGet(root, "vector", out _);
         bool hasReference = RequestJson.TryGet(root, "reference", out var reference);
@@ -325,12 +326,13 @@ public static class MarketEndpoints
         RegimeSearchResult result;
         try
         {
-            result = await new RegimeSearch(node).SearchAsync(new RegimeQuery(collection, vector, market, at, k, markets, from, to, exact), cancellationToken).ConfigureAwait(false);
+            result = await new RegimeSearch(node).SearchAsync(new RegimeQuery(collection, vector, market, at, k, markets, from, to, exact), cancellationToken, options.Timeout).ConfigureAwait(false);
         }
         catch (RegimeQueryException e)
         {
             throw new ApiException(e.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest, e.Field, e.Message);
         }
+        options.Check(result.MissingPartitions);
         var body = new JsonObject
         {
             ["reference"] = result.Reference is { } r ? WindowJson(r, withDistance: false) : null,

@@ -69,13 +69,15 @@ public static class PointDataEndpoints
         var payload = RequestJson.ReadPayloadSelector(root, "with_payload", defaultValue: true);
         bool withVector = RequestJson.OptionalBool(root, "with_vector", "with_vector") ?? false;
 
-        var page = await node.ScrollAsync(name, filter, offset, limit, withVector, payload.Wanted).ConfigureAwait(false);
+        var options = ReadOptions.Of(request);
+        var page = await node.ScrollPartialAsync(name, filter, offset, limit, withVector, payload.Wanted, options.Timeout, cancellationToken).ConfigureAwait(false);
+        options.Check(page.MissingPartitions);
         var points = new JsonArray([.. page.Points.Select(p => (JsonNode)PointJson.Render(p, payload, withVector))]);
         return Envelope.Ok(new JsonObject
         {
             ["points"] = points,
             ["next_page_offset"] = page.NextOffset is { } next ? PointJson.IdNode(next) : null,
-        }, clock);
+        }, clock, ReadOptions.Completeness(page.MissingPartitions));
     }
 
     private static async Task<IResult> CountAsync(string name, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
@@ -89,8 +91,10 @@ public static class PointDataEndpoints
         var filter = RequestJson.OptionalFilter(root, "filter", "filter");
         // Counts are always exact; "exact": false is accepted and answered exactly.
         RequestJson.OptionalBool(root, "exact", "exact");
-        long count = await node.CountAsync(name, filter).ConfigureAwait(false);
-        return Envelope.Ok(new JsonObject { ["count"] = count }, clock);
+        var options = ReadOptions.Of(request);
+        var count = await node.CountPartialAsync(name, filter, options.Timeout, cancellationToken).ConfigureAwait(false);
+        options.Check(count.MissingPartitions);
+        return Envelope.Ok(new JsonObject { ["count"] = count.Value }, clock, ReadOptions.Completeness(count.MissingPartitions));
     }
 
     private static async Task<IResult> ChangePayloadAsync(string name, HttpRequest request, VLinkNode node, PayloadChangeKind kind, CancellationToken cancellationToken)

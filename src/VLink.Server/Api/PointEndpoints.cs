@@ -73,9 +73,9 @@ public static class PointEndpoints
     {
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
-        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindForSearchAsync(node, name).ConfigureAwait(false);
         var query = SearchRequests.ParseSearch(document.RootElement, "", entry.Spec);
-        var answers = await SearchRequests.ExecuteAsync(node, entry, [query], cancellationToken).ConfigureAwait(false);
+        var answers = await SearchRequests.ExecuteAsync(node, entry, [query], cancellationToken, ReadOptions.Of(request)).ConfigureAwait(false);
         return Envelope.Ok(answers[0].Points, clock, SearchRequests.Completeness(answers));
     }
 
@@ -83,10 +83,10 @@ public static class PointEndpoints
     {
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
-        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindForSearchAsync(node, name).ConfigureAwait(false);
         var queries = await SearchRequests.ParseBatchAsync(document.RootElement,
             (item, path) => Task.FromResult(SearchRequests.ParseSearch(item, path, entry.Spec))).ConfigureAwait(false);
-        var answers = await SearchRequests.ExecuteAsync(node, entry, queries, cancellationToken).ConfigureAwait(false);
+        var answers = await SearchRequests.ExecuteAsync(node, entry, queries, cancellationToken, ReadOptions.Of(request)).ConfigureAwait(false);
         return Envelope.Ok(new JsonArray([.. answers.Select(a => (JsonNode)a.Points)]), clock, SearchRequests.Completeness(answers));
     }
 
@@ -94,9 +94,9 @@ public static class PointEndpoints
     {
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
-        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindForSearchAsync(node, name).ConfigureAwait(false);
         var query = await SearchRequests.ParseQueryAsync(document.RootElement, "", entry, node).ConfigureAwait(false);
-        var answers = await SearchRequests.ExecuteAsync(node, entry, [query], cancellationToken).ConfigureAwait(false);
+        var answers = await SearchRequests.ExecuteAsync(node, entry, [query], cancellationToken, ReadOptions.Of(request)).ConfigureAwait(false);
         return Envelope.Ok(new JsonObject { ["points"] = answers[0].Points }, clock, SearchRequests.Completeness(answers));
     }
 
@@ -104,25 +104,32 @@ public static class PointEndpoints
     {
         var clock = Stopwatch.StartNew();
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
-        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindForSearchAsync(node, name).ConfigureAwait(false);
         var queries = await SearchRequests.ParseBatchAsync(document.RootElement,
             (item, path) => SearchRequests.ParseQueryAsync(item, path, entry, node)).ConfigureAwait(false);
-        var answers = await SearchRequests.ExecuteAsync(node, entry, queries, cancellationToken).ConfigureAwait(false);
+        var answers = await SearchRequests.ExecuteAsync(node, entry, queries, cancellationToken, ReadOptions.Of(request)).ConfigureAwait(false);
         return Envelope.Ok(new JsonArray([.. answers.Select(a => (JsonNode)new JsonObject { ["points"] = a.Points })]), clock, SearchRequests.Completeness(answers));
     }
 
-    // Qdrant's GET of one point: its payload and vector, 404 when absent.
-    private static async Task<IResult> GetPointAsync(string name, string id, HttpRequest request, VLinkNode node)
+    // Qdrant's GET of one point: its payload and vector, 404 when absent — and 503 naming the partitions that may hold
+    // it when they did not answer (neither found nor absent can be said then).
+    private static async Task<IResult> GetPointAsync(string name, string id, HttpRequest request, VLinkNode node, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        var options = ReadOptions.Of(request);
+        var consistency = ReadConsistencyOf(request);
         var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
         var pointId = ulong.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out ulong number) ? new PointId(number)
             : Guid.TryParse(id, out var uuid) ? new PointId(uuid.ToString("D"))
             : throw ApiException.BadField("id", $"'{id}' is not a point id (an unsigned integer or a UUID)");
-        var records = await SearchRequests.FetchAsync(node, entry, [pointId], withVector: true, ReadConsistencyOf(request)).ConfigureAwait(false);
-        if (!records.TryGetValue(pointId, out var record))
+        var read = await node.ReadPointsAsync(entry, [pointId], withVector: true, consistency, options.Timeout, cancellationToken).ConfigureAwait(false);
+        options.Check(read.MissingPartitions);
+        if (!read.Value.TryGetValue(pointId, out var record))
+        {
+            if (!read.Complete) throw ReadOptions.Incomplete(read.MissingPartitions);
             throw new ApiException(StatusCodes.Status404NotFound, "id", $"id: point {id} does not exist in collection '{name}'");
-        return Envelope.Ok(PointJson.Render(record, PayloadSelector.All, withVector: true), clock);
+        }
+        return Envelope.Ok(PointJson.Render(record, PayloadSelector.All, withVector: true), clock, ReadOptions.Completeness(read.MissingPartitions));
     }
 
     /// <summary>
@@ -160,12 +167,14 @@ public static class PointEndpoints
             ids.Add(RequestJson.ReadId(item, string.Create(CultureInfo.InvariantCulture, $"ids[{i++}]")));
         var payload = RequestJson.ReadPayloadSelector(root, "with_payload", defaultValue: true);
         bool withVector = RequestJson.OptionalBool(root, "with_vector", "with_vector") ?? false;
-        var records = await SearchRequests.FetchAsync(node, entry, ids, withVector, ReadConsistencyOf(request)).ConfigureAwait(false);
+        var options = ReadOptions.Of(request);
+        var read = await node.ReadPointsAsync(entry, ids, withVector, ReadConsistencyOf(request), options.Timeout, cancellationToken).ConfigureAwait(false);
+        options.Check(read.MissingPartitions);
         var result = new JsonArray();
         foreach (var id in ids.Distinct())
         {
-            if (records.TryGetValue(id, out var record)) result.Add(PointJson.Render(record, payload, withVector));
+            if (read.Value.TryGetValue(id, out var record)) result.Add(PointJson.Render(record, payload, withVector));
         }
-        return Envelope.Ok(result, clock);
+        return Envelope.Ok(result, clock, ReadOptions.Completeness(read.MissingPartitions));
     }
 }

@@ -45,6 +45,7 @@ public static class Problems
     {
         ApiException api => api.Extensions,
         PartitionUnavailableException unavailable => new Dictionary<string, object?> { ["missing_partitions"] = new[] { unavailable.Partition.EntityId } },
+        IncompleteReadException incomplete => new Dictionary<string, object?> { ["missing_partitions"] = incomplete.MissingPartitions.ToArray() },
         _ => null,
     };
 
@@ -56,6 +57,7 @@ public static class Problems
         AskTimeoutException => (StatusCodes.Status503ServiceUnavailable, null, "The cluster did not answer in time."),
         WriteConsistencyException consistency => (StatusCodes.Status503ServiceUnavailable, null, consistency.Message),
         PartitionUnavailableException unavailable => (StatusCodes.Status503ServiceUnavailable, null, unavailable.Message),
+        IncompleteReadException incomplete => (StatusCodes.Status503ServiceUnavailable, null, incomplete.Message),
         JournalUnavailableException journal => (StatusCodes.Status503ServiceUnavailable, null, journal.Message),
         ArgumentException arg => (StatusCodes.Status400BadRequest, arg.ParamName, arg.Message),
         _ => null,

@@ -174,20 +174,36 @@ public static class SearchRequests
     /// <summary>
     /// Runs searches of one collection and renders their answers in request order. Searches that share limit,
     /// ef and exactness and have no filter travel together (one message per node); the others run side by side.
+    /// One deadline (<paramref name="options"/>' timeout) covers the searches and the read of the shown points'
+    /// payloads, which keeps a margin of it; partitions that do not answer in time are named in the answers, or — when
+    /// the options require complete answers — refused with a 503 naming them.
     /// </summary>
-    public static async Task<SearchAnswer[]> ExecuteAsync(VLinkNode node, CollectionEntry entry, IReadOnlyList<SearchQuery> queries, CancellationToken cancellationToken)
+    public static async Task<SearchAnswer[]> ExecuteAsync(VLinkNode node, CollectionEntry entry, IReadOnlyList<SearchQuery> queries, CancellationToken cancellationToken, ReadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(queries);
         if (queries.Count == 0) return [];
-        var (hits, complete, missing) = await RankAsync(node, entry, queries, cancellationToken).ConfigureAwait(false);
+        options ??= new ReadOptions(null, false);
+        var deadline = options.Deadline(node, cancellationToken);
+        var (hits, complete, missing) = await RankAsync(node, entry, queries, deadline).ConfigureAwait(false);
 
-        // One read of the points any answer shows with payload or vector.
+        // One read of the points any answer shows with payload or vector (not of partitions the searches missed).
         var shown = Enumerable.Range(0, queries.Count).Where(i => queries[i].Payload.Wanted || queries[i].WithVector).ToList();
-        var records = shown.Count == 0
-            ? []
-            : await FetchAsync(node, entry, [.. shown.SelectMany(i => hits[i].Select(h => h.Id)).Distinct()], shown.Any(i => queries[i].WithVector)).ConfigureAwait(false);
+        var records = new Dictionary<PointId, PointRecord>();
+        if (shown.Count > 0)
+        {
+            var read = await node.ReadPointsAsync(entry, [.. shown.SelectMany(i => hits[i].Select(h => h.Id)).Distinct()], shown.Any(i => queries[i].WithVector),
+                timeout: ReadOptions.LastStep(deadline), cancellationToken: cancellationToken, skip: [.. shown.SelectMany(i => missing[i]).Distinct()]).ConfigureAwait(false);
+            records = read.Value;
+            if (!read.Complete)
+                foreach (int i in shown)
+                {
+                    missing[i] = [.. missing[i].Union(read.MissingPartitions)];
+                    complete[i] = false;
+                }
+        }
+        options.Check(missing.SelectMany(m => m));
 
         var answers = new SearchAnswer[queries.Count];
         for (int i = 0; i < queries.Count; i++)
@@ -216,7 +232,7 @@ public static class SearchRequests
     /// queries by fusing their prefetches' rankings (RRF, k = 60; score = the fused score).
     /// </summary>
     private static async Task<(List<(PointId Id, double Score)>[] Hits, bool[] Complete, IReadOnlyList<string>[] Missing)> RankAsync(
-        VLinkNode node, CollectionEntry entry, IReadOnlyList<SearchQuery> queries, CancellationToken cancellationToken)
+        VLinkNode node, CollectionEntry entry, IReadOnlyList<SearchQuery> queries, ReadDeadline deadline)
     {
         var hitsAll = new List<(PointId Id, double Score)>[queries.Count];
         var completeAll = new bool[queries.Count];
@@ -224,14 +240,14 @@ public static class SearchRequests
         var plain = Enumerable.Range(0, queries.Count).Where(i => queries[i].Prefetch is null).ToList();
         if (plain.Count > 0)
         {
-            var answered = await RankPlainAsync(node, entry, [.. plain.Select(i => queries[i])], cancellationToken).ConfigureAwait(false);
+            var answered = await RankPlainAsync(node, entry, [.. plain.Select(i => queries[i])], deadline).ConfigureAwait(false);
             for (int j = 0; j < plain.Count; j++)
                 (hitsAll[plain[j]], completeAll[plain[j]], missingAll[plain[j]]) = (answered.Hits[j], answered.Complete[j], answered.Missing[j]);
         }
         foreach (int i in Enumerable.Range(0, queries.Count).Where(i => queries[i].Prefetch is not null))
         {
             var q = queries[i];
-            var sub = await RankPlainAsync(node, entry, q.Prefetch!, cancellationToken).ConfigureAwait(false);
+            var sub = await RankPlainAsync(node, entry, q.Prefetch!, deadline).ConfigureAwait(false);
             var rankings = sub.Hits.Select(list => new Core.Hybrid.MethodRanking(Core.Hybrid.HybridMethods.None, [.. list.Select(h => new Core.Hybrid.ScoredPoint(h.Id, h.Score))]));
             var fused = Core.Hybrid.Rrf.Fuse(rankings, null, q.Limit + q.Offset);
             hitsAll[i] = [.. fused.Skip(q.Offset).Take(q.Limit).Select(h => (h.Id, h.Score)).Where(h => q.ScoreThreshold is not { } t || h.Score >= t)];
@@ -242,15 +258,17 @@ public static class SearchRequests
     }
 
     private static async Task<(List<(PointId Id, double Score)>[] Hits, bool[] Complete, IReadOnlyList<string>[] Missing)> RankPlainAsync(
-        VLinkNode node, CollectionEntry entry, IReadOnlyList<SearchQuery> queries, CancellationToken cancellationToken)
+        VLinkNode node, CollectionEntry entry, IReadOnlyList<SearchQuery> queries, ReadDeadline deadline)
     {
         string name = entry.Spec.Name;
+        var cancellationToken = deadline.Cancellation;
+        var timeout = ReadOptions.FirstStep(deadline);
         static int K(SearchQuery q) => q.Limit + q.Offset + (q.Exclude is null ? 0 : 1);
         var first = queries[0];
         bool together = queries.Count > 1 && queries.All(q => q.Filter is null && K(q) == K(first) && q.Ef == first.Ef && q.Exact == first.Exact && q.Probes == first.Probes);
         GlobalSearchResult[] results = together
-            ? await node.Gather.SearchBatchAsync(name, [.. queries.Select(q => q.Vector)], K(first), first.Ef, first.Exact, cancellationToken, first.Probes).ConfigureAwait(false)
-            : await Task.WhenAll(queries.Select(q => node.Gather.SearchAsync(name, q.Vector, K(q), q.Ef, q.Exact, cancellationToken, q.Filter, q.Probes))).ConfigureAwait(false);
+            ? await node.Gather.SearchBatchAsync(name, [.. queries.Select(q => q.Vector)], K(first), first.Ef, first.Exact, cancellationToken, first.Probes, timeout).ConfigureAwait(false)
+            : await Task.WhenAll(queries.Select(q => node.Gather.SearchAsync(name, q.Vector, K(q), q.Ef, q.Exact, cancellationToken, q.Filter, q.Probes, timeout))).ConfigureAwait(false);
 
         var metric = entry.Spec.Metric;
         var hits = new List<(PointId Id, double Score)>[queries.Count];

@@ -43,9 +43,12 @@ public static class TextSearchEndpoints
     private static async Task<IResult> SearchAsync(string name, HttpRequest request, VLinkNode node, EmbeddingProviders providers, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        var options = ReadOptions.Of(request);
+        // One deadline covers the query's embedding, the search and the payloads.
+        var deadline = options.Deadline(node, cancellationToken);
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var root = document.RootElement;
-        var entry = await CollectionEndpoints.FindAsync(node, name).ConfigureAwait(false);
+        var entry = await CollectionEndpoints.FindForSearchAsync(node, name).ConfigureAwait(false);
         var spec = entry.Spec;
         RequestJson.OnlyFields(root, "", "query", "methods", "weights", "limit", "filter", "with_payload");
         if (!RequestJson.TryGet(root, "query", out var queryElement) || queryElement.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(queryElement.GetString()))
@@ -72,15 +75,22 @@ public static class TextSearchEndpoints
         HybridSearchResult result;
         try
         {
-            result = await node.Gather.HybridSearchAsync(name, hybrid, cancellationToken).ConfigureAwait(false);
+            result = await node.Gather.HybridSearchAsync(name, hybrid, cancellationToken, ReadOptions.FirstStep(deadline)).ConfigureAwait(false);
         }
         catch (ArgumentException e)
         {
             throw ApiException.BadField("filter", e.Message);
         }
-        var records = payload.Wanted || softModel is not null
-            ? await SearchRequests.FetchAsync(node, entry, [.. result.Hits.Select(h => h.Id)], withVector: false).ConfigureAwait(false)
-            : [];
+        var missing = result.MissingPartitions.ToList();
+        var records = new Dictionary<VLink.Core.Indexing.PointId, VLink.Cluster.Protocol.PointRecord>();
+        if (payload.Wanted || softModel is not null)
+        {
+            var read = await node.ReadPointsAsync(entry, [.. result.Hits.Select(h => h.Id)], withVector: false,
+                timeout: ReadOptions.LastStep(deadline), cancellationToken: cancellationToken, skip: result.MissingPartitions).ConfigureAwait(false);
+            records = read.Value;
+            missing.AddRange(read.MissingPartitions);
+        }
+        options.Check(missing);
         var found = result.Hits;
         if (softModel is not null)
         {
@@ -100,10 +110,11 @@ public static class TextSearchEndpoints
             });
         }
         return Envelope.Ok(hits, clock,
+        [
             ("semantic_executed", result.SemanticExecuted),
             ("soft_executed", softModel is not null),
-            ("complete", result.Complete),
-            ("missing_partitions", new JsonArray([.. result.MissingPartitions.Order(StringComparer.Ordinal).Select(p => (JsonNode)p)])));
+            .. ReadOptions.Completeness(missing),
+        ]);
     }
 
     /// <summary>
