@@ -115,8 +115,8 @@ internal sealed class SqliteChunkStore(string connectionString) : SnapshotChunkS
     public override Task WriteAsync(string persistenceId, long sequenceNr, IReadOnlyList<ReadOnlyMemory<byte>> chunks, CancellationToken cancellation = default) =>
         OnOwnThread(() =>
         {
+            DeleteRows(persistenceId, "sequence_nr = $s", sequenceNr);
             using var connection = Open();
-            Execute(connection, "DELETE FROM vlink_snapshot_chunks WHERE persistence_id = $p AND sequence_nr = $s", ("$p", persistenceId), ("$s", sequenceNr));
             for (int i = 0; i < chunks.Count; i++)
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -143,18 +143,30 @@ internal sealed class SqliteChunkStore(string connectionString) : SnapshotChunkS
     }
 
     public override Task DeleteBeforeAsync(string persistenceId, long sequenceNr, CancellationToken cancellation = default) =>
-        OnOwnThread(() =>
-        {
-            using var connection = Open();
-            Execute(connection, "DELETE FROM vlink_snapshot_chunks WHERE persistence_id = $p AND sequence_nr < $s", ("$p", persistenceId), ("$s", sequenceNr));
-        }, cancellation);
+        OnOwnThread(() => DeleteRows(persistenceId, "sequence_nr < $s", sequenceNr), cancellation);
 
     public override Task DeleteAsync(string persistenceId, long sequenceNr, CancellationToken cancellation = default) =>
-        OnOwnThread(() =>
+        OnOwnThread(() => DeleteRows(persistenceId, "sequence_nr = $s", sequenceNr), cancellation);
+
+    // One chunk per statement: freeing a whole snapshot's pages in one statement held SQLite's write lock so long (a
+    // 500 MB snapshot under a bulk load) that a journal write gave up waiting for it; a chunk at a time, journal writes
+    // interleave.
+    private void DeleteRows(string persistenceId, string where, long sequenceNr)
+    {
+        using var connection = Open();
+        var rows = new List<(long Sequence, long Chunk)>();
+        using (var select = connection.CreateCommand())
         {
-            using var connection = Open();
-            Execute(connection, "DELETE FROM vlink_snapshot_chunks WHERE persistence_id = $p AND sequence_nr = $s", ("$p", persistenceId), ("$s", sequenceNr));
-        }, cancellation);
+            select.CommandText = $"SELECT sequence_nr, chunk FROM vlink_snapshot_chunks WHERE persistence_id = $p AND {where}";
+            select.Parameters.AddWithValue("$p", persistenceId);
+            select.Parameters.AddWithValue("$s", sequenceNr);
+            using var reader = select.ExecuteReader();
+            while (reader.Read()) rows.Add((reader.GetInt64(0), reader.GetInt64(1)));
+        }
+        foreach (var (sequence, chunk) in rows)
+            Execute(connection, "DELETE FROM vlink_snapshot_chunks WHERE persistence_id = $p AND sequence_nr = $s AND chunk = $c",
+                ("$p", persistenceId), ("$s", sequence), ("$c", chunk));
+    }
 
     internal static byte[] AsArray(ReadOnlyMemory<byte> chunk) =>
         System.Runtime.InteropServices.MemoryMarshal.TryGetArray(chunk, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
