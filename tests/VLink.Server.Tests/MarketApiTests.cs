@@ -148,14 +148,21 @@ public sealed class MarketApiTests(ServerFixture fixture)
         Assert.All(markets, m => Assert.Equal(119, (long)m!["bars"]!));
         Assert.All(markets, m => Assert.Equal(1, (int)m!["open_bars"]!));
 
-        // A raw vector query over both markets, only windows ending in the last half hour.
+        // A raw vector query over both markets, only windows ending in the last half hour: all of them, overlapping.
         var vector = new JsonArray([.. Enumerable.Range(0, 15).Select(_ => (JsonNode)JsonValue.Create(0.0))]);
-        var search = new JsonObject { ["collection"] = "api-stream", ["vector"] = vector, ["k"] = 100, ["from"] = "2024-06-03T10:30:00Z" };
+        var search = new JsonObject { ["collection"] = "api-stream", ["vector"] = vector, ["k"] = 100, ["from"] = "2024-06-03T10:30:00Z", ["distinct"] = false };
         var result = (await Api.Ok(await Api.Send(_client, HttpMethod.Post, "/regimes/search", search)))["result"]!.AsObject();
         Assert.Null(result["reference"]);
         var matches = result["matches"]!.AsArray();
         Assert.Equal(2 * 30, matches.Count);
         Assert.All(matches, m => Assert.True(string.CompareOrdinal((string?)m!["window"]!["end"], "2024-06-03T10:30:00Z") >= 0));
+        // As distinct episodes (the default), windows of one market that overlap count once: one per market here.
+        search.Remove("distinct");
+        var distinct = (await Api.Ok(await Api.Send(_client, HttpMethod.Post, "/regimes/search", search)))["result"]!["matches"]!.AsArray();
+        Assert.Equal(["AAA", "BBB"], distinct.Select(m => (string?)m!["market"]).Order());
+        search["distinct"] = false;
+        search["min_gap"] = 3;
+        await Api.Problem(await Api.Send(_client, HttpMethod.Post, "/regimes/search", search), System.Net.HttpStatusCode.BadRequest, "min_gap");
         var onlyB = new JsonObject { ["collection"] = "api-stream", ["vector"] = vector.DeepClone(), ["k"] = 5, ["markets"] = new JsonArray("BBB") };
         var resultB = (await Api.Ok(await Api.Send(_client, HttpMethod.Post, "/regimes/search", onlyB)))["result"]!.AsObject();
         Assert.All(resultB["matches"]!.AsArray(), m => Assert.Equal("BBB", (string?)m!["market"]));

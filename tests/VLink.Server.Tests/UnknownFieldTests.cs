@@ -59,7 +59,7 @@ public sealed class UnknownFieldTests(ServerFixture server)
     [InlineData("POST", "/collections/strict-fields/search/text", """{"query":"a","top":2}""", "top")]
     [InlineData("PUT", "/regimes/collections/strict-regimes", """{"bar_interval":"1d","window":20}""", "window")]
     [InlineData("PUT", "/regimes/collections/strict-regimes", """{"bar_interval":"1d","replication_factor":2}""", "replication_factor")]
-    [InlineData("POST", "/regimes/search", """{"reference":{"market":"SPX","at":"2011-08-08"},"distinct":false}""", "distinct")]
+    [InlineData("POST", "/regimes/search", """{"reference":{"market":"SPX","at":"2011-08-08"},"diverse":false}""", "diverse")]
     [InlineData("POST", "/cluster/leave", """{"address":"127.0.0.1:1","force":true}""", "force")]
     [InlineData("POST", "/cluster/down", """{"address":"127.0.0.1:1","force":true}""", "force")]
     [InlineData("POST", "/cluster/join", """{"seed":"127.0.0.1:1","force":true}""", "force")]

@@ -22,6 +22,11 @@ namespace VLink.Cluster.Ingest;
 /// <param name="From">Only windows ending at or after this time (UTC ticks), or null.</param>
 /// <param name="To">Only windows ending at or before this time (UTC ticks), or null.</param>
 /// <param name="Exact">Exact scan (true) or the HNSW graph.</param>
+/// <param name="Distinct">
+/// Distinct episodes (true by default): no two matches of one market whose windows overlap or lie within
+/// <paramref name="MinGap"/> bars of each other; the nearer one stays (see <see cref="RegimeEpisodes"/>).
+/// </param>
+/// <param name="MinGap">Further bars two matches of one market must be apart, beyond not overlapping.</param>
 public sealed record RegimeQuery(
     string Collection,
     float[]? Vector,
@@ -31,7 +36,9 @@ public sealed record RegimeQuery(
     IReadOnlyList<string>? Markets = null,
     long? From = null,
     long? To = null,
-    bool Exact = true);
+    bool Exact = true,
+    bool Distinct = true,
+    int MinGap = 0);
 
 /// <summary>The forward outcome of a window over one horizon, when known.</summary>
 /// <param name="Horizon">Bars after the window.</param>
@@ -160,24 +167,43 @@ public sealed class RegimeSearch(VLinkNode node)
             vector = point.Vector!;
         }
 
-        var filter = Filter(query, reference, features.Window);
-        var result = await node.Gather.SearchAsync(entry.Spec.Name, vector, query.K, null, query.Exact, cancellationToken, filter,
-            timeout: Max(deadline.Left - margin, margin)).ConfigureAwait(false);
-        var ids = result.Hits.Select(h => h.Id).ToList();
+        if (query.MinGap < 0) throw new RegimeQueryException("min_gap", $"must not be negative, got {query.MinGap}");
+        int apart = query.Distinct ? features.Window + query.MinGap : features.Window;
+        var filter = Filter(query, reference, apart);
+        // Distinct episodes keep the nearest window of each episode: candidates are fetched beyond k, and more (four
+        // times as many each round) while the rule leaves fewer than k of a full page. The rule applied to the best n
+        // candidates keeps what it keeps of all of them once k are kept, so the k matches are the k best under it.
+        int fetch = query.Distinct ? Math.Max(4 * query.K, query.K + 16) : query.K;
         var payloads = new Dictionary<PointId, byte[]?>();
-        var missing = new SortedSet<string>(result.MissingPartitions, StringComparer.Ordinal);
-        if (ids.Count > 0)
+        var missing = new SortedSet<string>(StringComparer.Ordinal);
+        List<RegimeWindow> matches;
+        while (true)
         {
-            // The markets the search did not hear from hold none of its matches: they are not asked again.
-            var read = await node.ReadPointsAsync(entry, ids, withVector: false, timeout: Max(deadline.Left, margin),
-                cancellationToken: cancellationToken, skip: result.MissingPartitions).ConfigureAwait(false);
-            foreach (var p in read.Value.Values) payloads[p.Id] = p.Payload;
-            missing.UnionWith(read.MissingPartitions);
-        }
-        var matches = new List<RegimeWindow>(result.Hits.Count);
-        foreach (var hit in result.Hits)
-        {
-            if (Window(hit.Id, payloads.GetValueOrDefault(hit.Id), hit.Distance, horizons) is { } window) matches.Add(window);
+            var result = await node.Gather.SearchAsync(entry.Spec.Name, vector, fetch, null, query.Exact, cancellationToken, filter,
+                timeout: Max(deadline.Left - margin, margin)).ConfigureAwait(false);
+            missing.UnionWith(result.MissingPartitions);
+            var ids = result.Hits.Select(h => h.Id).Where(id => !payloads.ContainsKey(id)).ToList();
+            if (ids.Count > 0)
+            {
+                // The markets the search did not hear from hold none of its matches: they are not asked again.
+                var read = await node.ReadPointsAsync(entry, ids, withVector: false, timeout: Max(deadline.Left, margin),
+                    cancellationToken: cancellationToken, skip: result.MissingPartitions).ConfigureAwait(false);
+                foreach (var p in read.Value.Values) payloads[p.Id] = p.Payload;
+                missing.UnionWith(read.MissingPartitions);
+            }
+            var ranked = new List<RegimeWindow>(result.Hits.Count);
+            foreach (var hit in result.Hits)
+            {
+                if (Window(hit.Id, payloads.GetValueOrDefault(hit.Id), hit.Distance, horizons) is { } window) ranked.Add(window);
+            }
+            if (!query.Distinct)
+            {
+                matches = ranked;
+                break;
+            }
+            matches = RegimeEpisodes.Distinct(ranked, features.Window, query.MinGap, query.K);
+            if (matches.Count >= query.K || result.Hits.Count < fetch || fetch >= MaxFetch || deadline.Left <= margin) break;
+            fetch = (int)Math.Min(MaxFetch, 4L * fetch);
         }
         var summary = horizons.Select(h =>
         {
@@ -190,6 +216,9 @@ public sealed class RegimeSearch(VLinkNode node)
         return new RegimeSearchResult(reference, matches, Distribution.Of(matches.Select(m => (double)m.Distance)), summary, missing.Count == 0, [.. missing]);
     }
 
+    /// <summary>The most candidates one distinct-episode search fetches.</summary>
+    private const int MaxFetch = 65_536;
+
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>The ISO 8601 form of UTC ticks.</summary>
@@ -197,7 +226,7 @@ public sealed class RegimeSearch(VLinkNode node)
         new DateTime(ticks, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 
     // Markets and time range as must conditions; the reference's overlapping windows (same market, last bars fewer
-    // than a window apart) as a must_not.
+    // than a window apart, or than a window and the minimum gap for distinct episodes) as a must_not.
     private static byte[]? Filter(RegimeQuery query, RegimeWindow? reference, int window)
     {
         var must = new List<string>();

@@ -293,7 +293,7 @@ public static class MarketEndpoints
         var options = ReadOptions.Of(request);
         using var document = await RequestJson.ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var root = document.RootElement;
-        RequestJson.OnlyFields(root, "", "collection", "vector", "reference", "k", "limit", "markets", "from", "to", "exact");
+        RequestJson.OnlyFields(root, "", "collection", "vector", "reference", "k", "limit", "markets", "from", "to", "exact", "distinct", "min_gap");
         string collection = RequestJson.TryGet(root, "collection", out var cv) ? StringOf(cv, "collection") : RegimeSpec.DefaultCollection;
         var entry = await node.Gather.CollectionAsync(collection).ConfigureAwait(false);
         var regime = entry.Spec.Regime ?? throw ApiException.BadField("collection", $"'{collection}' is not a regime collection");
@@ -322,11 +322,14 @@ public static class MarketEndpoints
         long? to = RequestJson.TryGet(root, "to", out var tv) ? TimeOf(tv, "to") : null;
         if (from > to) throw ApiException.BadField("from", "is after to");
         bool exact = RequestJson.OptionalBool(root, "exact", "exact") ?? true;
+        bool distinct = RequestJson.OptionalBool(root, "distinct", "distinct") ?? true;
+        int minGap = RequestJson.OptionalInt(root, "min_gap", "min_gap", 0, 1_000_000) ?? 0;
+        if (!distinct && minGap > 0) throw ApiException.BadField("min_gap", "applies to distinct episodes; it cannot be given with \"distinct\": false");
 
         RegimeSearchResult result;
         try
         {
-            result = await new RegimeSearch(node).SearchAsync(new RegimeQuery(collection, vector, market, at, k, markets, from, to, exact), cancellationToken, options.Timeout).ConfigureAwait(false);
+            result = await new RegimeSearch(node).SearchAsync(new RegimeQuery(collection, vector, market, at, k, markets, from, to, exact, distinct, minGap), cancellationToken, options.Timeout).ConfigureAwait(false);
         }
         catch (RegimeQueryException e)
         {
