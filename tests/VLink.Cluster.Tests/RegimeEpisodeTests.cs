@@ -60,6 +60,43 @@ public sealed class RegimeEpisodeTests
         Assert.Equal("min_gap", negative.Field);
     }
 
+    [Fact]
+    public async Task The_summary_gives_the_base_rate_of_the_markets_and_period_searched_as_brute_force_counts_it()
+    {
+        await using var cluster = await TestCluster.StartAsync(1);
+        var node = cluster.Node(0);
+        string file = Path.Combine(AppContext.BaseDirectory, "market", "sp500-daily.csv");
+        foreach (string market in new[] { "SPX", "TWIN" })
+        {
+            await using var stream = File.OpenRead(file);
+            await new MarketIngest(node).IngestAsync(stream, "sp500-daily.csv", new IngestOptions { Market = market, Kind = MarketRowKind.Bars, Collection = "base" });
+        }
+        var at = new DateTime(2008, 9, 15, 0, 0, 0, DateTimeKind.Utc).Ticks;
+        var from = new DateTime(2012, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;
+        var search = new RegimeSearch(node);
+        foreach (long? since in new long?[] { null, from })
+        {
+            // TWIN's windows all come back (the reference's exclusion is SPX's): the brute force counts over them.
+            var twin = await search.SearchAsync(new RegimeQuery("base", null, "SPX", at, 20_000, ["TWIN"], From: since, Distinct: false));
+            Assert.True(twin.Matches.Count > (since is null ? 5000 : 1500), $"{twin.Matches.Count} windows");
+            var both = await search.SearchAsync(new RegimeQuery("base", null, "SPX", at, 10, From: since));
+            foreach (int h in new[] { 5, 20 })
+            {
+                var outcomes = twin.Matches.Select(m => m.Forward.Single(f => f.Horizon == h)).Where(f => f.Return is not null).ToList();
+                var expected = twin.Horizons.Single(x => x.Horizon == h).Base!;
+                Assert.Equal(outcomes.Count, expected.Known);
+                Assert.Equal(outcomes.Average(f => f.Return!.Value), expected.MeanReturn!.Value, 9);
+                Assert.Equal(outcomes.Count(f => f.Return > 0) / (double)outcomes.Count, expected.PositiveFraction!.Value, 12);
+                Assert.Equal(outcomes.Average(f => f.Volatility!.Value), expected.MeanVolatility!.Value, 9);
+                // Over both markets (the same series twice), whatever the ten matches are: twice the windows, the same rates.
+                var twice = both.Horizons.Single(x => x.Horizon == h).Base!;
+                Assert.Equal(2 * outcomes.Count, twice.Known);
+                Assert.Equal(expected.MeanReturn!.Value, twice.MeanReturn!.Value, 9);
+                Assert.Equal(expected.PositiveFraction!.Value, twice.PositiveFraction!.Value, 12);
+            }
+        }
+    }
+
     // Walks the ranking nearest first and keeps a window unless a kept one of its market is fewer than apart bars away.
     private static List<RegimeWindow> BruteForce(IEnumerable<RegimeWindow> ranked, int apart, int k)
     {

@@ -736,6 +736,9 @@ internal static class ProtocolSamples
             ["MarketIngestAck/duplicate"] = new MarketIngestAck(market, 0, 100, 0, [], [], 0, 0, 0),
             ["FindRegimeVector"] = new FindRegimeVector(market, long.MaxValue),
             ["GetMarketStats"] = new GetMarketStats(market),
+            ["GetBaseRate"] = new GetBaseRate(market, 1.2e9, null, [5, 20]),
+            ["GetBaseRate/open"] = new GetBaseRate(market, null, 1.6e9, []),
+            ["BaseRate"] = new BaseRate(market, [new OutcomeSums(5, 4000, 2100, 12.5, -0.25), new OutcomeSums(20, 0, 0, 0, 0)]),
             ["MarketStats"] = new MarketStats(market, 1_000_000, 700, 640, 3, long.MinValue, long.MaxValue, 5, 1, [new("ticks.csv", 1_000_002), new("東京", 1)], 99),
             ["MarketStats/empty"] = new MarketStats(market, 0, 0, 0, 0, long.MinValue, long.MinValue, long.MinValue, 0, [], 0),
 

@@ -80,8 +80,15 @@ internal static class RegimeOutput
                 : "-";
             distribution.AddRow([$"{h} bars", "return", known, .. Quantiles(horizon?["return"], signed: true), up]);
             distribution.AddRow(["", "volatility", known, .. Quantiles(horizon?["volatility"], signed: false), ""]);
+            if (horizon?["base_rate"] is JsonObject baseRate)
+            {
+                string baseUp = baseRate["positive_fraction"] is JsonValue bp && bp.TryGetValue(out double basePositive)
+                    ? basePositive.ToString("0%", CultureInfo.InvariantCulture)
+                    : "-";
+                distribution.AddRow(["", "base rate", baseRate["known"]?.ToString() ?? "0", Percent(baseRate["mean_return"], signed: true), "", "", "", "", "", baseUp]);
+            }
         }
-        distribution.Caption("up: share of matches whose return was positive");
+        distribution.Caption("up: share of matches whose return was positive; base rate: every window of the same markets and period");
         console.Write(distribution);
         if (result["complete"] is JsonValue c && c.TryGetValue(out bool complete) && !complete)
             console.MarkupLine(Markup.Escape($"warning: partial answer; partitions that did not answer: {result["missing_partitions"]?.ToJsonString()}"));

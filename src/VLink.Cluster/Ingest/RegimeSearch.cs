@@ -90,7 +90,18 @@ public sealed record Distribution(int Count, double Mean, double Median, double 
 /// <param name="Return">Distribution of forward log returns.</param>
 /// <param name="Volatility">Distribution of forward realised volatility.</param>
 /// <param name="PositiveFraction">Share of known forward returns above zero.</param>
-public sealed record HorizonSummary(int Horizon, int Known, Distribution? Return, Distribution? Volatility, double? PositiveFraction);
+/// <param name="Base">The base rate: the same markets' forward outcomes over the same period, whatever their windows.</param>
+public sealed record HorizonSummary(int Horizon, int Known, Distribution? Return, Distribution? Volatility, double? PositiveFraction, BaseRateSummary? Base = null);
+
+/// <summary>
+/// The unconditional forward outcomes over one horizon: every window of the markets searched (those asked for, or all)
+/// ending in the time range asked for (or ever), whether it matched or not — what the matches are to be compared with.
+/// </summary>
+/// <param name="Known">Windows whose outcome is known.</param>
+/// <param name="MeanReturn">Mean forward log return, or null when none is known.</param>
+/// <param name="PositiveFraction">Share of forward returns above zero, or null.</param>
+/// <param name="MeanVolatility">Mean forward realised volatility, or null.</param>
+public sealed record BaseRateSummary(long Known, double? MeanReturn, double? PositiveFraction, double? MeanVolatility);
 
 /// <summary>The answer: the reference (when asked by market and time), the matches nearest first, and what followed them.</summary>
 /// <param name="Reference">The reference window, or null for a vector query.</param>
@@ -205,15 +216,55 @@ public sealed class RegimeSearch(VLinkNode node)
             if (matches.Count >= query.K || result.Hits.Count < fetch || fetch >= MaxFetch || deadline.Left <= margin) break;
             fetch = (int)Math.Min(MaxFetch, 4L * fetch);
         }
-        var summary = horizons.Select(h =>
+        var baseRate = await BaseRateAsync(entry, query, horizons, Max(deadline.Left, margin), missing, cancellationToken).ConfigureAwait(false);
+        var summary = horizons.Select((h, i) =>
         {
             var known = matches.Select(m => m.Forward.First(f => f.Horizon == h)).Where(f => f.Return is not null).ToList();
             return new HorizonSummary(h, known.Count,
                 Distribution.Of(known.Select(f => f.Return!.Value)),
                 Distribution.Of(known.Where(f => f.Volatility is not null).Select(f => f.Volatility!.Value)),
-                known.Count == 0 ? null : known.Count(f => f.Return > 0) / (double)known.Count);
+                known.Count == 0 ? null : known.Count(f => f.Return > 0) / (double)known.Count,
+                baseRate[i]);
         }).ToList();
         return new RegimeSearchResult(reference, matches, Distribution.Of(matches.Select(m => (double)m.Distance)), summary, missing.Count == 0, [.. missing]);
+    }
+
+    // The base rate over the markets searched and the time range asked for, summed over their partitions; a market that
+    // does not answer in time is named missing (the base rate then holds the others).
+    private async Task<BaseRateSummary[]> BaseRateAsync(CollectionEntry entry, RegimeQuery query, IReadOnlyList<int> horizons, TimeSpan wait,
+        SortedSet<string> missing, CancellationToken cancellationToken)
+    {
+        var markets = query.Markets is { Count: > 0 } asked ? asked.Where(entry.Keys.Contains).Distinct().ToList() : [.. entry.Keys];
+        double? from = query.From is { } f ? Unix(f) : null, to = query.To is { } t ? Unix(t) : null;
+        var answers = await Task.WhenAll(markets.Select(async market =>
+        {
+            var partition = entry.Partition(market);
+            try
+            {
+                return await node.Partitions.Ask<BaseRate>(new GetBaseRate(partition, from, to, [.. horizons]), wait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is AskTimeoutException or InvalidOperationException)
+            {
+                lock (missing) missing.Add(partition.EntityId);
+                return null;
+            }
+        })).ConfigureAwait(false);
+        return [.. horizons.Select((h, i) =>
+        {
+            long known = 0, positive = 0;
+            double returns = 0, volatilities = 0;
+            foreach (var answer in answers)
+            {
+                if (answer?.Horizons.FirstOrDefault(x => x.Horizon == h) is not { } sums) continue;
+                known += sums.Known;
+                positive += sums.Positive;
+                returns += sums.ReturnSum;
+                volatilities += sums.VolatilitySum;
+            }
+            return known == 0
+                ? new BaseRateSummary(0, null, null, null)
+                : new BaseRateSummary(known, returns / known, positive / (double)known, volatilities / known);
+        })];
     }
 
     /// <summary>The most candidates one distinct-episode search fetches.</summary>

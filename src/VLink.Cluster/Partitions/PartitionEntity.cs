@@ -176,6 +176,7 @@ public sealed partial class PartitionEntity : ReceivePersistentActor, IWithTimer
         Command<SealPartition>(_ => { if (!HoldUntilSettled()) HandleSeal(); });
         Command<FindRegimeVector>(q => Sender.Tell(new PointsFound(_partition, FindRegime(q.At))));
         Command<GetMarketStats>(_ => Sender.Tell(MarketStatsOf()));
+        Command<GetBaseRate>(q => ReadAnswer(() => new BaseRate(_partition, _state?.BaseRate(q.From, q.To, q.Horizons) ?? [])));
         Command<ScrollPartition>(q => ReadAnswer(() => new PointsFound(_partition, _state?.Scroll(q.Filter, q.From, q.Limit, q.WithPayload, q.WithVector) ?? [])));
         Command<CountPartition>(q => ReadAnswer(() => new PointCount(_partition, _state?.CountMatching(q.Filter) ?? 0)));
         Command<SearchPartition>(q =>

@@ -298,6 +298,39 @@ public sealed partial class PartitionState : IDisposable
         ? null
         : new Core.Filtering.PayloadFilterAdapter(Core.Filtering.PayloadFilter.Parse(System.Text.Encoding.UTF8.GetString(json)), ParsedPayload);
 
+    /// <summary>
+    /// The base rate of a market partition: per horizon, the sums of the known forward outcomes of every window ending
+    /// in [<paramref name="from"/>, <paramref name="to"/>] (Unix seconds; null ends are open), read from the windows' payloads.
+    /// </summary>
+    public List<OutcomeSums> BaseRate(double? from, double? to, IReadOnlyList<int> horizons)
+    {
+        ArgumentNullException.ThrowIfNull(horizons);
+        var known = new long[horizons.Count];
+        var positive = new long[horizons.Count];
+        var returns = new double[horizons.Count];
+        var volatilities = new double[horizons.Count];
+        var returnKeys = horizons.Select(Core.Regimes.RegimeFeatureSet.ForwardReturnKey).ToArray();
+        var volatilityKeys = horizons.Select(Core.Regimes.RegimeFeatureSet.ForwardVolatilityKey).ToArray();
+        foreach (var (id, _) in _payloads)
+        {
+            if (ParsedPayload(id) is not { ValueKind: System.Text.Json.JsonValueKind.Object } payload) continue;
+            if (!payload.TryGetProperty("window_end_unix", out var end) || end.ValueKind != System.Text.Json.JsonValueKind.Number) continue;
+            double at = end.GetDouble();
+            if ((from is { } f && at < f) || (to is { } t && at > t)) continue;
+            for (int i = 0; i < horizons.Count; i++)
+            {
+                if (!payload.TryGetProperty(returnKeys[i], out var ret) || ret.ValueKind != System.Text.Json.JsonValueKind.Number) continue;
+                double value = ret.GetDouble();
+                known[i]++;
+                if (value > 0) positive[i]++;
+                returns[i] += value;
+                if (payload.TryGetProperty(volatilityKeys[i], out var vol) && vol.ValueKind == System.Text.Json.JsonValueKind.Number)
+                    volatilities[i] += vol.GetDouble();
+            }
+        }
+        return [.. horizons.Select((h, i) => new OutcomeSums(h, known[i], positive[i], returns[i], volatilities[i]))];
+    }
+
     private System.Text.Json.JsonElement? ParsedPayload(PointId id)
     {
         if (_parsed.TryGetValue(id, out var element)) return element;

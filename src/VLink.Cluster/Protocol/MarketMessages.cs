@@ -138,6 +138,27 @@ public sealed record MarketDataIngested(MarketBatch Batch) : IVLinkMessage;
 /// </summary>
 public sealed record FindRegimeVector(PartitionRef Partition, long At) : IPartitionMessage;
 
+/// <summary>
+/// Asks a market partition for its base rate: the forward outcomes of all its windows ending in a time range (Unix
+/// seconds, either end open), whatever they look like. Answered with <see cref="BaseRate"/>.
+/// </summary>
+/// <param name="Partition">The market's partition.</param>
+/// <param name="From">Only windows ending at or after this (Unix seconds), or null.</param>
+/// <param name="To">Only windows ending at or before this (Unix seconds), or null.</param>
+/// <param name="Horizons">The outcome horizons (bars).</param>
+public sealed record GetBaseRate(PartitionRef Partition, double? From, double? To, IReadOnlyList<int> Horizons) : IPartitionMessage;
+
+/// <summary>Sums of one horizon's known forward outcomes over a market's windows (they add up across markets).</summary>
+/// <param name="Horizon">Bars after the window.</param>
+/// <param name="Known">Windows whose outcome is known.</param>
+/// <param name="Positive">Of those, forward returns above zero.</param>
+/// <param name="ReturnSum">Sum of the known forward log returns.</param>
+/// <param name="VolatilitySum">Sum of the known forward volatilities.</param>
+public sealed record OutcomeSums(int Horizon, long Known, long Positive, double ReturnSum, double VolatilitySum);
+
+/// <summary>A market partition's base rate (<see cref="GetBaseRate"/>), one entry per horizon asked.</summary>
+public sealed record BaseRate(PartitionRef Partition, IReadOnlyList<OutcomeSums> Horizons) : IVLinkMessage;
+
 /// <summary>Asks a market partition what it holds. Answered with <see cref="MarketStats"/>.</summary>
 public sealed record GetMarketStats(PartitionRef Partition) : IPartitionMessage;
 

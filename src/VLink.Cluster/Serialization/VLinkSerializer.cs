@@ -99,6 +99,8 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
         Codec.Of<MarketIngestAck>("MK", WriteMarketIngestAck, ReadMarketIngestAck),
         Codec.Of<FindRegimeVector>("MF", WriteFindRegimeVector, ReadFindRegimeVector),
         Codec.Of<GetMarketStats>("MG", WriteGetMarketStats, ReadGetMarketStats),
+        Codec.Of<GetBaseRate>("MB", WriteGetBaseRate, ReadGetBaseRate),
+        Codec.Of<BaseRate>("MR", WriteBaseRate, ReadBaseRate),
         Codec.Of<MarketStats>("MS", WriteMarketStats, ReadMarketStats),
 
         // SearchMessages.cs
@@ -760,6 +762,35 @@ public sealed class VLinkSerializer : SerializerWithStringManifest
     }
 
     private static FindRegimeVector ReadFindRegimeVector(Reader r) => new(ReadPartitionRef(r), r.Int64());
+
+    private static void WriteGetBaseRate(Writer w, GetBaseRate m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.Bool(m.From is not null);
+        if (m.From is { } from) w.Double(from);
+        w.Bool(m.To is not null);
+        if (m.To is { } to) w.Double(to);
+        w.List(m.Horizons, static (w2, h) => w2.Int32(h));
+    }
+
+    private static GetBaseRate ReadGetBaseRate(Reader r) =>
+        new(ReadPartitionRef(r), r.Bool() ? r.Double() : null, r.Bool() ? r.Double() : null, r.List(static r2 => r2.Int32()));
+
+    private static void WriteBaseRate(Writer w, BaseRate m)
+    {
+        WritePartitionRef(w, m.Partition);
+        w.List(m.Horizons, static (w2, h) =>
+        {
+            w2.Int32(h.Horizon);
+            w2.Int64(h.Known);
+            w2.Int64(h.Positive);
+            w2.Double(h.ReturnSum);
+            w2.Double(h.VolatilitySum);
+        });
+    }
+
+    private static BaseRate ReadBaseRate(Reader r) =>
+        new(ReadPartitionRef(r), r.List(static r2 => new OutcomeSums(r2.Int32(), r2.Int64(), r2.Int64(), r2.Double(), r2.Double())));
 
     private static void WriteGetMarketStats(Writer w, GetMarketStats m) => WritePartitionRef(w, m.Partition);
 

@@ -378,6 +378,16 @@ public static class MarketEndpoints
                 ["positive_fraction"] = h.PositiveFraction,
                 ["return"] = DistributionJson(h.Return),
                 ["volatility"] = DistributionJson(h.Volatility),
+                // What every window of the markets searched over the period did, matched or not.
+                ["base_rate"] = h.Base is { } b
+                    ? new JsonObject
+                    {
+                        ["known"] = b.Known,
+                        ["positive_fraction"] = b.PositiveFraction,
+                        ["mean_return"] = b.MeanReturn,
+                        ["mean_volatility"] = b.MeanVolatility,
+                    }
+                    : null,
             };
         }
         return new JsonObject
