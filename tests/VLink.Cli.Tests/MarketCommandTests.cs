@@ -136,6 +136,20 @@ public sealed class MarketCommandTests(ClusterFixture cluster) : IDisposable
         Assert.Contains("what followed the 7 matches", table.Stdout, StringComparison.Ordinal);
         Assert.Contains(rows, r => r.StartsWith("5 bars return 7 ", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.StartsWith("20 bars return 7 ", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith("base rate ", StringComparison.Ordinal));
+
+        // Episodes: --overlapping and --min-gap ask what "distinct" and "min_gap" ask through REST.
+        foreach (var (flags, field) in new[] { (new[] { "--overlapping" }, "\"distinct\":false"), (new[] { "--min-gap", "30" }, "\"min_gap\":30") })
+        {
+            var viaCli = JsonNode.Parse((await Vlink(["regimes", "similar", "--market", "SPX", "--at", "2008-09-19", "--k", "7", "--collection", "cli-similar", "--json", .. flags])).Stdout)!["result"]!;
+            string viaBody = $$"""{"collection":"cli-similar","reference":{"market":"SPX","at":"2008-09-19"},"k":7,{{field}}}""";
+            using var answer = await cluster.Client.PostAsync($"{cluster.Nodes[1].Url}/regimes/search", new StringContent(viaBody, Encoding.UTF8, "application/json"));
+            var viaRest = JsonNode.Parse(await answer.Content.ReadAsStringAsync())!["result"]!;
+            Assert.True(JsonNode.DeepEquals(viaRest["matches"], viaCli["matches"]), $"{field}: REST {viaRest["matches"]}\nCLI {viaCli["matches"]}");
+        }
+        var both = await VLinkProgram.RunAsync(["regimes", "similar", "--market", "SPX", "--at", "2008-09-19", "--overlapping", "--min-gap", "3", "--url", Url], ClusterFixture.AdminKey);
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("--min-gap:", both.Stderr, StringComparison.Ordinal);
 
         // The server's refusals are one line: an unknown market is 404 naming reference.market.
         var unknown = await VLinkProgram.RunAsync(["regimes", "similar", "--market", "NOPE", "--at", "2008-09-19", "--collection", "cli-similar", "--url", Url], ClusterFixture.AdminKey);

@@ -51,8 +51,11 @@ internal static class RegimeCommands
         var from = new Option<string>("--from") { Description = "Only windows ending at or after this time.", HelpName = "DATE" };
         var to = new Option<string>("--to") { Description = "Only windows ending at or before this time.", HelpName = "DATE" };
         var json = new Option<bool>("--json") { Description = "Print the server's JSON answer instead of tables." };
+        var minGap = new Option<int?>("--min-gap") { Description = "Bars two matches of one market must be apart beyond not overlapping (default 0).", HelpName = "BARS" };
+        var overlapping = new Option<bool>("--overlapping") { Description = "The plain k nearest windows, overlapping ones of one market included (by default each episode is one match)." };
         var collection = CollectionOption();
         k.Check(v => v is < 1 or > MarketEndpoints.MaxK ? $"--k: {v} must be between 1 and {MarketEndpoints.MaxK}." : null);
+        minGap.Check(v => v is < 0 ? $"--min-gap: {v} must not be negative." : null);
         at.Check(v => TimeProblem("--at", v));
         from.Check(v => TimeProblem("--from", v));
         to.Check(v => TimeProblem("--to", v));
@@ -60,15 +63,19 @@ internal static class RegimeCommands
 
         var command = new CheckedCommand("similar", "The windows nearest to a market's regime at a time, with what happened after each and the distribution of those outcomes.")
         {
-            market, at, k, markets, from, to, collection, json,
+            market, at, k, markets, from, to, minGap, overlapping, collection, json,
         };
         command.Checks.Add(parse =>
             parse.GetValue(from) is { } f && parse.GetValue(to) is { } t && Ticks(f) > Ticks(t) ? $"--from: {f} is after --to {t}." : null);
+        command.Checks.Add(parse =>
+            parse.GetValue(overlapping) && parse.GetValue(minGap) is not null ? "--min-gap: applies to distinct episodes; it cannot be given with --overlapping." : null);
         command.WithClientOptions();
         command.SetAction(Output.Guard(async (parse, ct) =>
         {
             var body = SearchBody(parse.GetValue(market)!, parse.GetValue(at)!, parse.GetValue(k),
                 parse.GetValue(markets) is { } m ? MarketList(m) : null, parse.GetValue(from), parse.GetValue(to), parse.GetValue(collection)!);
+            if (parse.GetValue(overlapping)) body["distinct"] = false;
+            if (parse.GetValue(minGap) is { } gap) body["min_gap"] = gap;
             using var client = VLinkClient.From(parse);
             string text = await client.SendForTextAsync(HttpMethod.Post, "regimes/search", body, ct).ConfigureAwait(false);
             if (parse.GetValue(json))

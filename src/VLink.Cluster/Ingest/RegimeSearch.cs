@@ -181,6 +181,9 @@ public sealed class RegimeSearch(VLinkNode node)
         if (query.MinGap < 0) throw new RegimeQueryException("min_gap", $"must not be negative, got {query.MinGap}");
         int apart = query.Distinct ? features.Window + query.MinGap : features.Window;
         var filter = Filter(query, reference, apart);
+        // The base rate does not depend on the matches: it is asked beside the search, within the search's share of the deadline.
+        var baseMissing = new SortedSet<string>(StringComparer.Ordinal);
+        var baseRateTask = BaseRateAsync(entry, query, horizons, Max(deadline.Left - margin, TimeSpan.FromMilliseconds(1)), baseMissing, cancellationToken);
         // Distinct episodes keep the nearest window of each episode: candidates are fetched beyond k, and more (four
         // times as many each round) while the rule leaves fewer than k of a full page. The rule applied to the best n
         // candidates keeps what it keeps of all of them once k are kept, so the k matches are the k best under it.
@@ -213,10 +216,13 @@ public sealed class RegimeSearch(VLinkNode node)
                 break;
             }
             matches = RegimeEpisodes.Distinct(ranked, features.Window, query.MinGap, query.K);
-            if (matches.Count >= query.K || result.Hits.Count < fetch || fetch >= MaxFetch || deadline.Left <= margin) break;
+            // A partial round is final: another would wait for the same silent partitions past the deadline.
+            if (matches.Count >= query.K || result.Hits.Count < fetch || fetch >= MaxFetch || deadline.Left <= margin
+                || result.MissingPartitions.Count > 0) break;
             fetch = (int)Math.Min(MaxFetch, 4L * fetch);
         }
-        var baseRate = await BaseRateAsync(entry, query, horizons, Max(deadline.Left, margin), missing, cancellationToken).ConfigureAwait(false);
+        var baseRate = await baseRateTask.ConfigureAwait(false);
+        missing.UnionWith(baseMissing);
         var summary = horizons.Select((h, i) =>
         {
             var known = matches.Select(m => m.Forward.First(f => f.Horizon == h)).Where(f => f.Return is not null).ToList();
