@@ -71,23 +71,7 @@ public sealed unsafe partial class HnswIndex
         for (; next < count && nodes.Count < maxPoints; next++)
             if (s.IsUnlinked(next)) nodes.Add((next, s.Level(next)));
 
-        void Link(int i)
-        {
-            var (node, level) = nodes[i];
-            switch (Metric)
-            {
-                case DistanceMetric.Euclidean: Insert(new SquaredEuclideanKernel(), s, node, level); break;
-                case DistanceMetric.Custom: Insert(new CustomKernel(_custom!), s, node, level); break;
-                default: Insert(new InnerProductKernel(), s, node, level); break;
-            }
-            s.SetUnlinked(node, false);
-        }
-        int start = 0;
-        if (_entry < 0 && nodes.Count > 0) Link(start++);
-        if (threads == 1 || Metric == DistanceMetric.Custom)
-            for (int i = start; i < nodes.Count; i++) Link(i);
-        else
-            Parallel.For(start, nodes.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, Link);
+        LinkNodes(s, nodes, threads, node => s.SetUnlinked(node, false));
         _unlinked -= nodes.Count;
         Volatile.Write(ref _linkedBelow, _unlinked == 0 ? count : next);
         if (_unlinked == 0)

@@ -133,15 +133,8 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             storage.SetUpperLinks(node, level > 0 ? new int[level * (Options.M + 1)] : null);
             storage.SetUnlinked(node, false);
             _ids.Add(id, node, storage);
-            if (_deferLinking)
-                HoldUnlinked(storage, node);
-            else
-                switch (Metric)
-                {
-                    case DistanceMetric.Euclidean: Insert(new SquaredEuclideanKernel(), storage, node, level); break;
-                    case DistanceMetric.Custom: Insert(new CustomKernel(_custom!), storage, node, level); break;
-                    default: Insert(new InnerProductKernel(), storage, node, level); break;
-                }
+            if (_deferLinking) HoldUnlinked(storage, node);
+            else InsertNode(storage, node, level);
             Volatile.Write(ref _count, node + 1);
             Volatile.Write(ref _live, _live + 1);
             AdvanceLinked();
@@ -272,30 +265,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             }
             // Until linked, the new nodes are reachable only by a scan, which sees complete records.
             Volatile.Write(ref _count, first + nodes.Count);
-
-            void Link(int i)
-            {
-                var (node, level) = nodes[i];
-                switch (Metric)
-                {
-                    case DistanceMetric.Euclidean: Insert(new SquaredEuclideanKernel(), storage, node, level); break;
-                    default: Insert(new InnerProductKernel(), storage, node, level); break;
-                }
-            }
-            int start = 0;
-            if (_entry < 0 && nodes.Count > 0) Link(start++);
-            if (threads == 1 || Metric == DistanceMetric.Custom)
-            {
-                for (int i = start; i < nodes.Count; i++)
-                {
-                    if (Metric == DistanceMetric.Custom) Insert(new CustomKernel(_custom!), storage, nodes[i].Node, nodes[i].Level);
-                    else Link(i);
-                }
-            }
-            else
-            {
-                Parallel.For(start, nodes.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, Link);
-            }
+            LinkNodes(storage, nodes, threads);
             Volatile.Write(ref _live, _live + nodes.Count);
             AdvanceLinked();
             if (_unlinked == 0 && storage.Quantized && storage.Center is null && _live >= Options.Quantization!.TrainingPoints) LearnCenter();
@@ -354,6 +324,36 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         double uniform = ((z >> 11) + 1) * (1.0 / 9007199254740993.0); // (0, 1]
         int level = (int)(-Math.Log(uniform) * _levelMultiplier);
         return Math.Min(level, 30);
+    }
+
+    /// <summary>Links one written node into the graph with the index's metric.</summary>
+    private void InsertNode(HnswStorage s, int node, int level)
+    {
+        switch (Metric)
+        {
+            case DistanceMetric.Euclidean: Insert(new SquaredEuclideanKernel(), s, node, level); break;
+            case DistanceMetric.Custom: Insert(new CustomKernel(_custom!), s, node, level); break;
+            default: Insert(new InnerProductKernel(), s, node, level); break;
+        }
+    }
+
+    /// <summary>
+    /// Links written nodes with up to <paramref name="threads"/> threads at once (one for a custom distance): the first
+    /// alone when the graph has no entry yet; <paramref name="afterEach"/> runs for each node once it is linked.
+    /// </summary>
+    private void LinkNodes(HnswStorage s, List<(int Node, int Level)> nodes, int threads, Action<int>? afterEach = null)
+    {
+        void Link(int i)
+        {
+            InsertNode(s, nodes[i].Node, nodes[i].Level);
+            afterEach?.Invoke(nodes[i].Node);
+        }
+        int start = 0;
+        if (_entry < 0 && nodes.Count > 0) Link(start++);
+        if (threads == 1 || Metric == DistanceMetric.Custom)
+            for (int i = start; i < nodes.Count; i++) Link(i);
+        else
+            Parallel.For(start, nodes.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, Link);
     }
 
     private void Insert<TK>(TK kernel, HnswStorage s, int node, int level) where TK : struct, IDistanceKernel
